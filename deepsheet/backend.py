@@ -1,0 +1,234 @@
+"""Array backend: which array module holds the data, default device and dtype, the library RNG.
+
+Array math in deepsheet never hard-wires ``numpy``: it asks ``xp = array_module(x)`` and
+gets NumPy for host arrays or CuPy for arrays on a GPU, so one code path serves both.
+CuPy is an optional extra, imported the first time a GPU is asked for.
+
+The library owns one random generator (NumPy's PCG64). Every random draw in the
+library (initialization, dropout, shuffling, sampling) goes through it, so
+``manual_seed(s)`` makes a run reproducible bit for bit, and ``get_rng_state()`` /
+``set_rng_state()`` save and restore it as JSON-friendly data for exact resume.
+Draws are made on the host in float32 and moved to the device of the caller, so a
+seed gives the same numbers on CPU and GPU.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import threading
+
+import numpy as np
+
+DEVICES = ("cpu", "gpu")
+_default_dtype = np.dtype(np.float32)
+_default_device = None  # resolved lazily from DEEPSHEET_DEVICE
+_cupy = None
+_rng = np.random.Generator(np.random.PCG64())
+
+
+# ---------------------------------------------------------------- devices
+
+def _check_device(device):
+    if device in ("cuda", "gpu") or (isinstance(device, str) and device.startswith("cuda:")):
+        return "gpu"
+    if device == "cpu":
+        return "cpu"
+    raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+
+
+def cupy():
+    """Return the CuPy module, importing it on first use, with a clear error if missing."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy as cp  # noqa: PLC0415 - optional extra, imported only when asked for
+        except ImportError as exc:  # pragma: no cover - depends on the machine
+            raise ImportError(
+                "the GPU backend needs CuPy: pip install 'deepsheet[gpu]' "
+                "(or a cupy-cudaXXx wheel matching your CUDA)") from exc
+        _cupy = cp
+    return _cupy
+
+
+def gpu_available():
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        return cupy().cuda.runtime.getDeviceCount() > 0
+    except Exception:  # noqa: BLE001 - any failure means no usable GPU
+        return False
+
+
+def get_default_device():
+    """The device new tensors go to: ``DEEPSHEET_DEVICE`` (cpu|gpu) or ``set_default_device``."""
+    global _default_device
+    if _default_device is None:
+        _default_device = _check_device(os.environ.get("DEEPSHEET_DEVICE", "cpu").lower())
+    return _default_device
+
+
+def set_default_device(device):
+    """Send every tensor created from now on to ``device`` ("cpu" or "gpu")."""
+    global _default_device
+    device = _check_device(device)
+    if device == "gpu":
+        cupy()
+    _default_device = device
+
+
+def is_gpu_array(x):
+    return type(x).__module__.startswith("cupy")
+
+
+def array_module(*arrays):
+    """NumPy, or CuPy if any of ``arrays`` lives on a GPU (Chainer's ``get_array_module``)."""
+    for a in arrays:
+        if is_gpu_array(a):
+            return _cupy
+        data = getattr(a, "data", None)
+        if data is not None and is_gpu_array(data):
+            return _cupy
+    return np
+
+
+def device_of(x):
+    return "gpu" if is_gpu_array(x) else "cpu"
+
+
+def to_device(array, device):
+    """Move ``array`` to ``device``; a no-op when it is already there."""
+    device = _check_device(device)
+    if device == "gpu":
+        cp = cupy()
+        return array if is_gpu_array(array) else cp.asarray(array)
+    return array.get() if is_gpu_array(array) else array
+
+
+def to_numpy(array):
+    """A host NumPy array for ``array`` (copying from the GPU if needed)."""
+    return array.get() if is_gpu_array(array) else np.asarray(array)
+
+
+# ---------------------------------------------------------------- dtype
+
+def get_default_dtype():
+    return _default_dtype
+
+
+def set_default_dtype(dtype):
+    """Set the floating dtype of new parameters and of Python floats (float32 or float64)."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"default dtype must be float32 or float64, got {dtype}")
+    _default_dtype = dtype
+
+
+# ---------------------------------------------------------------- randomness
+
+def manual_seed(seed):
+    """Reseed the library RNG: every later random draw in deepsheet becomes reproducible."""
+    global _rng
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    _rng = np.random.Generator(np.random.PCG64(int(seed)))
+
+
+def rng():
+    """The library's ``numpy.random.Generator`` (host side)."""
+    return _rng
+
+
+def get_rng_state():
+    """The library RNG state as JSON-friendly data (a dict of str, int)."""
+    state = _rng.bit_generator.state
+    return {"bit_generator": state["bit_generator"],
+            "state": {"state": int(state["state"]["state"]), "inc": int(state["state"]["inc"])},
+            "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+
+
+def set_rng_state(state):
+    """Restore a state returned by ``get_rng_state`` (e.g. read back from JSON)."""
+    if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
+        raise ValueError("rng state must be a dict from deepsheet.backend.get_rng_state()")
+    _rng.bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": int(state["state"]["state"]), "inc": int(state["state"]["inc"])},
+        "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, device=None):
+    """Normal draws from the library RNG, made in float32 on the host, then moved to ``device``."""
+    dtype = np.dtype(dtype or _default_dtype)
+    out = _rng.standard_normal(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+    if stddev != 1.0:
+        out *= stddev
+    if mean != 0.0:
+        out += mean
+    return to_device(out.astype(dtype, copy=False), device or get_default_device())
+
+
+def random_uniform(shape, low=0.0, high=1.0, dtype=None, device=None):
+    """Uniform draws on [low, high) from the library RNG, then moved to ``device``."""
+    dtype = np.dtype(dtype or _default_dtype)
+    out = _rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+    if (low, high) != (0.0, 1.0):
+        out *= (high - low)
+        out += low
+    return to_device(out.astype(dtype, copy=False), device or get_default_device())
+
+
+def permutation(n):
+    """A random permutation of range(n) (host int64) from the library RNG."""
+    return _rng.permutation(n)
+
+
+# ---------------------------------------------------------------- denormals
+
+class _FlushDenormal:
+    """Flush-to-zero / denormals-are-zero on x86-64 glibc, set only around library work.
+
+    Subnormal float32 values (below ~1.2e-38) make x86 arithmetic many times slower;
+    Adam's second moments for never-updated weights decay into that range. Bits 15 (FTZ)
+    and 6 (DAZ) of MXCSR remove that cost. glibc's ``fenv_t`` on x86-64 is 32 bytes and
+    ends with MXCSR (offset 28), so ``fegetenv``/``fesetenv`` reach it without C code.
+    The previous environment is always restored, leaving the user's floating point
+    untouched. Where this is unavailable (other platforms) it is a no-op and callers fall
+    back to zeroing tiny values explicitly.
+    """
+
+    _BITS = (1 << 15) | (1 << 6)
+
+    def __init__(self):
+        self.available = False
+        self._local = threading.local()
+        try:
+            import platform
+            if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+                return
+            libc = ctypes.CDLL("libc.so.6")
+            self._get, self._set = libc.fegetenv, libc.fesetenv
+            self.available = True
+        except (OSError, AttributeError):
+            pass
+
+    @contextlib.contextmanager
+    def __call__(self):
+        if not self.available or getattr(self._local, "depth", 0):
+            yield
+            return
+        saved = ctypes.create_string_buffer(32)
+        self._get(saved)
+        env = ctypes.create_string_buffer(saved.raw, 32)
+        mxcsr = int.from_bytes(env.raw[28:32], "little") | self._BITS
+        ctypes.memmove(ctypes.addressof(env) + 28, mxcsr.to_bytes(4, "little"), 4)
+        self._set(env)
+        self._local.depth = 1
+        try:
+            yield
+        finally:
+            self._local.depth = 0
+            self._set(saved)
+
+
+flush_denormal = _FlushDenormal()

@@ -1,0 +1,42 @@
+"""Helpers shared by the functional families (not public)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def operand(x):
+    """A binary operation's input: Tensors as they are, NumPy scalars as Python scalars.
+
+    A NumPy float64 scalar would silently upcast float32 arrays under NumPy 2, while a
+    Python float keeps them float32; lists and other array-likes become arrays.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (int, float, bool, complex)):
+        return x
+    if hasattr(x, "dtype") and hasattr(x, "shape"):
+        return x
+    from ..tensor import _as_array
+    return _as_array(x)
+
+
+def normalize_axis(axis, ndim):
+    """A tuple of non-negative axes for ``axis`` (None means all)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (list, tuple)):
+        axes = tuple(a + ndim if a < 0 else a for a in axis)
+    else:
+        axes = (axis + ndim if axis < 0 else axis,)
+    for a in axes:
+        if not 0 <= a < max(ndim, 1) and not (ndim == 0 and a == 0):
+            raise ValueError(f"axis {axis} is out of bounds for a tensor of rank {ndim}")
+    return axes
+
+
+def shape_of(x):
+    return x.shape if hasattr(x, "shape") else ()

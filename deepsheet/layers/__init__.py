@@ -1,0 +1,6 @@
+"""Layers (Keras's ``keras.layers``): one family per file, all in one class registry."""
+from .base import Layer, deserialize, get_class, register, registered, serialize  # noqa: F401
+from .symbolic import Input, InputLayer, KerasTensor, Node  # noqa: F401
+from .core import *  # noqa: F401,F403  (Dense, Activation, Flatten, Reshape, Dropout, ...)
+from .normalization import *  # noqa: F401,F403  (BatchNormalization, LayerNormalization)
+from .merge import *  # noqa: F401,F403  (Add, Concatenate, Multiply: models issue)

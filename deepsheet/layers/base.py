@@ -1,0 +1,352 @@
+"""The Layer base class, the one registry of layer classes, and weight bookkeeping.
+
+A layer creates its weights in ``build(input_shape)`` the first time it is called (so a
+user never states input sizes twice) and computes in ``call(inputs, training=False)``.
+Called on concrete tensors it runs eagerly; called on the symbolic tensors that
+``Input(shape)`` returns it records a graph node instead (see ``layers/symbolic.py``),
+from which ``Model(inputs, outputs)`` is built.
+
+Every concrete subclass is registered by class name; ``serialize`` / ``deserialize`` turn
+a layer into Keras-style ``{"class_name": ..., "config": {...}}`` and back, through this
+one registry (the model loader uses the same), rejecting unknown classes and keys.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad
+from ..tensor import Tensor, _as_array
+
+_REGISTRY: dict[str, type] = {}
+_NAME_COUNTS: dict[str, int] = {}
+
+
+def register(cls):
+    """Add ``cls`` to the registry under its class name (done automatically for subclasses)."""
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def registered():
+    """Names of all registered layer classes."""
+    return sorted(_REGISTRY)
+
+
+def get_class(class_name):
+    try:
+        return _REGISTRY[class_name]
+    except KeyError:
+        raise ValueError(f"unknown layer class {class_name!r}; known classes: "
+                         f"{', '.join(registered())}") from None
+
+
+def serialize(layer):
+    """``{"class_name": ..., "config": ...}`` for ``layer`` (JSON-able)."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(spec):
+    """Rebuild a layer from ``serialize``'s output; unknown classes or config keys are refused."""
+    if not isinstance(spec, dict) or set(spec) - {"class_name", "config", "module",
+                                                  "registered_name", "build_config"}:
+        raise ValueError(f"a layer spec must be {{'class_name': ..., 'config': ...}}, got {spec!r}")
+    cls = get_class(spec.get("class_name"))
+    return cls.from_config(dict(spec.get("config") or {}))
+
+
+def _snake(name):
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def unique_name(prefix):
+    """``prefix``, ``prefix_1``, ``prefix_2``, ... as Keras names layers."""
+    n = _NAME_COUNTS.get(prefix, 0)
+    _NAME_COUNTS[prefix] = n + 1
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def reset_names():
+    """Forget the automatic name counters (Keras's ``clear_session`` for names)."""
+    _NAME_COUNTS.clear()
+
+
+def to_tensor_input(x):
+    """A layer's eager input as a Tensor: float arrays become float32 (DESIGN), ints are kept."""
+    if isinstance(x, Tensor):
+        if x.data.dtype == np.float64:
+            return x.astype(np.float32)
+        return x
+    arr = _as_array(x)
+    if arr.dtype.kind == "f" and arr.dtype != np.float32:
+        arr = arr.astype(np.float32)
+    return Tensor(arr)
+
+
+class Layer:
+    """Base of all layers (Keras's ``Layer``): build on first call, weights, training flag, config.
+
+    Subclasses implement ``build(input_shape)`` (create weights with ``add_weight``),
+    ``call(inputs, training=False)`` and, where it is cheap to state, ``compute_output_shape``
+    (otherwise it is found by running ``call`` on a batch of one under ``no_grad``); they add
+    their constructor arguments to ``get_config()``.
+
+    Parameters
+    ----------
+    name : str, optional
+        Unique within a model; defaults to the snake-cased class name plus a counter.
+    trainable : bool
+        False freezes the layer's weights (no gradients; the optimizer skips them;
+        BatchNormalization then also runs in inference mode).
+    input_shape : tuple, optional
+        Shape of one sample (batch excluded), for the first layer of a ``Sequential``.
+    dtype : str
+        Weight dtype, "float32" by default.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            register(cls)
+
+    def __init__(self, name=None, trainable=True, input_shape=None, dtype=None, batch_size=None,
+                 **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(kwargs)}")
+        object.__setattr__(self, "_layers", [])
+        self.name = name or unique_name(_snake(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.built = False
+        self._weights = []
+        self._regularized = []  # (weight, regularizer) pairs
+        self._extra_losses = []
+        self._inbound_nodes = []
+        self.dtype = str(np.dtype(dtype or backend.get_default_dtype()))
+        self._batch_input_shape = None
+        if input_shape is not None:
+            self._batch_input_shape = (batch_size,) + tuple(input_shape)
+        self._build_input_shape = None
+
+    # ------------------------------------------------------------ tracking
+    def __setattr__(self, key, value):
+        # Auto-track sublayers assigned as attributes, so their weights count as ours.
+        if isinstance(value, Layer) and key != "_outer" and value is not self:
+            layers = self.__dict__.get("_layers")
+            if layers is not None and all(value is not l for l in layers):
+                layers.append(value)
+        object.__setattr__(self, key, value)
+
+    # ------------------------------------------------------------ weights
+    def add_weight(self, name, shape, initializer="zeros", trainable=True, regularizer=None,
+                   dtype=None):
+        """Create, register and return a weight tensor of ``shape``.
+
+        ``initializer`` is a name or callable of ``deepsheet.init``; ``regularizer`` a name,
+        callable or ``deepsheet.regularizers`` object whose penalty joins ``layer.losses``.
+        """
+        from .. import init
+        dtype = np.dtype(dtype or self.dtype)
+        shape = tuple(int(s) for s in shape)
+        data = init.get(initializer)(shape, dtype=dtype)
+        w = Tensor(data, requires_grad=bool(trainable) and self._trainable)
+        w.name = f"{self.name}/{name}"
+        w.trainable = bool(trainable)
+        self._weights.append(w)
+        if regularizer is not None:
+            from .. import regularizers
+            self._regularized.append((w, regularizers.get(regularizer)))
+        return w
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for w in self._weights:
+            w.requires_grad = self._trainable and w.trainable
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def _all_layers(self):
+        return [self] + [sub for layer in self._layers for sub in layer._all_layers()]
+
+    @property
+    def weights(self):
+        """All weights, trainable first then non-trainable, own before sublayers'."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self):
+        if not self._trainable:
+            return []
+        out = [w for w in self._weights if w.trainable]
+        for layer in self._layers:
+            out.extend(w for w in layer.trainable_weights if all(w is not o for o in out))
+        return out
+
+    @property
+    def non_trainable_weights(self):
+        if not self._trainable:
+            out = list(self._weights)
+            for layer in self._layers:
+                out.extend(w for w in layer.weights if all(w is not o for o in out))
+            return out
+        out = [w for w in self._weights if not w.trainable]
+        for layer in self._layers:
+            out.extend(w for w in layer.non_trainable_weights if all(w is not o for o in out))
+        return out
+
+    def _ordered_weights(self):
+        """Weights in creation order (DESIGN's get_weights order: kernel, bias, ...)."""
+        out = list(self._weights)
+        for layer in self._layers:
+            out.extend(w for w in layer._ordered_weights() if all(w is not o for o in out))
+        return out
+
+    def get_weights(self):
+        """Weights as NumPy arrays in creation order (Dense: kernel, bias; BN: gamma, beta,
+        moving_mean, moving_variance)."""
+        return [w.numpy().copy() for w in self._ordered_weights()]
+
+    def set_weights(self, weights):
+        """Set weights from arrays in ``get_weights`` order; shapes must match exactly."""
+        own = self._ordered_weights()
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(f"layer '{self.name}' expects {len(own)} weight arrays "
+                             f"({[tuple(w.shape) for w in own]}), got {len(weights)}")
+        for w, value in zip(own, weights):
+            value = backend.to_numpy(value.data if isinstance(value, Tensor) else value)
+            if tuple(value.shape) != tuple(w.shape):
+                raise ValueError(f"layer '{self.name}': weight '{w.name}' has shape {w.shape}, "
+                                 f"got an array of shape {value.shape}")
+            xp = backend.array_module(w.data)
+            w.data[...] = xp.asarray(value, dtype=w.data.dtype)
+
+    def count_params(self):
+        """Number of scalars in all weights (trainable and non-trainable)."""
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    def to(self, device):
+        """Move every weight to ``device`` in place; returns self."""
+        for w in self._ordered_weights():
+            w.data = backend.to_device(w.data, device)
+            if w.grad is not None:
+                w.grad = backend.to_device(w.grad, device)
+        return self
+
+    # ------------------------------------------------------------ losses
+    @property
+    def losses(self):
+        """Regularization penalties of this layer and its sublayers, as scalar tensors
+        computed from the current weights (so they are part of the current graph)."""
+        out = [reg(w) for w, reg in self._regularized]
+        out.extend(self._extra_losses)
+        for layer in self._layers:
+            out.extend(layer.losses)
+        return out
+
+    def add_loss(self, value):
+        """Add a tensor to ``layer.losses`` until the next call clears it (activity penalties)."""
+        self._extra_losses.append(value)
+
+    # ------------------------------------------------------------ build / call
+    def build(self, input_shape):
+        """Create weights for inputs of ``input_shape`` (batch axis included, may be None)."""
+        self.built = True
+
+    def call(self, inputs, training=False):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__}.call")
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for ``input_shape`` (batch axis may be None).
+
+        The default runs ``call`` on zeros with a batch of one under ``no_grad``; layers
+        override it where the shape arithmetic is simple.
+        """
+        def concrete(s):
+            return tuple(1 if d is None else d for d in s)
+
+        if isinstance(input_shape, list):
+            dummy = [Tensor(np.zeros(concrete(s), np.float32)) for s in input_shape]
+            batch = input_shape[0][0]
+        else:
+            dummy = Tensor(np.zeros(concrete(input_shape), np.float32))
+            batch = input_shape[0]
+        with no_grad():
+            out = self.call(dummy, training=False)
+        if isinstance(out, (list, tuple)):
+            return [(batch,) + tuple(o.shape[1:]) for o in out]
+        return (batch,) + tuple(out.shape[1:])
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
+            self._build_input_shape = input_shape
+
+    def __call__(self, inputs, training=None, **kwargs):
+        from .symbolic import KerasTensor, call_symbolic
+        flat = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if any(isinstance(x, KerasTensor) for x in flat):
+            return call_symbolic(self, inputs, **kwargs)
+        if isinstance(inputs, (list, tuple)):
+            inputs = [to_tensor_input(x) for x in inputs]
+            shape = [tuple(x.shape) for x in inputs]
+        else:
+            inputs = to_tensor_input(inputs)
+            shape = tuple(inputs.shape)
+        self._maybe_build(shape)
+        self._extra_losses = []
+        return self.call(inputs, training=bool(training), **kwargs)
+
+    # ------------------------------------------------------------ symbolic graph
+    @property
+    def output(self):
+        """The symbolic output of this layer's first call on symbolic tensors."""
+        if not self._inbound_nodes:
+            raise AttributeError(f"layer '{self.name}' has not been called on symbolic inputs, "
+                                 "so it has no .output (use it in a functional Model first)")
+        outs = self._inbound_nodes[0].outputs
+        return outs[0] if len(outs) == 1 else outs
+
+    @property
+    def input(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"layer '{self.name}' has not been called on symbolic inputs")
+        ins = self._inbound_nodes[0].inputs
+        return ins[0] if len(ins) == 1 else ins
+
+    @property
+    def output_shape(self):
+        out = self.output
+        return [o.shape for o in out] if isinstance(out, list) else out.shape
+
+    # ------------------------------------------------------------ config
+    def get_config(self):
+        """Constructor arguments as JSON-able data; ``from_config`` inverts it."""
+        config = {"name": self.name, "trainable": self._trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["input_shape"] = list(self._batch_input_shape[1:])
+            if self._batch_input_shape[0] is not None:
+                config["batch_size"] = self._batch_input_shape[0]
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        try:
+            return cls(**config)
+        except TypeError as exc:
+            raise ValueError(f"cannot rebuild {cls.__name__} from config {config}: {exc}") from None
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"

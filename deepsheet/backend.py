@@ -206,9 +206,15 @@ class _FlushDenormal:
             import platform
             if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
                 return
-            libc = ctypes.CDLL("libc.so.6")
-            self._get, self._set = libc.fegetenv, libc.fesetenv
-            self.available = True
+            # glibc exports fegetenv/fesetenv from libm (libc.so.6 lacks them up to at least 2.36).
+            for name in ("libm.so.6", "libc.so.6"):
+                try:
+                    lib = ctypes.CDLL(name)
+                    self._get, self._set = lib.fegetenv, lib.fesetenv
+                except (OSError, AttributeError):
+                    continue
+                self.available = True
+                break
         except (OSError, AttributeError):
             pass
 

@@ -1,9 +1,14 @@
-"""Elementwise arithmetic, matrix product and reductions.
+"""Elementwise arithmetic, the matrix product and reductions.
 
 Binary operations broadcast as NumPy does; their backward sums the gradient back to each
-input's shape with ``autograd.unbroadcast``.
+input's shape with ``autograd.unbroadcast``. Reductions take NumPy's ``axis=`` (an int, a
+tuple, or None for all axes; negative axes count from the end) and ``keepdims=``.
+Python and NumPy scalars act as constants and never change the dtype of a tensor.
 """
 from __future__ import annotations
+
+import builtins
+import contextlib
 
 import numpy as np
 
@@ -12,16 +17,73 @@ from ..autograd import Function, unbroadcast
 from ..tensor import Tensor
 from ._util import normalize_axis, operand, shape_of
 
-__all__ = ["add", "sub", "mul", "div", "neg", "matmul", "sum", "mean", "to_device", "cast"]
+__all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip",
+           "maximum", "minimum", "where", "matmul", "sum", "mean", "max", "min", "var", "std",
+           "logsumexp", "to_device", "cast"]
 
 
-def _check_broadcast(name, a, b):
+# ---------------------------------------------------------------- helpers
+
+def _xp(*arrays):
+    return backend.array_module(*arrays)
+
+
+def _quiet(xp):
+    """Silence NumPy's divide/invalid warnings where inf/nan are the intended result."""
+    if xp is np:
+        return np.errstate(divide="ignore", invalid="ignore")
+    return contextlib.nullcontext()
+
+
+def _broadcast_error(name, a, b):
     sa, sb = shape_of(a), shape_of(b)
     try:
         np.broadcast_shapes(sa, sb)
     except ValueError:
-        raise ValueError(f"{name}: shapes {sa} and {sb} cannot be broadcast together") from None
+        return ValueError(f"{name}: shapes {sa} and {sb} cannot be broadcast together")
+    return None
 
+
+def _binary(cls, name, a, b, **params):
+    a, b = operand(a), operand(b)
+    try:
+        return cls.apply(a, b, **params)
+    except ValueError:
+        # Checked only on failure: the happy path pays nothing for the friendly message.
+        err = _broadcast_error(name, a, b)
+        if err is not None:
+            raise err from None
+        raise
+
+
+def _reduce_axes(name, axis, ndim):
+    """Reduction axes as a tuple of non-negative ints; a 0-d input reduces over ()."""
+    if ndim == 0:
+        if axis not in (None, 0, -1, ()) and axis != (0,) and axis != (-1,):
+            raise ValueError(f"{name}: axis {axis} is out of bounds for a 0-d tensor")
+        return ()
+    try:
+        axes = normalize_axis(axis, ndim)
+    except ValueError:
+        raise ValueError(f"{name}: axis {axis} is out of bounds for a tensor of rank {ndim}") from None
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{name}: repeated axis in {axis}")
+    return axes
+
+
+def _count(shape, axes):
+    n = 1
+    for ax in axes:
+        n *= shape[ax]
+    return n
+
+
+def _keep(xp, g, axes, keepdims):
+    """Put the reduced axes back (size 1) so ``g`` broadcasts against the input."""
+    return g if keepdims or not axes else xp.expand_dims(g, axes)
+
+
+# ---------------------------------------------------------------- arithmetic
 
 class Add(Function):
     def forward(self, a, b):
@@ -82,39 +144,346 @@ class Neg(Function):
         return -g
 
 
-def _binary(cls, name, a, b):
-    a, b = operand(a), operand(b)
-    _check_broadcast(name, a, b)
-    return cls.apply(a, b)
+class Pow(Function):
+    def forward(self, a, b):
+        na, nb = self.needs_input_grad
+        self.sa, self.sb = shape_of(a), shape_of(b)
+        out = a ** b
+        self.a = a
+        self.b = b if na else None
+        self.out = out if nb else None
+        return out
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        xp = _xp(g)
+        a, b = self.a, self.b
+        ga = gb = None
+        with _quiet(xp):
+            if na:
+                if isinstance(b, (int, float)):
+                    # d/da a^0 = 0 everywhere, also at a = 0 where b * a^(b-1) is 0 * inf.
+                    ga = g * (b * a ** (b - 1)) if b != 0 else xp.zeros_like(g)
+                else:
+                    ga = xp.where(b == 0, 0, g * (b * a ** (b - 1)))
+                ga = unbroadcast(ga, self.sa)
+            if nb:
+                a_arr = xp.asarray(a, dtype=g.dtype)
+                # As in PyTorch: 0^b has zero slope in b for b >= 0 (log 0 = -inf would give nan).
+                gb = xp.where(a_arr == 0, 0, g * self.out * xp.log(a_arr))
+                gb = unbroadcast(gb, self.sb)
+        return ga, gb
 
 
 def add(a, b):
     """Elementwise sum with broadcasting.
 
-    Formula: y = a + b;  dL/da = unbroadcast(dL/dy), dL/db = unbroadcast(dL/dy).
+    Formula
+    -------
+    y = a + b;   dL/da = unbroadcast(g),  dL/db = unbroadcast(g)   (g = dL/dy)
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.add(ds.tensor([1.0, 2.0]), 1.0)
+    tensor([2., 3.])
     """
     return _binary(Add, "add", a, b)
 
 
 def sub(a, b):
-    """Elementwise difference: y = a - b;  dL/da = g, dL/db = -g (each unbroadcast)."""
+    """Elementwise difference with broadcasting.
+
+    Formula
+    -------
+    y = a - b;   dL/da = g,  dL/db = -g   (each unbroadcast to its input's shape)
+    """
     return _binary(Sub, "sub", a, b)
 
 
 def mul(a, b):
-    """Elementwise (Hadamard) product: y = a * b;  dL/da = g * b, dL/db = g * a."""
+    """Elementwise (Hadamard) product with broadcasting.
+
+    Formula
+    -------
+    y = a ⊙ b;   dL/da = g ⊙ b,  dL/db = g ⊙ a
+    """
     return _binary(Mul, "mul", a, b)
 
 
 def div(a, b):
-    """Elementwise quotient: y = a / b;  dL/da = g / b, dL/db = -g * a / b**2 = -g * y / b."""
+    """Elementwise quotient with broadcasting.
+
+    Formula
+    -------
+    y = a / b;   dL/da = g / b,  dL/db = -g a / b² = -g y / b
+    """
     return _binary(Div, "div", a, b)
 
 
 def neg(a):
-    """Negation: y = -a;  dL/da = -g."""
+    """Negation.
+
+    Formula
+    -------
+    y = -a;   dL/da = -g
+    """
     return Neg.apply(a)
 
+
+def pow(a, b):  # noqa: A001 - NumPy's name (numpy.pow)
+    """Elementwise power ``a ** b`` with broadcasting (either side may be a constant).
+
+    Formula
+    -------
+    y = a^b;   dL/da = g b a^(b-1),   dL/db = g y ln a
+
+    As in PyTorch, dL/da is 0 where b = 0 and dL/db is 0 where a = 0 (instead of nan).
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> x = ds.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x ** 2).sum().backward()
+    >>> x.grad
+    array([2., 4., 6.], dtype=float32)
+    """
+    return _binary(Pow, "pow", a, b)
+
+
+# ---------------------------------------------------------------- elementwise functions
+
+class Exp(Function):
+    def forward(self, a):
+        out = _xp(a).exp(a)
+        self.out = out
+        return out
+
+    def backward(self, g):
+        return g * self.out
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return _xp(a).log(a)
+
+    def backward(self, g):
+        return g / self.a
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        out = _xp(a).sqrt(a)
+        self.out = out
+        return out
+
+    def backward(self, g):
+        with _quiet(_xp(g)):
+            return g * 0.5 / self.out
+
+
+class Abs(Function):
+    def forward(self, a):
+        xp = _xp(a)
+        self.sign = xp.sign(a)
+        return xp.abs(a)
+
+    def backward(self, g):
+        return g * self.sign
+
+
+class Clip(Function):
+    def forward(self, a):
+        xp = _xp(a)
+        lo, hi = self.a_min, self.a_max
+        self.sa = a.shape
+        out = a
+        inside = True
+        if lo is not None:
+            out = xp.maximum(out, lo)
+            inside = a >= lo
+        if hi is not None:
+            out = xp.minimum(out, hi)
+            inside = inside & (a <= hi)
+        if lo is None and hi is None:
+            out = a.copy()
+        self.inside = inside
+        return out
+
+    def backward(self, g):
+        if self.inside is True:
+            return g
+        return unbroadcast(g * self.inside, self.sa)
+
+
+def exp(a):
+    """Elementwise exponential.
+
+    Formula
+    -------
+    y = e^a;   dL/da = g y
+    """
+    return Exp.apply(a)
+
+
+def log(a):
+    """Elementwise natural logarithm.
+
+    Formula
+    -------
+    y = ln a;   dL/da = g / a
+    """
+    return Log.apply(a)
+
+
+def sqrt(a):
+    """Elementwise square root.
+
+    Formula
+    -------
+    y = √a;   dL/da = g / (2y)
+    """
+    return Sqrt.apply(a)
+
+
+def abs(a):  # noqa: A001 - NumPy's name
+    """Elementwise absolute value.
+
+    Formula
+    -------
+    y = |a|;   dL/da = g sign(a)   (0 at a = 0, as in PyTorch)
+    """
+    return Abs.apply(a)
+
+
+def clip(a, a_min=None, a_max=None):
+    """Limit values to [a_min, a_max] (``numpy.clip``); the bounds are constants.
+
+    Formula
+    -------
+    y = min(max(a, a_min), a_max);   dL/da = g · [a_min <= a <= a_max]
+
+    The gradient passes where a lies inside the closed interval (as ``torch.clamp``).
+
+    Parameters
+    ----------
+    a : Tensor
+    a_min, a_max : scalar, array or None
+        Bounds (broadcast against ``a``); None leaves that side open.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.clip(ds.tensor([-2.0, 0.5, 3.0]), 0.0, 1.0)
+    tensor([0. , 0.5, 1. ])
+    """
+    def bound(v):
+        v = operand(v.data if isinstance(v, Tensor) else v) if v is not None else None
+        return v
+    a_min, a_max = bound(a_min), bound(a_max)
+    return Clip.apply(a, a_min=a_min, a_max=a_max)
+
+
+# ---------------------------------------------------------------- selection
+
+class _Extremum(Function):
+    """maximum / minimum: the winner takes the gradient; a tie splits it in two halves."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.sa, self.sb = shape_of(a), shape_of(b)
+        xp = _xp(a, b)
+        return xp.maximum(a, b) if self.largest else xp.minimum(a, b)
+
+    def backward(self, g):
+        xp = _xp(g)
+        na, nb = self.needs_input_grad
+        a, b = self.a, self.b
+        a_wins = (a > b) if self.largest else (a < b)
+        tie = a == b
+        half = g * 0.5
+        ga = unbroadcast(xp.where(a_wins, g, xp.where(tie, half, 0)), self.sa) if na else None
+        # b wins exactly where a neither wins nor ties.
+        gb = unbroadcast(xp.where(a_wins, 0, xp.where(tie, half, g)), self.sb) if nb else None
+        return ga, gb
+
+
+class Maximum(_Extremum):
+    largest = True
+
+
+class Minimum(_Extremum):
+    largest = False
+
+
+class Where(Function):
+    def forward(self, x, y):
+        self.sx, self.sy = shape_of(x), shape_of(y)
+        return _xp(x, y, self.condition).where(self.condition, x, y)
+
+    def backward(self, g):
+        xp = _xp(g)
+        nx, ny = self.needs_input_grad
+        c = self.condition
+        return (unbroadcast(xp.where(c, g, 0), self.sx) if nx else None,
+                unbroadcast(xp.where(c, 0, g), self.sy) if ny else None)
+
+
+def maximum(a, b):
+    """Elementwise maximum with broadcasting (``numpy.maximum``).
+
+    Formula
+    -------
+    y = max(a, b);   dL/da = g·[a > b] + ½g·[a = b],   dL/db = g·[b > a] + ½g·[a = b]
+
+    Ties split the gradient evenly, as ``torch.maximum`` does.
+    """
+    return _binary(Maximum, "maximum", a, b)
+
+
+def minimum(a, b):
+    """Elementwise minimum with broadcasting (``numpy.minimum``).
+
+    Formula
+    -------
+    y = min(a, b);   dL/da = g·[a < b] + ½g·[a = b],   dL/db = g·[b < a] + ½g·[a = b]
+    """
+    return _binary(Minimum, "minimum", a, b)
+
+
+def where(condition, x, y):
+    """Choose ``x`` where ``condition`` holds, else ``y`` (``numpy.where``, all broadcast).
+
+    Formula
+    -------
+    out = c ? x : y;   dL/dx = g·[c],   dL/dy = g·[not c]   (``condition`` gets no gradient)
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> x = ds.tensor([-1.0, 2.0])
+    >>> ds.functional.where(x > 0, x, 0.0)
+    tensor([0., 2.])
+    """
+    c = condition.data if isinstance(condition, Tensor) else condition
+    if not hasattr(c, "dtype"):
+        c = np.asarray(c)
+    if c.dtype != bool:
+        c = c.astype(bool)
+    x, y = operand(x), operand(y)
+    try:
+        np.broadcast_shapes(c.shape, shape_of(x), shape_of(y))
+    except ValueError:
+        raise ValueError(f"where: shapes {c.shape} (condition), {shape_of(x)} (x) and "
+                         f"{shape_of(y)} (y) cannot be broadcast together") from None
+    if c.shape != np.broadcast_shapes(c.shape, shape_of(x), shape_of(y)):
+        # Both branches' gradients take the full output shape, then unbroadcast.
+        c = _xp(c).broadcast_to(c, np.broadcast_shapes(c.shape, shape_of(x), shape_of(y)))
+    return Where.apply(x, y, condition=c)
+
+
+# ---------------------------------------------------------------- matrix product
 
 class MatMul(Function):
     def forward(self, a, b):
@@ -126,7 +495,7 @@ class MatMul(Function):
 
     def backward(self, g):
         na, nb = self.needs_input_grad
-        xp = backend.array_module(g)
+        xp = _xp(g)
         a, b = self.a, self.b
         sa, sb = self.sa, self.sb
         ga = gb = None
@@ -159,9 +528,20 @@ class MatMul(Function):
 def matmul(a, b):
     """Matrix product with NumPy's ``matmul`` rules (batched, broadcast, 1-D promoted).
 
-    Formula: Y = A B;  dL/dA = G B^T, dL/dB = A^T G (batch axes unbroadcast).
+    Formula
+    -------
+    Y = A B;   dL/dA = G Bᵀ,  dL/dB = Aᵀ G   (batch axes unbroadcast)
 
-    Shape: (..., m, k) @ (..., k, n) -> (..., m, n).
+    Shape
+    -----
+    (..., m, k) @ (..., k, n) -> (..., m, n); a 1-D left operand acts as (1, k), a 1-D
+    right operand as (k, 1), and that axis is dropped from the result.
+
+    Examples
+    --------
+    >>> import deepsheet as ds, numpy as np
+    >>> ds.functional.matmul(ds.tensor(np.ones((2, 3))), ds.tensor(np.ones((3, 4)))).shape
+    (2, 4)
     """
     a, b = operand(a), operand(b)
     sa, sb = shape_of(a), shape_of(b)
@@ -179,47 +559,222 @@ def matmul(a, b):
     return MatMul.apply(a, b)
 
 
+# ---------------------------------------------------------------- reductions
+
 class Sum(Function):
     def forward(self, a):
         self.shape = a.shape
-        self.axes = normalize_axis(self.axis, a.ndim)
-        xp = backend.array_module(a)
-        return xp.sum(a, axis=self.axes if a.ndim else None, keepdims=self.keepdims)
+        return _xp(a).sum(a, axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):
-        xp = backend.array_module(g)
-        if not self.keepdims:
-            g = xp.expand_dims(g, self.axes) if self.axes and g.ndim < len(self.shape) else g
-        return xp.broadcast_to(g, self.shape)
+        xp = _xp(g)
+        return xp.broadcast_to(_keep(xp, g, self.axes, self.keepdims), self.shape)
 
 
 class Mean(Function):
     def forward(self, a):
         self.shape = a.shape
-        self.axes = normalize_axis(self.axis, a.ndim)
-        n = 1
-        for ax in self.axes:
-            n *= a.shape[ax] if a.ndim else 1
-        self.n = n
-        xp = backend.array_module(a)
-        return xp.mean(a, axis=self.axes if a.ndim else None, keepdims=self.keepdims)
+        self.n = _count(a.shape, self.axes)
+        xp = _xp(a)
+        with _quiet(xp):  # the mean of nothing is nan, as in NumPy and PyTorch
+            if self.n == 0:
+                return xp.sum(a, axis=self.axes, keepdims=self.keepdims) * float("nan")
+            return xp.mean(a, axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):
-        xp = backend.array_module(g)
-        if not self.keepdims and self.axes and g.ndim < len(self.shape):
-            g = xp.expand_dims(g, self.axes)
-        return xp.broadcast_to(g * (1.0 / max(self.n, 1)), self.shape)
+        xp = _xp(g)
+        g = _keep(xp, g, self.axes, self.keepdims)
+        return xp.broadcast_to(g * (1.0 / builtins.max(self.n, 1)), self.shape)
+
+
+class _ExtremumReduce(Function):
+    """max / min over axes; ties share the gradient evenly (``torch.amax`` / ``amin``)."""
+
+    def forward(self, a):
+        xp = _xp(a)
+        if a.size == 0 and _count(a.shape, self.axes) == 0 and a.ndim:
+            raise ValueError(f"{self.name}: cannot reduce over an empty axis (shape {a.shape}, "
+                             f"axis {self.axis})")
+        out = getattr(xp, self.reduce)(a, axis=self.axes, keepdims=True)
+        self.a, self.out = a, out
+        return out if self.keepdims or not self.axes else xp.squeeze(out, axis=self.axes)
+
+    def backward(self, g):
+        xp = _xp(g)
+        g = _keep(xp, g, self.axes, self.keepdims)
+        hit = self.a == self.out
+        count = hit.sum(axis=self.axes, keepdims=True, dtype=g.dtype)
+        return xp.where(hit, g / count, 0)
+
+
+class Max(_ExtremumReduce):
+    reduce, name = "max", "max"
+
+
+class Min(_ExtremumReduce):
+    reduce, name = "min", "min"
+
+
+class Var(Function):
+    def forward(self, a):
+        xp = _xp(a)
+        n = _count(a.shape, self.axes)
+        # As PyTorch: the divisor never goes below 0 (then the result is inf or nan).
+        self.denom = denom = builtins.max(n - self.ddof, 0)
+        with _quiet(xp):
+            centered = a - xp.mean(a, axis=self.axes, keepdims=True) if n else a
+            var = xp.sum(centered * centered, axis=self.axes, keepdims=True) / denom
+        self.centered = centered
+        if self.sqrt:
+            var = xp.sqrt(var)
+            self.out = var
+        return var if self.keepdims or not self.axes else xp.squeeze(var, axis=self.axes)
+
+    def backward(self, g):
+        xp = _xp(g)
+        g = _keep(xp, g, self.axes, self.keepdims)
+        with _quiet(xp):
+            if self.sqrt:
+                # d std = d var / (2 std); PyTorch sets it to 0 where std = 0.
+                g = xp.where(self.out == 0, 0, g / (2 * self.out))
+            scale = 2.0 / self.denom if self.denom else float("inf")
+            return g * scale * self.centered
+
+
+class LogSumExp(Function):
+    def forward(self, a):
+        xp = _xp(a)
+        if _count(a.shape, self.axes) == 0:  # log of an empty sum: -inf, as in PyTorch
+            m = xp.zeros(xp.sum(a, axis=self.axes, keepdims=True).shape, dtype=a.dtype)
+        else:
+            m = xp.max(a, axis=self.axes, keepdims=True)
+            # Shift by the max for stability; an all -inf slice keeps shift 0 (-inf, not nan).
+            m = xp.where(xp.isfinite(m), m, 0)
+        with _quiet(xp):
+            out = xp.log(xp.sum(xp.exp(a - m), axis=self.axes, keepdims=True)) + m
+        self.a, self.out = a, out
+        return out if self.keepdims or not self.axes else xp.squeeze(out, axis=self.axes)
+
+    def backward(self, g):
+        xp = _xp(g)
+        g = _keep(xp, g, self.axes, self.keepdims)
+        return g * xp.exp(self.a - self.out)
+
+
+def _reduce(cls, name, a, axis, keepdims, **params):
+    if not isinstance(a, Tensor):
+        from ..tensor import _as_array
+        a = _as_array(a)
+    ndim = a.ndim
+    axes = _reduce_axes(name, axis, ndim)
+    return cls.apply(a, axis=axis, axes=axes, keepdims=keepdims, **params)
 
 
 def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
-    """Sum over ``axis`` (None: all axes): y = sum_i a_i;  dL/da_i = dL/dy (broadcast back)."""
-    return Sum.apply(a, axis=axis, keepdims=keepdims)
+    """Sum over ``axis`` (None: all axes).
+
+    Formula
+    -------
+    y = Σ_i a_i;   dL/da_i = g   (broadcast back over the summed axes)
+
+    Examples
+    --------
+    >>> import deepsheet as ds, numpy as np
+    >>> ds.functional.sum(ds.tensor(np.ones((2, 3))), axis=-1)
+    tensor([3., 3.], dtype=float64)
+    """
+    return _reduce(Sum, "sum", a, axis, keepdims)
 
 
 def mean(a, axis=None, keepdims=False):
-    """Mean over ``axis``: y = (1/n) sum_i a_i;  dL/da_i = (dL/dy) / n."""
-    return Mean.apply(a, axis=axis, keepdims=keepdims)
+    """Arithmetic mean over ``axis`` (None: all axes).
 
+    Formula
+    -------
+    y = (1/n) Σ_i a_i;   dL/da_i = g / n
+    """
+    return _reduce(Mean, "mean", a, axis, keepdims)
+
+
+def max(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """Largest value over ``axis`` (``numpy.max``).
+
+    Formula
+    -------
+    y = max_i a_i;   dL/da_i = g · [a_i = y] / #{j : a_j = y}
+
+    Ties share the gradient evenly, as ``torch.amax`` does (``torch.max`` with a ``dim``
+    would give it all to one index).
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> x = ds.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    >>> ds.functional.max(x).backward()
+    >>> x.grad
+    array([0. , 0.5, 0.5], dtype=float32)
+    """
+    return _reduce(Max, "max", a, axis, keepdims)
+
+
+def min(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """Smallest value over ``axis`` (``numpy.min``).
+
+    Formula
+    -------
+    y = min_i a_i;   dL/da_i = g · [a_i = y] / #{j : a_j = y}   (ties share, as ``torch.amin``)
+    """
+    return _reduce(Min, "min", a, axis, keepdims)
+
+
+def var(a, axis=None, ddof=0, keepdims=False):
+    """Variance over ``axis`` (``numpy.var``; ``ddof=0`` is the biased, population variance).
+
+    Formula
+    -------
+    y = Σ_i (a_i - ā)² / (n - ddof);   dL/da_i = g · 2 (a_i - ā) / (n - ddof)
+
+    (The terms through ā cancel because Σ_i (a_i - ā) = 0.) ``ddof=1`` gives the unbiased
+    estimator, ``torch.var``'s default.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.var(ds.tensor([1.0, 2.0, 3.0, 4.0]))
+    tensor(1.25)
+    """
+    return _reduce(Var, "var", a, axis, keepdims, ddof=ddof, sqrt=False)
+
+
+def std(a, axis=None, ddof=0, keepdims=False):
+    """Standard deviation over ``axis`` (``numpy.std``, ``ddof=0`` by default).
+
+    Formula
+    -------
+    y = √var(a);   dL/da_i = g · (a_i - ā) / ((n - ddof) y)   (0 where y = 0, as PyTorch)
+    """
+    return _reduce(Var, "std", a, axis, keepdims, ddof=ddof, sqrt=True)
+
+
+def logsumexp(a, axis=None, keepdims=False):
+    """log Σ exp over ``axis``, computed stably (``scipy.special.logsumexp``).
+
+    Formula
+    -------
+    y = m + ln Σ_i e^(a_i - m)  with m = max_i a_i;   dL/da_i = g · e^(a_i - y) = g · softmax(a)_i
+
+    Subtracting m keeps every exponent <= 0, so nothing overflows.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.logsumexp(ds.tensor([1000.0, 1000.0]))
+    tensor(1000.6932)
+    """
+    return _reduce(LogSumExp, "logsumexp", a, axis, keepdims)
+
+
+# ---------------------------------------------------------------- device and dtype
 
 class ToDevice(Function):
     def forward(self, a):
@@ -231,7 +786,12 @@ class ToDevice(Function):
 
 
 def to_device(a, device):
-    """Copy to ``device`` ("cpu" or "gpu"); the gradient flows back to the source device."""
+    """Copy to ``device`` ("cpu" or "gpu"); the gradient flows back to the source device.
+
+    Formula
+    -------
+    y = a (on another device);   dL/da = g (moved back)
+    """
     return ToDevice.apply(a, device=device)
 
 
@@ -245,5 +805,10 @@ class Cast(Function):
 
 
 def cast(a, dtype):
-    """Convert to ``dtype``; the gradient is cast back to the input's dtype."""
+    """Convert to ``dtype``; the gradient is cast back to the input's dtype.
+
+    Formula
+    -------
+    y = a (as dtype);   dL/da = g (as a's dtype)
+    """
     return Cast.apply(a, dtype=np.dtype(dtype))

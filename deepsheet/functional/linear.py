@@ -1,0 +1,90 @@
+"""The fully connected (dense) layer's affine map as one graph node."""
+from __future__ import annotations
+
+from .. import backend
+from ..autograd import Function
+from ._util import shape_of
+
+__all__ = ["dense"]
+
+
+class Dense(Function):
+    """y = x·W + b (then ReLU if ``relu``), the leading axes of x folded into rows."""
+
+    def forward(self, x, w, b=None):
+        nx, nw = self.needs_input_grad[:2]
+        xp = backend.array_module(x)
+        self.x_shape = x.shape
+        # One (rows, in) @ (in, out) GEMM whatever the rank: a batched matmul would make
+        # the kernel gradient a sum of per-sample products instead of one large GEMM.
+        x2 = x.reshape(-1, x.shape[-1])
+        out = x2 @ w
+        if b is not None:
+            out += b
+        if self.relu:
+            xp.maximum(out, 0, out=out)
+            self.out = out  # its sign is the ReLU mask; kept instead of a separate mask array
+        self.x2 = x2 if nw else None
+        self.w = w if nx else None
+        return out.reshape(x.shape[:-1] + (w.shape[1],))
+
+    def backward(self, g):
+        nx, nw = self.needs_input_grad[:2]
+        nb = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
+        g2 = g.reshape(-1, g.shape[-1])
+        if self.relu:
+            g2 = g2 * (self.out > 0)
+        dx = (g2 @ self.w.T).reshape(self.x_shape) if nx else None
+        dw = self.x2.T @ g2 if nw else None
+        db = g2.sum(axis=0) if nb else None
+        return dx, dw, db
+
+
+def dense(x, kernel, bias=None, activation=None):
+    """Affine map of a dense layer on the last axis, with ReLU optionally fused in.
+
+    Formula::
+
+        y = x · W + b                 (x: (..., in), W: (in, out), b: (out,))
+        dL/dx = G · Wᵀ,   dL/dW = Xᵀ · G,   dL/db = Σ_rows G
+
+    where X and G are x and dL/dy with all leading axes folded into rows. With
+    ``activation="relu"``: y = max(0, x·W + b) and G is first multiplied by [y > 0].
+    The kernel layout is Keras's (in, out); ``torch.nn.functional.linear`` takes the
+    transpose (out, in). No work is done for an input that needs no gradient (the data).
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., in)
+    kernel : Tensor, shape (in, out)
+    bias : Tensor, shape (out,), optional
+    activation : None, "linear" or "relu"
+        Other activations are applied by the caller on the result.
+
+    Shape
+    -----
+    (..., in) -> (..., out)
+
+    Examples
+    --------
+    >>> import numpy as np, deepsheet as ds
+    >>> x = ds.tensor(np.ones((2, 3), np.float32))
+    >>> w = ds.tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    >>> ds.functional.dense(x, w, activation="relu").shape
+    (2, 4)
+    """
+    if activation not in (None, "linear", "relu"):
+        raise ValueError(f"dense: activation must be None, 'linear' or 'relu' (fused), got "
+                         f"{activation!r}; apply other activations to the result")
+    sx, sw = shape_of(x), shape_of(kernel)
+    if len(sw) != 2:
+        raise ValueError(f"dense: kernel must be 2-D (in, out), got shape {sw}")
+    if len(sx) < 1 or sx[-1] != sw[0]:
+        raise ValueError(f"dense: inputs of shape {sx} need a last dimension of {sw[0]} "
+                         f"to match the kernel of shape {sw}")
+    if bias is not None and tuple(shape_of(bias)) != (sw[1],):
+        raise ValueError(f"dense: bias must have shape ({sw[1]},), got {shape_of(bias)}")
+    relu = activation == "relu"
+    if bias is None:
+        return Dense.apply(x, kernel, relu=relu)
+    return Dense.apply(x, kernel, bias, relu=relu)

@@ -1,0 +1,60 @@
+"""functional.dense (the fused Dense node) against torch.nn.functional.linear and finite differences."""
+import numpy as np
+import pytest
+import torch
+
+import deepsheet as ds
+import deepsheet.functional as F
+from oracle import check_op, check_torch, rand
+
+
+def _torch_dense(x, w, b=None, relu=False):
+    y = torch.nn.functional.linear(x, w.T, b)
+    return torch.relu(y) if relu else y
+
+
+@pytest.mark.parametrize("xshape", [(4, 3), (2, 5, 3), (2, 2, 2, 3), (3,), (0, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("relu", [False, True])
+def test_dense_vs_torch(xshape, bias, relu):
+    x, w, b = rand(*xshape, seed=1), rand(3, 4, seed=2), rand(4, seed=3)
+    act = "relu" if relu else None
+    if bias:
+        check_op(lambda x, w, b: F.dense(x, w, b, activation=act),
+                 lambda x, w, b: _torch_dense(x, w, b, relu), x, w, b)
+    else:
+        check_op(lambda x, w: F.dense(x, w, activation=act),
+                 lambda x, w: _torch_dense(x, w, relu=relu), x, w)
+
+
+def test_no_input_gradient_when_data_needs_none():
+    x = ds.tensor(rand(4, 3, seed=1))
+    w = ds.tensor(rand(3, 2, seed=2), requires_grad=True)
+    y = F.dense(x, w)
+    fn = y._ctx
+    assert fn.w is None  # the kernel is not kept: dx is never computed
+    y.sum().backward()
+    assert x.grad is None and w.grad.shape == (3, 2)
+
+
+def test_rank3_kernel_gradient_is_folded_rows():
+    # (2, 5, 3) input: dW must equal the single GEMM over the 10 folded rows.
+    x, w = rand(2, 5, 3, seed=4), rand(3, 4, seed=5)
+    check_torch(lambda x, w: F.dense(x, w), lambda x, w: _torch_dense(x, w), x, w)
+
+
+def test_dtype_float32_kept():
+    y = F.dense(ds.tensor(rand(2, 3)), ds.tensor(rand(3, 4)), ds.tensor(rand(4)), activation="relu")
+    assert y.dtype == np.float32
+
+
+def test_bad_input():
+    x, w = ds.tensor(rand(2, 3)), ds.tensor(rand(4, 5))
+    with pytest.raises(ValueError, match=r"last dimension of 4.*\(4, 5\)"):
+        F.dense(x, w)
+    with pytest.raises(ValueError, match="bias must have shape"):
+        F.dense(ds.tensor(rand(2, 4)), w, ds.tensor(rand(4)))
+    with pytest.raises(ValueError, match="activation must be"):
+        F.dense(ds.tensor(rand(2, 4)), w, activation="tanh")
+    with pytest.raises(ValueError, match="2-D"):
+        F.dense(ds.tensor(rand(2, 4)), ds.tensor(rand(4)))

@@ -1,0 +1,228 @@
+"""im2col / col2im kernels shared by the convolution and pooling functions (not public).
+
+Layout: channels-last images (N, H, W, C) and Keras kernels (kh, kw, C_in/groups, C_out).
+A convolution reads, for every output cell (n, oh, ow), the window
+
+    x[n, oh·S_h + i·d_h − P_top, ow·S_w + j·d_w − P_left, :]    for taps (i, j)
+
+Cells outside the input are zeros (padding). The window rows of all output cells form
+the im2col matrix; the convolution is then one matrix product with the kernel.
+
+Why the kernels look the way they do (measured on a 2-core AVX2 machine; see
+benchmarks/bench_conv.py):
+
+* Memory traffic, not FLOPs, separates a NumPy convolution from PyTorch's, so the batch
+  is processed in chunks whose im2col matrix (~2 MiB) stays in cache between being
+  written and being read by the matrix product.
+* The chunk is copied once into a zero-bordered buffer (cheap: 1/(kh·kw) of the im2col
+  matrix, borders zeroed once per call), so that the whole im2col matrix is ONE strided
+  copy whose innermost contiguous run is kw·C values; nine separate tap copies with the
+  padding folded in move runs of only C values and were 2x slower.
+* The input gradient computes the kernel-tap-major matrix (taps, P, C) with one batched
+  product, so each tap's slice-add into the input gradient moves contiguous rows of
+  Wo·C values; no scatter-add (``np.add.at``) anywhere.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import array_module
+from ..diagnostics.conv_arithmetic import conv_output_size
+
+# Bytes of im2col matrix per batch chunk: big enough for an efficient matrix product,
+# small enough to stay in L2/L3 between the copy that writes it and the product that reads it.
+CHUNK_BYTES = 2 << 20
+
+
+def valid_range(i, dilation, pad_before, stride, size_in, size_out):
+    """Output positions o in [o0, o1) whose tap ``i`` lands inside the input, and the
+    input index of the first one: 0 <= o·stride + i·dilation − pad_before < size_in."""
+    off = i * dilation - pad_before
+    o0 = max(0, -(off // stride)) if off < 0 else 0
+    o1 = min(size_out, (size_in - 1 - off) // stride + 1) if size_in - 1 - off >= 0 else 0
+    return o0, max(o0, o1), o0 * stride + off
+
+
+class Geometry:
+    """Everything a 2-D sliding-window operation needs about its shapes, computed once."""
+
+    __slots__ = ("kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr",
+                 "H", "W", "Ho", "Wo")
+
+    def __init__(self, H, W, kh, kw, strides, dilation, pads, out_hw=None):
+        self.H, self.W, self.kh, self.kw = H, W, kh, kw
+        self.sh, self.sw = strides
+        self.dh, self.dw = dilation
+        (self.pt, self.pb), (self.pl, self.pr) = pads
+        if out_hw is None:
+            self.Ho = conv_output_size(H, kh, (self.pt, self.pb), self.sh, self.dh)
+            self.Wo = conv_output_size(W, kw, (self.pl, self.pr), self.sw, self.dw)
+        else:
+            self.Ho, self.Wo = out_hw
+
+    def taps(self):
+        """(i, j, output slices, input slices) for every tap that touches the input."""
+        out = []
+        for i in range(self.kh):
+            a0, a1, ih = valid_range(i, self.dh, self.pt, self.sh, self.H, self.Ho)
+            if a1 == a0:
+                continue
+            for j in range(self.kw):
+                b0, b1, iw = valid_range(j, self.dw, self.pl, self.sw, self.W, self.Wo)
+                if b1 == b0:
+                    continue
+                out.append((i, j, (slice(a0, a1), slice(b0, b1)),
+                            (slice(ih, ih + (a1 - a0 - 1) * self.sh + 1, self.sh),
+                             slice(iw, iw + (b1 - b0 - 1) * self.sw + 1, self.sw))))
+        return out
+
+
+def chunk_size(n, bytes_per_sample, xp):
+    """Samples per chunk: the whole batch on a GPU, a cache-sized piece on a CPU."""
+    if xp is not np:
+        return max(n, 1)
+    return int(max(1, min(n, CHUNK_BYTES // max(bytes_per_sample, 1))))
+
+
+class Im2col:
+    """Fills im2col matrices of shape (G, n, Ho, Wo, kh, kw, C/G) chunk by chunk.
+
+    One instance serves one call: it owns the zero-bordered staging buffer and the
+    output buffer, both reused across chunks (the borders stay zero because only the
+    interior is ever written).
+    """
+
+    def __init__(self, x_shape, dtype, geo, groups, chunk, xp):
+        N, H, W, C = x_shape
+        self.geo, self.groups, self.xp = geo, groups, xp
+        self.cg = C // groups
+        g = geo
+        # Extent of the padded input that windows actually read (may drop trailing rows).
+        self.hn = (g.Ho - 1) * g.sh + (g.kh - 1) * g.dh + 1
+        self.wn = (g.Wo - 1) * g.sw + (g.kw - 1) * g.dw + 1
+        self.direct = g.pt == 0 and g.pl == 0 and self.hn <= H and self.wn <= W
+        self.stage = None if self.direct else xp.zeros((chunk, self.hn, self.wn, C), dtype)
+        self.rows = min(H, self.hn - g.pt)
+        self.cols = min(W, self.wn - g.pl)
+        self.buf = xp.empty((groups, chunk, g.Ho, g.Wo, g.kh, g.kw, self.cg), dtype)
+
+    def __call__(self, xc):
+        """The im2col matrix of chunk ``xc`` as (G, n·Ho·Wo, kh·kw·C/G)."""
+        g, n = self.geo, xc.shape[0]
+        if self.direct:
+            src = xc
+        else:
+            src = self.stage[:n]
+            src[:, g.pt:g.pt + self.rows, g.pl:g.pl + self.cols] = xc[:, :self.rows, :self.cols]
+        s0, s1, s2, s3 = src.strides
+        view = self.xp.lib.stride_tricks.as_strided(
+            src, shape=(self.groups, n, g.Ho, g.Wo, g.kh, g.kw, self.cg),
+            strides=(self.cg * s3, s0, g.sh * s1, g.sw * s2, g.dh * s1, g.dw * s2, s3))
+        buf = self.buf[:, :n]
+        buf[...] = view
+        return buf.reshape(self.groups, n * g.Ho * g.Wo, g.kh * g.kw * self.cg)
+
+
+def col2im_add(gx, dcol, geo, taps):
+    """gx[n, ih, iw, :] += Σ over taps of the tap-major columns ``dcol`` (T, n, Ho, Wo, C).
+
+    Each tap adds one strided block: no scatter-add, no padded copy of gx.
+    """
+    for t, (i, j, osl, isl) in enumerate(taps):
+        gx[:, isl[0], isl[1], :] += dcol[t][:, osl[0], osl[1], :]
+
+
+def conv_forward(x, w, b, geo, groups, out=None):
+    """y = im2col(x) @ W + b, chunked; x (N,H,W,C), w (kh,kw,C/G,O) -> (N,Ho,Wo,O)."""
+    xp = array_module(x)
+    N, H, W, C = x.shape
+    kh, kw, cg, O = w.shape
+    og = O // groups
+    K = kh * kw * cg
+    dtype = np.result_type(x.dtype, w.dtype)
+    per = geo.Ho * geo.Wo * K * dtype.itemsize * groups
+    chunk = chunk_size(N, per, xp)
+    if out is None:
+        out = xp.empty((N, geo.Ho, geo.Wo, O), dtype)
+    if N == 0 or geo.Ho == 0 or geo.Wo == 0:
+        if b is not None:
+            out[...] = b
+        return out
+    cols = Im2col(x.shape, dtype, geo, groups, chunk, xp)
+    if groups == 1:
+        wm = w.reshape(K, O)
+    else:
+        wm = w.reshape(K, groups, og).transpose(1, 0, 2)
+    for n0 in range(0, N, chunk):
+        n1 = min(N, n0 + chunk)
+        A = cols(x[n0:n1])
+        o = out[n0:n1].reshape(-1, O)
+        if groups == 1:
+            xp.matmul(A[0], wm, out=o)
+        else:
+            o.reshape(-1, groups, og)[...] = xp.matmul(A, wm).transpose(1, 0, 2)
+        if b is not None:
+            o += b
+    return out
+
+
+def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None):
+    """Gradients of ``conv_forward``: (gx, gw, gb), each None where not needed.
+
+    Formula (per chunk; A = im2col(x), G = dL/dy as (P, O)):
+        dL/dW = Aᵀ G,   dL/db = Σ_P G,   dL/dx = col2im(G Wᵀ)
+    """
+    xp = array_module(x if x is not None else gy)
+    N, Ho, Wo, O = gy.shape
+    kh, kw, cg, _ = w.shape
+    og = O // groups
+    K = kh * kw * cg
+    C = cg * groups
+    dtype = gy.dtype
+    T = kh * kw
+    per = Ho * Wo * K * dtype.itemsize * groups
+    chunk = chunk_size(N, per, xp)
+    gw = gb = None
+    if need_b:
+        gb = xp.zeros((O,), dtype)
+    if need_w:
+        gw = xp.zeros((groups, K, og), dtype)
+        cols = Im2col((N, geo.H, geo.W, C), dtype, geo, groups, chunk, xp)
+        tmp = xp.empty((K, og), dtype)
+    if need_x:
+        if gx is None:
+            gx = xp.zeros((N, geo.H, geo.W, C), dtype)
+        taps = geo.taps()
+        tap_idx = [i * kw + j for i, j, _, _ in taps]
+        # Kernel as (taps, O_g, C_g) per group: one batched product gives tap-major columns.
+        wt = w.reshape(T, cg, groups, og).transpose(2, 0, 3, 1)[:, tap_idx]
+        dcol = xp.empty((len(taps), chunk * Ho * Wo, C), dtype)
+    if N == 0:
+        if need_w:
+            gw = gw.transpose(1, 0, 2).reshape(w.shape)
+        return gx, gw, gb
+    for n0 in range(0, N, chunk):
+        n1 = min(N, n0 + chunk)
+        n = n1 - n0
+        g2 = gy[n0:n1].reshape(-1, O)
+        if need_b:
+            gb += g2.sum(axis=0)
+        if need_w:
+            A = cols(x[n0:n1])
+            if groups == 1:
+                xp.matmul(A[0].T, g2, out=tmp)
+                gw[0] += tmp
+            else:
+                gw += xp.matmul(A.transpose(0, 2, 1), g2.reshape(-1, groups, og).transpose(1, 0, 2))
+        if need_x and taps:
+            d = dcol[:, :n * Ho * Wo]
+            if groups == 1:
+                xp.matmul(g2[None], wt[0], out=d)
+            else:
+                gg = g2.reshape(-1, groups, og)
+                for k in range(groups):
+                    d[:, :, k * cg:(k + 1) * cg] = xp.matmul(gg[None, :, k, :], wt[k])
+            col2im_add(gx[n0:n1], d.reshape(len(taps), n, Ho, Wo, C), geo, taps)
+    if need_w:
+        gw = gw.transpose(1, 0, 2).reshape(w.shape)
+    return gx, gw, gb

@@ -24,6 +24,7 @@ array([3, 1, 4], dtype=uint8)
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -130,8 +131,16 @@ def read_idx(path):
                                      f"known: {known}")
             shape = struct.unpack(f">{ndim}I", _read_exact(f, 4 * ndim, path, "dimension sizes"))
             dtype = _TYPES[code]
+            expected = math.prod(shape) * dtype.itemsize
+            # Check the promise against the file before allocating, so a corrupt header
+            # gives this error instead of a MemoryError. Deflate expands at most ~1032:1.
+            stored = os.path.getsize(path)
+            available = stored * 1032 if isinstance(f, gzip.GzipFile) else stored - 4 - 4 * ndim
+            if expected > available:
+                raise IDXFormatError(
+                    f"IDX file {path!r} is truncated: header promises shape {shape} of {dtype.name} "
+                    f"({expected} bytes of data), the file cannot hold more than {available}")
             out = np.empty(shape, dtype=dtype.newbyteorder("="))
-            expected = out.nbytes
             got = _readinto_full(f, out) if expected else 0
             if got != expected:
                 raise IDXFormatError(

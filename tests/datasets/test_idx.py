@@ -90,7 +90,17 @@ def test_truncated_data(tmp_path, compress):
     x = np.ones((4, 28, 28), np.uint8)
     raw = bytes([0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 28, 0, 0, 0, 28]) + x.tobytes()[:-100]
     path.write_bytes(gzip.compress(raw) if compress else raw)
-    with pytest.raises(IDXFormatError, match=r"trunc.*truncated.*\(4, 28, 28\).*3136 bytes.*found 3036"):
+    with pytest.raises(IDXFormatError, match=r"trunc.*truncated.*\(4, 28, 28\).*3136 bytes.*3036"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_absurd_header_fails_before_allocating(tmp_path, compress):
+    # 2**31 x 2**31 bytes could never be allocated: the error must come from the size check.
+    raw = bytes([0, 0, 8, 2, 0x80, 0, 0, 0, 0x80, 0, 0, 0]) + b"\x00" * 10
+    path = tmp_path / "huge"
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    with pytest.raises(IDXFormatError, match=r"huge.*truncated.*\(2147483648, 2147483648\)"):
         read_idx(path)
 
 

@@ -65,7 +65,8 @@ def _reduce_axes(name, axis, ndim):
     try:
         axes = normalize_axis(axis, ndim)
     except ValueError:
-        raise ValueError(f"{name}: axis {axis} is out of bounds for a tensor of rank {ndim}") from None
+        raise ValueError(
+            f"{name}: axis {axis} is out of bounds for a tensor of rank {ndim}") from None
     if len(set(axes)) != len(axes):
         raise ValueError(f"{name}: repeated axis in {axis}")
     return axes
@@ -555,7 +556,8 @@ def matmul(a, b):
     try:
         np.broadcast_shapes(sa[:-2], sb[:-2])
     except ValueError:
-        raise ValueError(f"matmul: batch axes of shapes {sa} and {sb} cannot be broadcast") from None
+        raise ValueError(
+            f"matmul: batch axes of shapes {sa} and {sb} cannot be broadcast") from None
     return MatMul.apply(a, b)
 
 
@@ -761,7 +763,8 @@ def logsumexp(a, axis=None, keepdims=False):
 
     Formula
     -------
-    y = m + ln Σ_i e^(a_i - m)  with m = max_i a_i;   dL/da_i = g · e^(a_i - y) = g · softmax(a)_i
+    y = m + ln Σ_i e^(a_i - m)  with m = max_i a_i;
+    dL/da_i = g · e^(a_i - y) = g · softmax(a)_i
 
     Subtracting m keeps every exponent <= 0, so nothing overflows.
 

@@ -63,7 +63,8 @@ def test_clip(lo, hi):
 
 def test_clip_array_bounds_and_method():
     lo = rand(5, seed=3, low=-1.0, high=0.0)
-    check_op(lambda a: a.clip(lo, 0.5), lambda a: torch.clamp(a, torch.from_numpy(lo), torch.tensor(0.5)),
+    check_op(lambda a: a.clip(lo, 0.5),
+             lambda a: torch.clamp(a, torch.from_numpy(lo), torch.tensor(0.5)),
              rand(4, 5))
 
 

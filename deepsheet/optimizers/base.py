@@ -70,9 +70,10 @@ class Optimizer:
         L2 penalty λ added to the gradient, ``g + λ θ`` (torch.optim's meaning);
         AdamW decays the weights directly instead.
     clipnorm, global_clipnorm, clipvalue : float, optional
-        At most one. Clip each gradient to L2 norm ``clipnorm``, all gradients together
-        to global L2 norm ``global_clipnorm``, or every element to ``[-clipvalue,
-        clipvalue]`` before the update. Clipping works on copies: ``param.grad`` keeps the
+        At most one. Clip each gradient to L2 norm ``clipnorm`` (Keras: g · c / max(‖g‖, c)),
+        all gradients together to global L2 norm ``global_clipnorm`` (exactly
+        ``clip_grad_norm``: g · min(1, c / (‖g‖ + 1e-6))), or every element to
+        ``[-clipvalue, clipvalue]`` before the update. Clipping works on copies: ``param.grad`` keeps the
         raw gradient (as in Keras), so gradient-norm diagnostics see what backward
         produced. For in-place clipping use ``clip_grad_norm`` / ``clip_grad_value``.
     name : str, optional
@@ -266,10 +267,12 @@ class Optimizer:
                 out.append(g * (c / norm) if norm > c else g)
             return out
         if self.global_clipnorm is not None and grads:
-            c = self.global_clipnorm
+            # torch.nn.utils.clip_grad_norm_'s coefficient (with its 1e-6), so that this option
+            # and clip_grad_norm before step() give the same numbers.
             total = math.sqrt(sum(sq_norm(g) for g in grads))
-            if total > c:
-                return [g * (c / total) for g in grads]
+            coef = self.global_clipnorm / (total + 1e-6)
+            if not coef >= 1.0:
+                return [g * coef for g in grads]
         return grads
 
     # ------------------------------------------------------------ for subclasses

@@ -14,8 +14,8 @@ seed gives the same numbers on CPU and GPU.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
+import sys
 import threading
 
 import numpy as np
@@ -200,29 +200,39 @@ class _FlushDenormal:
     _BITS = (1 << 15) | (1 << 6)
 
     def __init__(self):
-        self.available = False
+        # Nothing is loaded here: ctypes and the C library are looked up on first use, so
+        # ``import deepsheet`` pays nothing for a feature only optimizers need.
+        self._available = None
         self._local = threading.local()
-        try:
-            import platform
-            if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
-                return
-            # glibc exports fegetenv/fesetenv from libm (libc.so.6 lacks them up to at least 2.36).
-            for name in ("libm.so.6", "libc.so.6"):
-                try:
-                    lib = ctypes.CDLL(name)
-                    self._get, self._set = lib.fegetenv, lib.fesetenv
-                except (OSError, AttributeError):
-                    continue
-                self.available = True
-                break
-        except (OSError, AttributeError):
-            pass
+
+    @property
+    def available(self):
+        """True where the CPU flags can be set (x86-64 Linux with glibc's fenv functions)."""
+        if self._available is None:
+            self._available = self._load()
+        return self._available
+
+    def _load(self):
+        if not sys.platform.startswith("linux") or os.uname().machine not in ("x86_64", "AMD64"):
+            return False
+        import ctypes  # noqa: PLC0415 - only when denormal flushing is first asked for
+        # glibc exports fegetenv/fesetenv from libm (libc.so.6 lacks them up to at least 2.36).
+        for name in ("libm.so.6", "libc.so.6"):
+            try:
+                lib = ctypes.CDLL(name)
+                self._get, self._set = lib.fegetenv, lib.fesetenv
+            except (OSError, AttributeError):
+                continue
+            self._ctypes = ctypes
+            return True
+        return False
 
     @contextlib.contextmanager
     def __call__(self):
         if not self.available or getattr(self._local, "depth", 0):
             yield
             return
+        ctypes = self._ctypes
         saved = ctypes.create_string_buffer(32)
         self._get(saved)
         env = ctypes.create_string_buffer(saved.raw, 32)

@@ -1,2 +1,649 @@
-"""activations (filled in by its issue)."""
-__all__ = []
+"""Activation functions: the non-linearities g(z) applied after each affine layer.
+
+Each activation is one fused graph node (a ``Function`` with its forward and its backward
+side by side) and a lowercase wrapper that carries the formula. All of them are stable for
+inputs of any magnitude: no ``exp`` ever sees a large positive argument.
+
+The logits contract: ``softmax`` and ``sigmoid`` record their input on their output
+(``out._logits``, a Tensor) together with which activation made it (``logits_of``), so a
+probability loss such as ``binary_crossentropy(y, sigmoid(z))`` can compute the stable
+logits form on ``z`` instead, as Keras does. Layers that fuse a softmax or sigmoid into
+their own node record it with ``mark_logits``.
+
+``get_activation(name)`` turns Keras's activation strings ("relu", "softmax", ...) into
+these functions.
+"""
+from __future__ import annotations
+
+import math
+import weakref
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor, _as_array
+from ._util import normalize_axis
+
+__all__ = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax", "log_softmax", "gelu",
+           "softplus", "swish", "silu", "get_activation", "ACTIVATIONS", "mark_logits",
+           "logits_of"]
+# ``linear`` (the identity) stays out of the star-export: in ``deepsheet.functional`` that
+# name is the dense affine map's module, as ``torch.nn.functional.linear`` is the affine map.
+
+
+def _as_tensor(x):
+    """A Tensor for ``x``; non-float data becomes the default float dtype."""
+    if not isinstance(x, Tensor):
+        x = Tensor._wrap(_as_array(x))
+    if x.data.dtype.kind not in "fc":
+        x = Tensor._wrap(x.data.astype(backend.get_default_dtype()))
+    return x
+
+
+def _stable_sigmoid(x, xp):
+    """sigma(x) in the sign-split form, plus e = exp(-|x|) for callers that reuse it.
+
+    sigma(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0, with e = exp(-|x|) in (0, 1]:
+    exp never overflows and the small tail keeps its relative accuracy (sigma(-30) ~ 9e-14).
+    """
+    e = xp.asarray(xp.abs(x))  # asarray: a 0-d input gives a NumPy scalar, not an array
+    xp.negative(e, out=e)
+    xp.exp(e, out=e)
+    y = xp.where(x >= 0, 1.0, e)
+    y /= 1.0 + e
+    return y, e
+
+
+# ----------------------------------------------------------------------------- logits record
+class _ProducerRef(weakref.ref):
+    """A weak reference to an activation output that remembers which activation made it."""
+
+    __slots__ = ("key", "kind")
+
+
+_PRODUCERS = {}  # id(output tensor) -> _ProducerRef
+
+
+def _forget(ref):
+    if _PRODUCERS.get(ref.key) is ref:
+        del _PRODUCERS[ref.key]
+
+
+def mark_logits(out, logits, activation, axis=-1):
+    """Record that ``out = activation(logits)`` so probability losses can use ``logits``.
+
+    Sets ``out._logits = logits`` and remembers the activation ("softmax" with its ``axis``,
+    or "sigmoid"). Keyed weakly by the output tensor: the record disappears with it and
+    costs nothing when no loss asks. A layer that fuses softmax/sigmoid into its own node
+    calls this on its output.
+
+    Parameters
+    ----------
+    out, logits : Tensor
+        The activation's output and its pre-activation input (same shape).
+    activation : {"softmax", "sigmoid"}
+    axis : int
+        The softmax axis (ignored for sigmoid).
+    """
+    if activation not in ("softmax", "sigmoid"):
+        raise ValueError(f"mark_logits: activation must be 'softmax' or 'sigmoid', got {activation!r}")
+    if not isinstance(logits, Tensor):
+        logits = Tensor._wrap(_as_array(logits))
+    out._logits = logits
+    ref = _ProducerRef(out, _forget)
+    ref.key = id(out)
+    ref.kind = (activation, normalize_axis(axis, max(out.ndim, 1))[0]
+                if activation == "softmax" else None)
+    _PRODUCERS[ref.key] = ref
+    return out
+
+
+def logits_of(y_pred, activation, axis=-1):
+    """The logits behind ``y_pred`` if ``activation`` (over ``axis``) produced it, else None.
+
+    Used by the cross-entropy losses: ``logits_of(p, "softmax")`` is ``z`` when
+    ``p = softmax(z, axis=-1)``. A tensor whose ``_logits`` was set by hand without
+    ``mark_logits`` is recognised through its creating node's ``activation`` attribute.
+    """
+    if not isinstance(y_pred, Tensor) or y_pred._logits is None:
+        return None
+    ndim = max(y_pred.ndim, 1)
+    ref = _PRODUCERS.get(id(y_pred))
+    if ref is not None and ref() is y_pred:
+        kind = ref.kind
+    else:
+        made_by = getattr(y_pred._ctx, "activation", None)
+        made_axis = getattr(y_pred._ctx, "axis", -1)
+        kind = (made_by, normalize_axis(made_axis, ndim)[0] if made_by == "softmax" else None)
+    want = (activation, normalize_axis(axis, ndim)[0] if activation == "softmax" else None)
+    return y_pred._logits if kind == want else None
+
+
+# ----------------------------------------------------------------------------- sigmoid, tanh
+class Sigmoid(Function):
+    activation = "sigmoid"
+
+    def forward(self, x):
+        y, _ = _stable_sigmoid(x, backend.array_module(x))
+        self.y = y
+        return y
+
+    def backward(self, g):
+        y = self.y
+        return g * y * (1.0 - y)
+
+
+def sigmoid(x):
+    """Logistic sigmoid, squashing any real number into (0, 1).
+
+    Formula
+    -------
+    y = 1 / (1 + exp(-x))      computed as 1/(1+e) for x >= 0, e/(1+e) for x < 0, e = exp(-|x|)
+    dy/dx = y (1 - y)
+
+    Its output remembers ``x`` (the logits contract: ``binary_crossentropy`` on it uses the
+    stable logits form). Matches ``torch.sigmoid``.
+
+    Shape: any; output has the shape of ``x``.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.sigmoid(ds.tensor([-1e4, 0.0, 1e4])).numpy()
+    array([0. , 0.5, 1. ], dtype=float32)
+    """
+    x = _as_tensor(x)
+    out = Sigmoid.apply(x)
+    return mark_logits(out, x, "sigmoid")
+
+
+class Tanh(Function):
+    def forward(self, x):
+        y = backend.array_module(x).tanh(x)
+        self.y = y
+        return y
+
+    def backward(self, g):
+        y = self.y
+        return g * (1.0 - y * y)
+
+
+def tanh(x):
+    """Hyperbolic tangent, a zero-centred squashing into (-1, 1).
+
+    Formula
+    -------
+    y = (exp(x) - exp(-x)) / (exp(x) + exp(-x)) = 2 sigma(2x) - 1
+    dy/dx = 1 - y^2
+
+    Matches ``torch.tanh``.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.tanh(ds.tensor([0.0, 1e4])).numpy()
+    array([0., 1.], dtype=float32)
+    """
+    return Tanh.apply(_as_tensor(x))
+
+
+# ----------------------------------------------------------------------------- ReLU family
+class ReLU(Function):
+    def forward(self, x):
+        y = backend.array_module(x).maximum(x, 0)
+        self.y = y
+        return y
+
+    def backward(self, g):
+        return g * (self.y > 0)
+
+
+def relu(x):
+    """Rectified linear unit.
+
+    Formula
+    -------
+    y = max(0, x)
+    dy/dx = 1 if x > 0 else 0      (0 at x = 0, as PyTorch)
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.relu(ds.tensor([-2.0, 0.0, 3.0])).numpy()
+    array([0., 0., 3.], dtype=float32)
+    """
+    return ReLU.apply(_as_tensor(x))
+
+
+class LeakyReLU(Function):
+    def forward(self, x):
+        xp = backend.array_module(x)
+        self.pos = x > 0
+        return xp.where(self.pos, x, x * self.alpha)
+
+    def backward(self, g):
+        xp = backend.array_module(g)
+        return xp.where(self.pos, g, g * self.alpha)
+
+
+def _check_alpha(name, alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)):
+        raise ValueError(f"{name}: alpha must be a number, got {alpha!r}")
+    if not math.isfinite(float(alpha)):
+        raise ValueError(f"{name}: alpha must be finite, got {alpha!r}")
+    return float(alpha)  # a Python float keeps float32 data float32
+
+
+def leaky_relu(x, alpha=0.01):
+    """Leaky ReLU: a small slope ``alpha`` for negative inputs keeps units from dying.
+
+    Formula
+    -------
+    y = x if x > 0 else alpha * x
+    dy/dx = 1 if x > 0 else alpha
+
+    Matches ``torch.nn.functional.leaky_relu(x, negative_slope=alpha)`` (default 0.01).
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.leaky_relu(ds.tensor([-2.0, 3.0]), alpha=0.1).numpy()
+    array([-0.2,  3. ], dtype=float32)
+    """
+    return LeakyReLU.apply(_as_tensor(x), alpha=_check_alpha("leaky_relu", alpha))
+
+
+class ELU(Function):
+    def forward(self, x):
+        xp = backend.array_module(x)
+        self.pos = x > 0
+        # expm1 only on min(x, 0): exp of a large positive input would overflow
+        # (and be thrown away by the where).
+        neg = xp.expm1(xp.minimum(x, 0))
+        neg *= self.alpha
+        y = xp.where(self.pos, x, neg)
+        self.y = y
+        return y
+
+    def backward(self, g):
+        xp = backend.array_module(g)
+        # alpha * exp(x) = y + alpha on the negative side
+        return xp.where(self.pos, g, g * (self.y + self.alpha))
+
+
+def elu(x, alpha=1.0):
+    """Exponential linear unit: smooth, saturating at -alpha for very negative inputs.
+
+    Formula
+    -------
+    y = x if x > 0 else alpha (exp(x) - 1)
+    dy/dx = 1 if x > 0 else alpha exp(x) = y + alpha
+
+    Matches ``torch.nn.functional.elu`` and Keras's ``elu``.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.elu(ds.tensor([-1e4, 2.0])).numpy()
+    array([-1.,  2.], dtype=float32)
+    """
+    return ELU.apply(_as_tensor(x), alpha=_check_alpha("elu", alpha))
+
+
+# ----------------------------------------------------------------------------- softmax
+def _softmax_axis(name, x, axis):
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ValueError(f"{name}: axis must be an int, got {axis!r}")
+    ndim = max(x.ndim, 1)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis {axis} is out of bounds for a tensor of shape {x.shape}")
+    return int(axis) % ndim
+
+
+class Softmax(Function):
+    activation = "softmax"
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        shape = x.shape
+        if x.ndim == 0:
+            x = x.reshape(1)
+        if x.size == 0:
+            y = xp.empty_like(x)
+        else:
+            # Shifting by the max makes every exponent <= 0: no overflow at any magnitude.
+            y = x - x.max(axis=self.axis, keepdims=True)
+            xp.exp(y, out=y)
+            y /= y.sum(axis=self.axis, keepdims=True)
+        y = y.reshape(shape)
+        self.y = y
+        return y
+
+    def backward(self, g):
+        y = self.y
+        if y.ndim == 0:
+            return g * 0.0
+        gy = g * y
+        gy -= y * gy.sum(axis=self.axis, keepdims=True)
+        return gy
+
+
+def softmax(x, axis=-1):
+    """Softmax over ``axis``: turns scores into a probability distribution.
+
+    Formula
+    -------
+    y_i = exp(x_i - max_j x_j) / sum_k exp(x_k - max_j x_j)       (= exp(x_i) / sum_k exp(x_k))
+    dL/dx = y * (g - sum_i g_i y_i)          (Jacobian diag(y) - y y^T times g)
+
+    Its output remembers ``x`` (the logits contract: ``categorical_crossentropy`` and
+    ``sparse_categorical_crossentropy`` on it use the fused logits form).
+    Matches ``torch.softmax(x, dim=axis)``.
+
+    Shape: any; output has the shape of ``x``; each slice along ``axis`` sums to 1.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.softmax(ds.tensor([[1e4, 1e4, -1e4]])).numpy()
+    array([[0.5, 0.5, 0. ]], dtype=float32)
+    """
+    x = _as_tensor(x)
+    axis = _softmax_axis("softmax", x, axis)
+    out = Softmax.apply(x, axis=axis)
+    return mark_logits(out, x, "softmax", axis)
+
+
+class LogSoftmax(Function):
+    def forward(self, x):
+        xp = backend.array_module(x)
+        shape = x.shape
+        if x.ndim == 0:
+            x = x.reshape(1)
+        if x.size == 0:
+            y = xp.empty_like(x)
+        else:
+            y = x - x.max(axis=self.axis, keepdims=True)
+            y -= xp.log(xp.exp(y).sum(axis=self.axis, keepdims=True))
+        y = y.reshape(shape)
+        self.y = y
+        return y
+
+    def backward(self, g):
+        xp = backend.array_module(g)
+        y = self.y
+        if y.ndim == 0:
+            return g * 0.0
+        return g - xp.exp(y) * g.sum(axis=self.axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    """Logarithm of the softmax, computed without forming the softmax (no log(0)).
+
+    Formula
+    -------
+    y_i = (x_i - m) - log sum_k exp(x_k - m),   m = max_j x_j
+    dL/dx = g - softmax(x) * sum_i g_i
+
+    Matches ``torch.log_softmax(x, dim=axis)``.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.log_softmax(ds.tensor([0.0, -1e4])).numpy()
+    array([     0., -10000.], dtype=float32)
+    """
+    x = _as_tensor(x)
+    return LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, axis))
+
+
+# ----------------------------------------------------------------------------- GELU
+# erfc(a) for a >= 0 as exp(-a^2) * t * P(2t - 1) with t = 1 / (1 + a/2).
+# (1 + a/2) erfc(a) exp(a^2) is smooth in t on (0, 1], so one polynomial fits it everywhere:
+# these coefficients (powers of s = 2t - 1) are least-squares Chebyshev fits made for this
+# library against 40-digit mpmath values, of degree 10 (relative error ~4e-7 in float32,
+# i.e. a few ulps) and 24 (relative error ~2e-15 in float64).
+_ERFC_P32 = (0.5107913569169453, 0.3435803187091715, 0.139735733461922, 0.018221669457093838,
+             -0.010751625626519754, -0.003243452038675461, 0.0015291553685642656,
+             0.000430670672175785, -0.0002993804078250022, -3.6601968815172466e-05,
+             4.2160173090742466e-05)
+_ERFC_P64 = (0.5107913526210115, 0.34358034220690903, 0.13973604627801514, 0.01822111575322542,
+             -0.010755330943817991, -0.003239592528259265, 0.0015453060060096192,
+             0.00041864795698995366, -0.0003315364668386127, -1.7185161629476017e-05,
+             7.223341226264989e-05, -1.707701241573633e-05, -1.0839710906413619e-05,
+             8.068074243335256e-06, -5.864391156121371e-07, -1.8367104325961001e-06,
+             1.0460041804296273e-06, 1.750408099316623e-08, -3.438689751838088e-07,
+             1.484971663544116e-07, 4.862031151976344e-08, -5.0985450152934155e-08,
+             1.3742786125500592e-09, 6.518633284451681e-09, -9.99475354581861e-10)
+_SQRT_HALF = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+_SQRT_2_OVER_PI = 0.7978845608028654
+
+
+def _erfcx_nonneg(a, xp):
+    """The scaled complement erfc(a) exp(a^2) for a >= 0: smooth, between 1 and 1/(a sqrt pi)."""
+    coef = _ERFC_P64 if a.dtype == np.float64 else _ERFC_P32
+    t = 1.0 / (1.0 + 0.5 * a)
+    s = 2.0 * t - 1.0
+    p = xp.full_like(a, coef[-1])
+    for c in coef[-2::-1]:
+        p *= s
+        p += c
+    p *= t
+    return p
+
+
+def _gauss(x, xp):
+    """exp(-x^2 / 2), with x^2 split as hi^2 + (x - hi)(x + hi), hi = |x| rounded down to 1/16.
+
+    hi^2 / 2 is exact, so the rounding of x^2 is not amplified by the exponent (it would cost
+    x^2 / 2 ulps: 80 ulps at x = -12 in float32).
+    """
+    a = xp.abs(x)
+    hi = xp.floor(a * 16.0)
+    hi /= 16.0
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        g = xp.exp(-0.5 * (hi * hi)) * xp.exp((hi - a) * (a + hi) * 0.5)
+        return xp.where(a > 1e4, 0.0, g)  # also exp(-inf) * exp(nan) at |x| = inf
+
+
+def _ndtr(x, xp):
+    """Standard normal CDF Phi(x) and the Gaussian exp(-x^2/2) it was made from.
+
+    Phi(x) = erfc(-x / sqrt 2) / 2 = exp(-x^2/2) erfcx(|x| / sqrt 2) / 2 for x < 0 (relative
+    accuracy deep into the tail), and 1 minus that for x >= 0.
+    """
+    g = _gauss(x, xp)
+    half_erfc = _erfcx_nonneg(xp.abs(x) * _SQRT_HALF, xp)
+    half_erfc *= g
+    half_erfc *= 0.5
+    return xp.where(x < 0, half_erfc, 1.0 - half_erfc), g
+
+
+class GELU(Function):
+    def forward(self, x):
+        xp = backend.array_module(x)
+        self.x = x
+        if self.approximate:
+            # tanh is +-1 to working precision once |x| > 20; clipping keeps x^3 finite.
+            xc = xp.clip(x, -20.0, 20.0)
+            t = xp.tanh(_SQRT_2_OVER_PI * (xc + 0.044715 * xc * xc * xc))
+            self.t, self.xc = t, xc
+            return 0.5 * x * (1.0 + t)
+        cdf, self.g = _ndtr(x, xp)
+        self.cdf = cdf
+        return x * cdf
+
+    def backward(self, g):
+        xp = backend.array_module(g)
+        x = self.x
+        if self.approximate:
+            t, xc = self.t, self.xc
+            inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * xc * xc)
+            return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner)
+        # phi(x) = exp(-x^2/2) / sqrt(2 pi), the Gaussian kept from the forward
+        return g * (self.cdf + x * (self.g * _INV_SQRT_2PI))
+
+
+def gelu(x, approximate=False):
+    """Gaussian error linear unit (Hendrycks & Gimpel 2016): x weighted by Phi(x).
+
+    Formula
+    -------
+    exact:  y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2,    dy/dx = Phi(x) + x phi(x)
+            with phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+    tanh:   y = x (1 + tanh(u)) / 2,  u = sqrt(2/pi) (x + 0.044715 x^3)
+            dy/dx = (1 + tanh u) / 2 + x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2
+
+    NumPy has no erf: Phi comes from a polynomial fit of erfc accurate to a few ulps in
+    float32 and float64 (see ``_erfcx_nonneg``).
+
+    Parameters
+    ----------
+    approximate : bool or {"none", "tanh"}
+        False / "none": the exact erf form (PyTorch's and Keras's default);
+        True / "tanh": the tanh approximation.
+
+    Matches ``torch.nn.functional.gelu(x, approximate=...)``.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.gelu(ds.tensor([-1.0, 0.0, 1.0])).numpy().round(4)
+    array([-0.1587,  0.    ,  0.8413], dtype=float32)
+    """
+    if approximate in (False, "none"):
+        approx = False
+    elif approximate in (True, "tanh"):
+        approx = True
+    else:
+        raise ValueError(f"gelu: approximate must be False/'none' or True/'tanh', got {approximate!r}")
+    return GELU.apply(_as_tensor(x), approximate=approx)
+
+
+# ----------------------------------------------------------------------------- softplus, swish
+class Softplus(Function):
+    def forward(self, x):
+        xp = backend.array_module(x)
+        e = xp.exp(-xp.abs(x))
+        self.x, self.e = x, e
+        return xp.maximum(x, 0) + xp.log1p(e)
+
+    def backward(self, g):
+        xp = backend.array_module(g)
+        e = self.e
+        return g * (xp.where(self.x >= 0, 1.0, e) / (1.0 + e))
+
+
+def softplus(x):
+    """Softplus, a smooth ReLU.
+
+    Formula
+    -------
+    y = log(1 + exp(x)) = max(x, 0) + log(1 + exp(-|x|))      (the second form never overflows)
+    dy/dx = sigma(x)
+
+    Matches ``torch.nn.functional.softplus`` (beta=1; PyTorch switches to y = x above 20,
+    which differs by less than exp(-20)).
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.softplus(ds.tensor([-1e4, 0.0, 1e4])).numpy()
+    array([0.0000000e+00, 6.9314718e-01, 1.0000000e+04], dtype=float32)
+    """
+    return Softplus.apply(_as_tensor(x))
+
+
+class Swish(Function):
+    def forward(self, x):
+        s, _ = _stable_sigmoid(x, backend.array_module(x))
+        self.x, self.s = x, s
+        return x * s
+
+    def backward(self, g):
+        s = self.s
+        # d(x s)/dx = s + x s (1 - s) = s (1 + x (1 - s))
+        return g * (s * (1.0 + self.x * (1.0 - s)))
+
+
+def swish(x):
+    """Swish / SiLU (Ramachandran et al. 2017; Elfwing et al. 2018): x gated by sigma(x).
+
+    Formula
+    -------
+    y = x sigma(x)
+    dy/dx = sigma(x) (1 + x (1 - sigma(x)))
+
+    ``silu`` is the same function. Matches ``torch.nn.functional.silu``.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.swish(ds.tensor([-1e4, 0.0, 1e4])).numpy()
+    array([   -0.,     0., 10000.], dtype=float32)
+    """
+    return Swish.apply(_as_tensor(x))
+
+
+silu = swish
+
+
+def linear(x):
+    """The identity activation (Keras's "linear"): y = x, dy/dx = 1. Adds no graph node."""
+    return x if isinstance(x, Tensor) else _as_tensor(x)
+
+
+# ----------------------------------------------------------------------------- registry
+ACTIVATIONS = {
+    "linear": linear,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "gelu": gelu,
+    "softplus": softplus,
+    "swish": swish,
+    "silu": silu,
+}
+
+
+def get_activation(identifier):
+    """The activation function for a Keras-style identifier.
+
+    Parameters
+    ----------
+    identifier : None, str or callable
+        None or "linear": the identity; one of ``ACTIVATIONS``' names ("relu", "sigmoid",
+        "softmax", "tanh", "elu", "leaky_relu", "gelu", "softplus", "swish", "silu",
+        "log_softmax", "linear"); a callable is returned unchanged.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the valid ones) or another type.
+
+    Examples
+    --------
+    >>> from deepsheet.functional import get_activation
+    >>> get_activation("relu").__name__
+    'relu'
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        fn = ACTIVATIONS.get(identifier)
+        if fn is None:
+            fn = ACTIVATIONS.get(identifier.lower())
+        if fn is None:
+            raise ValueError(f"unknown activation {identifier!r}; valid names: "
+                             f"{', '.join(sorted(ACTIVATIONS))}")
+        return fn
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"activation must be None, a name ({', '.join(sorted(ACTIVATIONS))}) "
+                     f"or a callable, got {type(identifier).__name__}")

@@ -1,0 +1,5 @@
+"""Models: the functional ``Model`` graph, ``Sequential``, and the Keras training API on both."""
+from .model import Model
+from .sequential import Sequential
+
+__all__ = ["Model", "Sequential"]

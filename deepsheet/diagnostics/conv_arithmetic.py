@@ -252,7 +252,7 @@ def conv_transpose_padding(padding, F, S=1, dilation=1, output_padding=None):
     raise ValueError(f"padding must be 'valid' or 'same' here, got {padding!r}")
 
 
-def conv_transpose_output_size(W, F, P=0, S=1, dilation=1, output_padding=0):
+def conv_transpose_output_size(W, F, P=0, S=1, dilation=1, output_padding=None):
     """Output size of a transposed convolution along one axis.
 
     Formula

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import array_module
-from ..diagnostics.conv_arithmetic import (conv_transpose_padding, normalize_tuple,
-                                           resolve_padding)
+from ..diagnostics.conv_arithmetic import (conv_transpose_output_size, conv_transpose_padding,
+                                           normalize_tuple, resolve_padding)
 from ..tensor import Tensor, tensor
 from ._im2col import Geometry, chunk_size, conv_backward, conv_forward
 
@@ -310,31 +310,21 @@ def conv2d_transpose(x, w, b=None, strides=1, padding="valid", output_padding=No
         if ops is not None and ops[k] >= max(strides[k], dilation[k]):
             raise ValueError(f"{fname}: output_padding {ops} must be smaller than the stride "
                              f"{strides} or the dilation {dilation}")
-    sizes, befores = [], []
     kernel = w.shape[:2]
     if isinstance(padding, str):
-        for k in range(2):
-            f_eff = dilation[k] * (kernel[k] - 1) + 1
-            before, op = conv_transpose_padding(padding, kernel[k], strides[k], dilation[k],
-                                                None if ops is None else ops[k])
-            if op is None:  # "same" without output_padding
-                size = x.shape[1 + k] * strides[k]
-            elif padding.lower() == "valid":
-                size = (x.shape[1 + k] - 1) * strides[k] + f_eff + op
-            else:
-                size = (x.shape[1 + k] - 1) * strides[k] + f_eff % 2 + op
-            sizes.append(size)
-            befores.append(before)
+        per_axis = [padding, padding]
+        befores = [conv_transpose_padding(padding, kernel[k], strides[k], dilation[k],
+                                          None if ops is None else ops[k])[0] for k in range(2)]
     else:
-        pads = resolve_padding(padding, (1, 1), (1, 1), name=f"{fname} padding")
-        for k in range(2):
-            f_eff = dilation[k] * (kernel[k] - 1) + 1
-            op = 0 if ops is None else ops[k]
-            sizes.append((x.shape[1 + k] - 1) * strides[k] + f_eff - sum(pads[k]) + op)
-            befores.append(pads[k][0])
-    if min(sizes) < 1:
-        raise ValueError(f"{fname}: padding {padding!r} crops the whole output "
-                         f"(size {tuple(sizes)}) for input {tuple(x.shape)}, kernel {kernel}")
+        per_axis = resolve_padding(padding, (1, 1), (1, 1), name=f"{fname} padding")
+        befores = [per_axis[0][0], per_axis[1][0]]
+    try:
+        sizes = [conv_transpose_output_size(x.shape[1 + k], kernel[k], per_axis[k], strides[k],
+                                            dilation[k], None if ops is None else ops[k])
+                 for k in range(2)]
+    except ValueError as exc:
+        raise ValueError(f"{fname}: input of shape {tuple(x.shape)} with kernel {kernel}: "
+                         f"{exc}") from None
     geo = Geometry(sizes[0], sizes[1], kernel[0], kernel[1], strides, dilation,
                    ((befores[0], 0), (befores[1], 0)), out_hw=tuple(x.shape[1:3]))
     return Conv2dTranspose.apply(x, w, b, geo_=geo)

@@ -1,2 +1,790 @@
-"""losses (filled in by its issue)."""
-__all__ = []
+"""Loss functions J(y, ŷ): how far the predictions are from the targets.
+
+Every loss is called ``(y_true, y_pred)`` as in Keras and is ONE graph node: the per-sample
+loss, the sample weights and the reduction are fused, so the gradient reaching the logits of
+a softmax classifier is exactly (p − y)/m, computed in one pass.
+
+Per-sample losses follow Keras: the mean over the last axis for the regression losses and
+binary cross-entropy, the sum over the class axis for categorical cross-entropy. By default
+the functions return these per-sample values (``reduction="none"``, Keras's functions);
+``reduction="sum_over_batch_size"`` gives their weighted mean Σ wᵢ·Lᵢ / m over the m
+per-sample losses (masked ones not counted) and ``"sum"`` the weighted sum. The classes in
+``deepsheet.losses`` reduce with ``"sum_over_batch_size"`` by default.
+
+Probabilities are clipped to [EPSILON, 1 − EPSILON] (Keras's 1e-7) before any log, so a
+probability loss is never log(0). With ``from_logits=True`` the stable logits forms are used;
+they are also used automatically when ``y_pred`` is the output of ``sigmoid`` (binary) or
+``softmax`` (categorical, same axis): those record their input (see
+``functional.activations.logits_of``) and the loss then runs on it, as Keras does, so the
+gradient is the exact logits gradient even when the probabilities round to 0 or 1.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, unbroadcast
+from ..tensor import Tensor, _as_array
+from .activations import logits_of
+
+__all__ = ["mean_squared_error", "mse", "mean_absolute_error", "mae", "huber",
+           "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+           "reduce_loss"]
+
+EPSILON = 1e-7
+REDUCTIONS = ("sum_over_batch_size", "sum", "none")
+
+
+# ============================================================================ input handling
+def check_reduction(where, reduction):
+    """The canonical reduction name ("mean" is "sum_over_batch_size", None is "none")."""
+    if reduction is None:
+        return "none"
+    if reduction == "mean":
+        return "sum_over_batch_size"
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be one of 'sum_over_batch_size', 'sum', "
+                         f"'none', got {reduction!r}")
+    return reduction
+
+
+def check_label_smoothing(where, label_smoothing):
+    ls = float(label_smoothing)
+    if not 0.0 <= ls <= 1.0:
+        raise ValueError(f"{where}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    return ls
+
+
+def check_delta(where, delta):
+    d = float(delta)
+    if not (d > 0 and math.isfinite(d)):
+        raise ValueError(f"{where}: delta must be a positive finite number, got {delta!r}")
+    return d
+
+
+def _pred(y_pred):
+    """y_pred as a floating Tensor (integer predictions become the default float dtype)."""
+    if not isinstance(y_pred, Tensor):
+        y_pred = Tensor._wrap(_as_array(y_pred))
+    if y_pred.data.dtype.kind != "f":
+        y_pred = Tensor._wrap(y_pred.data.astype(backend.get_default_dtype()))
+    return y_pred
+
+
+def _array_like(x, like):
+    """``x`` (array-like or Tensor data) as a backend array on ``like``'s device."""
+    if isinstance(x, Tensor):
+        x = x.data
+    if not (hasattr(x, "dtype") and hasattr(x, "shape")) or isinstance(x, np.generic):
+        x = np.asarray(x)
+    return backend.to_device(x, backend.device_of(like))
+
+
+def _target(name, y_true, y_pred):
+    """Dense targets in y_pred's dtype and shape (Keras drops or adds one trailing axis of 1).
+
+    A float Tensor target that requires grad stays a Tensor, so its gradient flows.
+    """
+    keep = isinstance(y_true, Tensor) and y_true.requires_grad and y_true.dtype == y_pred.dtype
+    if keep:
+        arr = y_true.data
+    else:
+        arr = _array_like(y_true, y_pred.data)
+        if arr.dtype != y_pred.dtype:
+            arr = arr.astype(y_pred.dtype)
+    ts, ps = tuple(arr.shape), tuple(y_pred.shape)
+    if ts != ps:
+        if len(ts) == len(ps) + 1 and ts[-1] == 1 and ts[:-1] == ps:
+            new = ps
+        elif len(ts) + 1 == len(ps) and ps[-1] == 1 and ps[:-1] == ts:
+            new = ps
+        else:
+            raise ValueError(f"{name}: y_true and y_pred must have the same shape, got y_true "
+                             f"{ts} and y_pred {ps}")
+        if keep:
+            from .shape import reshape
+            return reshape(y_true, new)
+        arr = arr.reshape(new)
+    return y_true if keep else arr
+
+
+def _class_axis(name, y_pred, axis):
+    if y_pred.ndim == 0:
+        raise ValueError(f"{name}: y_pred needs a class axis, got a scalar")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or \
+            not -y_pred.ndim <= axis < y_pred.ndim:
+        raise ValueError(f"{name}: axis {axis!r} is out of bounds for y_pred of shape {y_pred.shape}")
+    return int(axis) % y_pred.ndim
+
+
+def _labels(name, y_true, y_pred, axis, ignore_class):
+    """Integer class labels (as given when already integers) and the mask of counted ones."""
+    arr = _array_like(y_true, y_pred.data)
+    xp = backend.array_module(arr)
+    ps = tuple(y_pred.shape)
+    want = ps[:axis] + ps[axis + 1:]
+    ts = tuple(arr.shape)
+    if ts != want:
+        if len(ts) == len(ps) and ts[axis] == 1 and ts[:axis] + ts[axis + 1:] == want:
+            arr = arr.reshape(want)
+        else:
+            raise ValueError(f"{name}: y_true of shape {ts} does not match y_pred of shape {ps}: "
+                             f"expected integer labels of shape {want}")
+    kind = arr.dtype.kind
+    if kind == "b":
+        arr = arr.astype(np.intp)
+    elif kind == "f":
+        if arr.size and not bool(xp.all(arr == xp.floor(arr))):
+            raise ValueError(f"{name}: labels must be whole numbers (class indices), got "
+                             f"non-integer values such as {float(arr[arr != xp.floor(arr)][0])!r}")
+        arr = arr.astype(np.intp)
+    elif kind not in "iu":
+        raise ValueError(f"{name}: labels must be integers, got dtype {arr.dtype}")
+    mask = None
+    if ignore_class is not None:
+        mask = arr != ignore_class
+        arr = xp.where(mask, arr, 0)  # ignored labels may be any value (-1, 255): index 0
+    n_classes = ps[axis]
+    if arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi >= n_classes:
+            bad = lo if lo < 0 else hi
+            extra = f" (or ignore_class={ignore_class})" if ignore_class is not None else ""
+            raise ValueError(f"{name}: labels must be in [0, {n_classes}){extra} for y_pred of "
+                             f"shape {ps} with {n_classes} classes, got {bad}")
+    return arr, mask
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _weights(name, sample_weight, per_shape, like, mask=None):
+    """(weights or None, count) for the reduction.
+
+    Weights are in ``like``'s dtype and broadcast against the per-sample losses after Keras's
+    rank fix-up (a trailing axis of 1 dropped; weights per sample, shape (N,), extended over
+    further axes such as time). ``count`` is the number of per-sample losses, masked ones
+    excluded: the m of Σ wᵢ·Lᵢ / m.
+    """
+    n = _prod(per_shape)
+    if sample_weight is None:
+        if mask is None:
+            return None, n
+        return mask.astype(like.dtype), int(backend.array_module(mask).count_nonzero(mask))
+    w = _array_like(sample_weight, like.data)
+    if w.dtype != like.dtype:
+        w = w.astype(like.dtype)
+    given = tuple(w.shape)
+    if w.ndim == len(per_shape) + 1 and w.shape[-1] == 1:
+        w = w.reshape(w.shape[:-1])
+    if 0 < w.ndim < len(per_shape):
+        w = w.reshape(w.shape + (1,) * (len(per_shape) - w.ndim))
+    try:
+        out_shape = np.broadcast_shapes(tuple(w.shape), tuple(per_shape))
+    except ValueError:
+        raise ValueError(f"{name}: sample_weight of shape {given} does not match the per-sample "
+                         f"losses of shape {tuple(per_shape)}") from None
+    count = _prod(out_shape)
+    if mask is not None:
+        w = w * mask
+        valid = int(backend.array_module(mask).count_nonzero(mask))
+        count = valid * (count // n) if n else 0
+    return w, count
+
+
+def _fit(xp, g, shape, materialize=False):
+    """g summed down to ``shape`` where weights broadcast it past the per-sample losses.
+
+    Without ``materialize`` a g that merely broadcasts against ``shape`` is left as it is
+    (the kernels broadcast it); with it, g is expanded to exactly ``shape``.
+    """
+    full = np.broadcast_shapes(tuple(g.shape), tuple(shape))
+    if full != tuple(shape):
+        return unbroadcast(xp.broadcast_to(g, full), shape)
+    if materialize and tuple(g.shape) != tuple(shape):
+        return xp.broadcast_to(g, shape)
+    return g
+
+
+def _col(g):
+    """g with a trailing axis to broadcast over the axis a per-sample loss reduced."""
+    return g[..., None] if g.ndim else g
+
+
+# ============================================================================ fused nodes
+class _LossNode(Function):
+    """Per-sample loss + sample weights + reduction in one graph node.
+
+    Subclasses write ``per_sample(y_true, y_pred)`` and ``per_sample_grad(g)`` (g: dJ/dLᵢ,
+    broadcastable to the per-sample shape) on arrays whose reduced axis is last. Parameters
+    from ``apply``: reduction, weight (array or None), count, axis (the reduced axis of
+    y_pred), target_axis (whether y_true has that axis too).
+    """
+
+    target_axis = True
+
+    def forward(self, y_true, y_pred):
+        self.shapes = (y_true.shape, y_pred.shape)
+        xp = backend.array_module(y_pred)
+        last = y_pred.ndim - 1
+        self.moved = y_pred.ndim > 0 and self.axis != last
+        if self.moved:
+            y_pred = xp.moveaxis(y_pred, self.axis, -1)
+            if self.target_axis:
+                y_true = xp.moveaxis(y_true, self.axis, -1)
+        elif y_pred.ndim == 0:  # a single prediction is one sample with one output
+            y_pred, y_true = y_pred.reshape(1), y_true.reshape(1)
+        per = self.per_sample(y_true, y_pred)
+        self.per_shape = per.shape
+        if self.weight is not None:
+            per = per * self.weight
+        if self.reduction == "none":
+            return per
+        total = per.sum()
+        if self.reduction == "sum":
+            return total
+        return total / self.count if self.count else total * 0.0
+
+    def backward(self, g):
+        if self.reduction == "sum_over_batch_size":
+            g = g * (1.0 / self.count) if self.count else g * 0.0
+        xp = backend.array_module(g)
+        if self.weight is not None:
+            g = _fit(xp, g * self.weight, self.per_shape)
+        gt, gp = self.per_sample_grad(g)
+        st, sp = self.shapes
+        if self.moved:
+            gp = xp.moveaxis(gp, -1, self.axis) if gp is not None else None
+            if self.target_axis and gt is not None:
+                gt = xp.moveaxis(gt, -1, self.axis)
+        if gp is not None and gp.shape != sp:
+            gp = gp.reshape(sp)
+        if gt is not None and gt.shape != st:
+            gt = gt.reshape(st)
+        return gt, gp
+
+    def per_sample(self, y_true, y_pred):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def per_sample_grad(self, g):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class SquaredError(_LossNode):
+    def per_sample(self, t, p):
+        d = p - t
+        self.d = d
+        per = (d * d).mean(axis=-1)
+        return per * 0.5 if self.half else per
+
+    def per_sample_grad(self, g):
+        nt, np_ = self.needs_input_grad
+        d = self.d
+        gp = d * (_col(g) * ((1.0 if self.half else 2.0) / d.shape[-1]))
+        return (-gp if nt else None), (gp if np_ else None)
+
+
+class AbsoluteError(_LossNode):
+    def per_sample(self, t, p):
+        d = p - t
+        self.d = d
+        return backend.array_module(d).abs(d).mean(axis=-1)
+
+    def per_sample_grad(self, g):
+        nt, np_ = self.needs_input_grad
+        d = self.d
+        gp = backend.array_module(d).sign(d) * (_col(g) * (1.0 / d.shape[-1]))
+        return (-gp if nt else None), (gp if np_ else None)
+
+
+class HuberError(_LossNode):
+    def per_sample(self, t, p):
+        xp = backend.array_module(p)
+        d = p - t
+        self.d = d
+        a = xp.abs(d)
+        delta = self.delta
+        per = xp.where(a <= delta, 0.5 * d * d, delta * a - 0.5 * delta * delta)
+        return per.mean(axis=-1)
+
+    def per_sample_grad(self, g):
+        nt, np_ = self.needs_input_grad
+        d = self.d
+        # dL/dd = d inside the quadratic zone, delta * sign(d) outside: clip(d, -delta, delta)
+        gp = backend.array_module(d).clip(d, -self.delta, self.delta)
+        gp *= _col(g) * (1.0 / d.shape[-1])
+        return (-gp if nt else None), (gp if np_ else None)
+
+
+class BinaryCE(_LossNode):
+    def per_sample(self, t, p):
+        xp = backend.array_module(p)
+        if self.label_smoothing:
+            t = t * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        pc = xp.clip(p, EPSILON, 1.0 - EPSILON)
+        log1mp = xp.log1p(-pc)
+        lr = xp.log(pc) - log1mp  # log(p / (1 - p))
+        self.p, self.pc, self.t = p, pc, t
+        self.lr = lr if self.needs_input_grad[0] else None
+        # -(t log p + (1 - t) log(1 - p)) = -(log(1 - p) + t log(p / (1 - p)))
+        return 0.0 - (log1mp + t * lr).mean(axis=-1)  # 0 - x: no -0.0 for a perfect fit
+
+    def per_sample_grad(self, g):
+        nt, np_ = self.needs_input_grad
+        pc, t = self.pc, self.t
+        scale = _col(g) * (1.0 / pc.shape[-1])
+        gp = gt = None
+        if np_:
+            # d/dp = (p - t) / (p (1 - p)), zero where the clip was active
+            gp = (pc - t) / (pc * (1.0 - pc))
+            gp *= scale
+            gp *= (pc == self.p)
+        if nt:
+            gt = self.lr * (scale * -(1.0 - self.label_smoothing))
+        return gt, gp
+
+
+class BinaryCEWithLogits(_LossNode):
+    def per_sample(self, t, z):
+        xp = backend.array_module(z)
+        if self.label_smoothing:
+            t = t * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        e = xp.exp(-xp.abs(z))  # in (0, 1]: never overflows
+        self.z, self.t, self.e = z, t, e
+        # -(t log s(z) + (1 - t) log(1 - s(z))) = max(z, 0) - z t + log(1 + exp(-|z|))
+        return (xp.maximum(z, 0) - z * t + xp.log1p(e)).mean(axis=-1)
+
+    def per_sample_grad(self, g):
+        nt, np_ = self.needs_input_grad
+        xp = backend.array_module(self.z)
+        z, e = self.z, self.e
+        scale = _col(g) * (1.0 / z.shape[-1])
+        gz = gt = None
+        if np_:
+            s = xp.where(z >= 0, 1.0, e)
+            s /= 1.0 + e  # sigmoid(z) in the sign-split form
+            s -= self.t
+            gz = s * scale
+        if nt:
+            gt = z * (scale * -(1.0 - self.label_smoothing))
+        return gt, gz
+
+
+class CategoricalCE(_LossNode):
+    def per_sample(self, t, p):
+        xp = backend.array_module(p)
+        if self.label_smoothing:
+            t = t * (1.0 - self.label_smoothing) + self.label_smoothing / t.shape[-1]
+        s = p.sum(axis=-1, keepdims=True)
+        q = p / s  # Keras rescales each row to sum to 1 before the log
+        qc = xp.clip(q, EPSILON, 1.0 - EPSILON)
+        logq = xp.log(qc)
+        self.t, self.s, self.q, self.qc = t, s, q, qc
+        self.logq = logq if self.needs_input_grad[0] else None
+        return 0.0 - (t * logq).sum(axis=-1)
+
+    def per_sample_grad(self, g):
+        nt, np_ = self.needs_input_grad
+        gc = _col(g)
+        gp = gt = None
+        if np_:
+            q = self.q
+            dq = (self.t / self.qc) * (-gc)
+            dq *= (self.qc == q)
+            # q = p / sum(p): dL/dp_j = (dL/dq_j - sum_c dL/dq_c q_c) / sum(p)
+            dq -= (dq * q).sum(axis=-1, keepdims=True)
+            dq /= self.s
+            gp = dq
+        if nt:
+            gt = self.logq * (gc * -(1.0 - self.label_smoothing))
+        return gt, gp
+
+
+class SoftmaxCE(_LossNode):
+    """Softmax + categorical cross-entropy fused: dL/dz = p Σy − y (= p − y for one-hot y)."""
+
+    def per_sample(self, t, z):
+        xp = backend.array_module(z)
+        if self.label_smoothing:
+            t = t * (1.0 - self.label_smoothing) + self.label_smoothing / t.shape[-1]
+        logp = z - z.max(axis=-1, keepdims=True)
+        e = xp.exp(logp)
+        s = e.sum(axis=-1, keepdims=True)
+        logp -= xp.log(s)  # log-softmax, finite at any magnitude
+        self.t, self.e, self.s = t, e, s
+        self.logp = logp if self.needs_input_grad[0] else None
+        return 0.0 - (t * logp).sum(axis=-1)
+
+    def per_sample_grad(self, g):
+        nt, np_ = self.needs_input_grad
+        gc = _col(g)
+        gz = gt = None
+        if np_:
+            t = self.t
+            gz = self.e * (t.sum(axis=-1, keepdims=True) / self.s)
+            gz -= t
+            gz *= gc
+        if nt:
+            gt = self.logp * (gc * -(1.0 - self.label_smoothing))
+        return gt, gz
+
+
+def _subtract_at_labels(xp, grad, labels, amount):
+    """grad[..., labels] -= amount, one fancy-indexed update over the flattened rows."""
+    c = grad.shape[-1]
+    flat = grad.reshape(-1, c)
+    rows = xp.arange(flat.shape[0])
+    if amount.ndim:
+        amount = xp.broadcast_to(amount, labels.shape).reshape(-1)
+    flat[rows, labels.reshape(-1)] -= amount
+    return grad
+
+
+class SparseCE(_LossNode):
+    target_axis = False
+
+    def per_sample(self, labels, p):
+        xp = backend.array_module(p)
+        s = p.sum(axis=-1)
+        py = xp.take_along_axis(p, labels[..., None], axis=-1)[..., 0]
+        q = py / s
+        qc = xp.clip(q, EPSILON, 1.0 - EPSILON)
+        self.labels, self.s, self.q, self.qc, self.pshape = labels, s, q, qc, p.shape
+        return -xp.log(qc)
+
+    def per_sample_grad(self, g):
+        if not self.needs_input_grad[1]:
+            return None, None
+        xp = backend.array_module(self.s)
+        # q = p_y / sum(p), L = -log q: dL/dp_j = 1/sum(p) - [j = y] / p_y (zero where clipped)
+        a = (g * (self.qc == self.q)) / self.s
+        gp = xp.empty(self.pshape, dtype=self.s.dtype)
+        gp[...] = a[..., None]
+        return None, _subtract_at_labels(xp, gp, self.labels, a / self.qc)
+
+
+class SparseSoftmaxCE(_LossNode):
+    """Softmax + cross-entropy on integer labels fused: dL/dz = p − onehot(y), no one-hot built."""
+
+    target_axis = False
+
+    def per_sample(self, labels, z):
+        xp = backend.array_module(z)
+        e = z - z.max(axis=-1, keepdims=True)
+        picked = xp.take_along_axis(e, labels[..., None], axis=-1)[..., 0]
+        xp.exp(e, out=e)
+        s = e.sum(axis=-1)
+        self.labels, self.e, self.s = labels, e, s
+        # -log softmax(z)_y = log sum exp(z - max) - (z_y - max)
+        return xp.log(s) - picked
+
+    def per_sample_grad(self, g):
+        if not self.needs_input_grad[1]:
+            return None, None
+        xp = backend.array_module(self.e)
+        gz = self.e * (g / self.s)[..., None]
+        return None, _subtract_at_labels(xp, gz, self.labels, g)
+
+
+class _Reduce(Function):
+    """Weighted reduction of per-sample losses computed elsewhere (custom loss functions)."""
+
+    def forward(self, values):
+        self.shape = values.shape
+        if self.weight is not None:
+            values = values * self.weight
+        if self.reduction == "none":
+            return values
+        total = values.sum()
+        if self.reduction == "sum":
+            return total
+        return total / self.count if self.count else total * 0.0
+
+    def backward(self, g):
+        if self.reduction == "sum_over_batch_size":
+            g = g * (1.0 / self.count) if self.count else g * 0.0
+        if self.weight is not None:
+            g = g * self.weight
+        xp = backend.array_module(g)
+        return _fit(xp, xp.asarray(g), self.shape, materialize=True)
+
+
+# ============================================================================ public functions
+def _apply(name, cls, y_true, y_pred, sample_weight, reduction, axis=-1, mask=None, **params):
+    per_shape = tuple(y_pred.shape[:axis]) + tuple(y_pred.shape[axis + 1:]) if y_pred.ndim else ()
+    weight, count = _weights(name, sample_weight, per_shape, y_pred, mask)
+    return cls.apply(y_true, y_pred, reduction=reduction, weight=weight, count=count,
+                     axis=axis, **params)
+
+
+def _regression(name, cls, y_true, y_pred, sample_weight, reduction, **params):
+    reduction = check_reduction(name, reduction)
+    y_pred = _pred(y_pred)
+    y_true = _target(name, y_true, y_pred)
+    return _apply(name, cls, y_true, y_pred, sample_weight, reduction,
+                  axis=max(y_pred.ndim - 1, 0), **params)
+
+
+def mean_squared_error(y_true, y_pred, *, half=False, sample_weight=None, reduction="none"):
+    """Mean squared error (L2 loss), per sample the mean over the last axis.
+
+    Formula
+    -------
+    L = (1/d) Σ_j (ŷ_j − y_j)²                       dL/dŷ = (2/d)(ŷ − y)
+    half=True, the cheat sheet's J = 1/(2m) Σ (ŷ − y)² (with reduction="sum_over_batch_size"):
+    L = (1/(2d)) Σ_j (ŷ_j − y_j)²                    dL/dŷ = (1/d)(ŷ − y)
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like or Tensor, same shape (..., d)
+        A trailing axis of 1 on either side is matched as in Keras.
+    half : bool
+        Scale by 1/2 (the "1/(2m)" form whose gradient is (ŷ − y)/m).
+    sample_weight : array_like, optional
+        Per-sample weights (shape of the per-sample losses, or (N,), or a scalar).
+    reduction : {"none", "sum_over_batch_size", "sum"}
+        "none" (default, as Keras's functions): the per-sample losses;
+        "sum_over_batch_size": Σ wᵢ·Lᵢ / m; "sum": Σ wᵢ·Lᵢ.
+
+    Shape: y (..., d) -> (...) for reduction "none", () otherwise.
+    Matches ``keras.losses.mean_squared_error`` and ``torch.nn.functional.mse_loss``.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.mse([[0.0, 1.0]], [[1.0, 1.0]]).numpy()
+    array([0.5], dtype=float32)
+    """
+    return _regression("mean_squared_error", SquaredError, y_true, y_pred, sample_weight,
+                       reduction, half=bool(half))
+
+
+def mean_absolute_error(y_true, y_pred, *, sample_weight=None, reduction="none"):
+    """Mean absolute error (L1 loss), per sample the mean over the last axis.
+
+    Formula
+    -------
+    L = (1/d) Σ_j |ŷ_j − y_j|          dL/dŷ = sign(ŷ − y) / d   (0 where ŷ = y)
+
+    Parameters as ``mean_squared_error``. Matches ``keras.losses.mean_absolute_error`` and
+    ``torch.nn.functional.l1_loss``.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.mae([[0.0, 1.0]], [[2.0, 1.0]]).numpy()
+    array([1.], dtype=float32)
+    """
+    return _regression("mean_absolute_error", AbsoluteError, y_true, y_pred, sample_weight,
+                       reduction)
+
+
+def huber(y_true, y_pred, delta=1.0, *, sample_weight=None, reduction="none"):
+    """Huber loss: quadratic for small errors, linear beyond ``delta`` (robust to outliers).
+
+    Formula
+    -------
+    e = ŷ − y;   ℓ(e) = e²/2 if |e| <= delta, else delta (|e| − delta/2)
+    L = (1/d) Σ_j ℓ(e_j)               dL/dŷ = clip(e, −delta, delta) / d
+
+    Parameters as ``mean_squared_error``, plus ``delta`` > 0.
+    Matches ``keras.losses.huber`` and ``torch.nn.functional.huber_loss``.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.huber([[0.0, 0.0]], [[0.5, 3.0]]).numpy()
+    array([1.3125], dtype=float32)
+    """
+    return _regression("huber", HuberError, y_true, y_pred, sample_weight, reduction,
+                       delta=check_delta("huber", delta))
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, *,
+                        sample_weight=None, reduction="none"):
+    """Binary cross-entropy (log loss), per sample the mean over ``axis``.
+
+    Formula
+    -------
+    probabilities p (clipped to [1e-7, 1 − 1e-7], never log 0):
+        L = −(1/d) Σ_j [y_j log p_j + (1 − y_j) log(1 − p_j)]
+        dL/dp = (p − y) / (p (1 − p) d)
+    logits z (from_logits=True, or y_pred = sigmoid(z)), stable for any z:
+        L = (1/d) Σ_j [max(z_j, 0) − z_j y_j + log(1 + exp(−|z_j|))]
+        dL/dz = (σ(z) − y) / d
+    label smoothing ε: y ← y (1 − ε) + ε/2.
+
+    Parameters
+    ----------
+    y_true : array_like
+        Targets in [0, 1] (0/1 labels or soft targets), the shape of y_pred.
+    y_pred : array_like or Tensor
+        Probabilities, or logits with ``from_logits=True``. The output of ``sigmoid`` is
+        recognised and its logits used (stable and fused, as in Keras).
+    label_smoothing : float in [0, 1]
+    axis : int
+        The axis averaged per sample (Keras's default, the last).
+    sample_weight, reduction : see ``mean_squared_error``.
+
+    Matches ``keras.losses.binary_crossentropy``; ``torch.nn.functional.binary_cross_entropy``
+    (after the clip) and ``binary_cross_entropy_with_logits``.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.binary_crossentropy([[1.0], [0.0]], [[0.0], [-1e8]], from_logits=True).numpy()
+    array([0.6931472, 0.       ], dtype=float32)
+    """
+    name = "binary_crossentropy"
+    reduction = check_reduction(name, reduction)
+    ls = check_label_smoothing(name, label_smoothing)
+    y_pred = _pred(y_pred)
+    axis = _class_axis(name, y_pred, axis) if y_pred.ndim else 0
+    if not from_logits:
+        z = logits_of(y_pred, "sigmoid")
+        if z is not None:
+            y_pred, from_logits = z, True
+    y_true = _target(name, y_true, y_pred)
+    cls = BinaryCEWithLogits if from_logits else BinaryCE
+    return _apply(name, cls, y_true, y_pred, sample_weight, reduction, axis=axis,
+                  label_smoothing=ls)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, *,
+                             sample_weight=None, reduction="none"):
+    """Categorical cross-entropy on one-hot (or soft) targets, summed over the class axis.
+
+    Formula
+    -------
+    probabilities p (each row rescaled to sum 1, then clipped to [1e-7, 1 − 1e-7]):
+        L = −Σ_c y_c log p_c
+    logits z (from_logits=True, or y_pred = softmax(z) on the same axis), one fused node:
+        L = −Σ_c y_c log softmax(z)_c = Σ_c y_c (logsumexp(z) − z_c)
+        dL/dz = softmax(z) Σ_c y_c − y    (= p − y for one-hot rows; the mean's 1/m on top)
+    label smoothing ε: y ← y (1 − ε) + ε / C.
+
+    Parameters
+    ----------
+    y_true : array_like
+        One-hot or probability targets, the shape of y_pred.
+    y_pred : array_like or Tensor
+        Probabilities, or logits with ``from_logits=True``.
+    label_smoothing : float in [0, 1]
+    axis : int
+        The class axis (default last).
+    sample_weight, reduction : see ``mean_squared_error``.
+
+    Matches ``keras.losses.categorical_crossentropy`` and, on logits,
+    ``torch.nn.functional.cross_entropy`` with probability targets.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.categorical_crossentropy([[0.0, 1.0]], [[0.0, 0.0]], from_logits=True).numpy()
+    array([0.6931472], dtype=float32)
+    """
+    name = "categorical_crossentropy"
+    reduction = check_reduction(name, reduction)
+    ls = check_label_smoothing(name, label_smoothing)
+    y_pred = _pred(y_pred)
+    axis = _class_axis(name, y_pred, axis)
+    if not from_logits:
+        z = logits_of(y_pred, "softmax", axis)
+        if z is not None:
+            y_pred, from_logits = z, True
+    y_true = _target(name, y_true, y_pred)
+    cls = SoftmaxCE if from_logits else CategoricalCE
+    return _apply(name, cls, y_true, y_pred, sample_weight, reduction, axis=axis,
+                  label_smoothing=ls)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1,
+                                    *, sample_weight=None, reduction="none"):
+    """Categorical cross-entropy on integer class labels (no one-hot is ever built).
+
+    Formula
+    -------
+    probabilities p (each row rescaled to sum 1, then clipped):   L = −log p_y
+    logits z (from_logits=True, or y_pred = softmax(z)), one fused node:
+        L = logsumexp(z) − z_y                 dL/dz = softmax(z) − onehot(y)
+    With ``ignore_class`` = k, entries labelled k get no loss and no gradient and are not
+    counted in the mean (Keras's masking of a padding label; PyTorch's ``ignore_index``).
+
+    Parameters
+    ----------
+    y_true : array_like of int
+        Labels in [0, C), the shape of y_pred without the class axis (a trailing 1 is
+        accepted). Integer arrays are used as given; whole-number floats are accepted.
+    y_pred : array_like or Tensor
+        Probabilities, or logits with ``from_logits=True``; the softmax's output is recognised.
+    ignore_class : int, optional
+    axis : int
+        The class axis of y_pred (default last).
+    sample_weight, reduction : see ``mean_squared_error``.
+
+    Raises
+    ------
+    ValueError
+        A label outside [0, C) (naming the range and the value), or mismatched shapes.
+
+    Matches ``keras.losses.sparse_categorical_crossentropy`` and
+    ``torch.nn.functional.cross_entropy`` on class indices.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.sparse_categorical_crossentropy([1], [[0.0, 0.0]], from_logits=True).numpy()
+    array([0.6931472], dtype=float32)
+    """
+    name = "sparse_categorical_crossentropy"
+    reduction = check_reduction(name, reduction)
+    y_pred = _pred(y_pred)
+    axis = _class_axis(name, y_pred, axis)
+    labels, mask = _labels(name, y_true, y_pred, axis, ignore_class)
+    if not from_logits:
+        z = logits_of(y_pred, "softmax", axis)
+        if z is not None:
+            y_pred, from_logits = z, True
+    cls = SparseSoftmaxCE if from_logits else SparseCE
+    return _apply(name, cls, labels, y_pred, sample_weight, reduction, axis=axis, mask=mask)
+
+
+mse = mean_squared_error
+mae = mean_absolute_error
+
+
+def reduce_loss(values, sample_weight=None, reduction="sum_over_batch_size", mask=None):
+    """Weight and reduce per-sample losses computed by any function (one graph node).
+
+    Formula
+    -------
+    "sum_over_batch_size": Σ wᵢ·Lᵢ / m  (m = number of losses, masked ones excluded)
+    "sum": Σ wᵢ·Lᵢ;   "none": wᵢ·Lᵢ
+
+    Parameters
+    ----------
+    values : Tensor
+        Per-sample losses.
+    sample_weight : array_like, optional
+    reduction : {"sum_over_batch_size", "sum", "none"}
+    mask : array_like of bool, optional
+        False entries are dropped from the sum and from m.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.functional.reduce_loss(ds.tensor([1.0, 3.0]), sample_weight=[1.0, 0.0]).item()
+    0.5
+    """
+    reduction = check_reduction("reduce_loss", reduction)
+    values = _pred(values)
+    if mask is not None:
+        mask = _array_like(mask, values.data).astype(bool)
+    weight, count = _weights("reduce_loss", sample_weight, values.shape, values, mask)
+    return _Reduce.apply(values, reduction=reduction, weight=weight, count=count)

@@ -438,6 +438,9 @@ class SoftmaxCE(_LossNode):
 def _subtract_at_labels(xp, grad, labels, amount):
     """grad[..., labels] -= amount, one fancy-indexed update over the flattened rows."""
     c = grad.shape[-1]
+    # reshape must be a view for the update to land: results computed from a moved class
+    # axis can have a permuted memory layout
+    grad = xp.ascontiguousarray(grad)
     flat = grad.reshape(-1, c)
     rows = xp.arange(flat.shape[0])
     if amount.ndim:

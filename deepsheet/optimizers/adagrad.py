@@ -62,9 +62,8 @@ class Adagrad(Optimizer):
         xp = backend.array_module(p)
         return {"sum": xp.full_like(p, self.initial_accumulator_value)}
 
-    def _update(self, p, g, state, lr):
-        xp = backend.array_module(p)
-        wd_buf, tmp = self._scratch(p, 2)
+    def _update(self, p, g, state, lr, xp, scratch):
+        wd_buf, tmp = scratch
         g = self._grad_with_decay(p, g, wd_buf)
         clr = lr / (1.0 + (state["step"] - 1) * self.lr_decay)
         s = state["sum"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-from .. import backend
 from .base import Optimizer, check_hyper
 
 
@@ -65,9 +64,8 @@ class Adam(Optimizer):
     def _buffer_names(self):
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ())
 
-    def _update(self, p, g, state, lr):
-        xp = backend.array_module(p)
-        wd_buf, tmp = self._scratch(p, 2)
+    def _update(self, p, g, state, lr, xp, scratch):
+        wd_buf, tmp = scratch
         if self._decoupled_weight_decay and self.weight_decay:
             p *= 1.0 - lr * self.weight_decay
         g = self._grad_with_decay(p, g, wd_buf)

@@ -246,7 +246,8 @@ class Optimizer:
                 else:
                     self._follow(state, data)
                 state["step"] += 1
-                self._update(data, g, state, lr)
+                xp = np if type(data) is np.ndarray else backend.array_module(data)
+                self._update(data, g, state, lr, xp, self._scratch(data))
                 touched.append(state)
             if mode != "keep" and not flushing:
                 for state in touched:
@@ -285,8 +286,12 @@ class Optimizer:
         xp = backend.array_module(p)
         return {k: xp.zeros_like(p) for k in self._buffer_names()}
 
-    def _update(self, p, g, state, lr):  # pragma: no cover - abstract
-        """Update array ``p`` in place from gradient ``g`` (never modified) and ``state``."""
+    def _update(self, p, g, state, lr, xp, scratch):  # pragma: no cover - abstract
+        """Update array ``p`` in place from gradient ``g`` (never modified) and ``state``.
+
+        ``xp`` is the array module of ``p``; ``scratch`` is two temporary arrays of ``p``'s
+        shape and dtype, free for the update to overwrite.
+        """
         raise NotImplementedError
 
     def _grad_with_decay(self, p, g, out):
@@ -297,25 +302,32 @@ class Optimizer:
         out += g
         return out
 
-    def _scratch(self, like, n):
-        """``n`` temporary arrays shaped like ``like``, reused across parameters and steps.
+    def _scratch(self, like):
+        """Two temporary arrays shaped like ``like``, reused across parameters and steps.
 
         One flat buffer per (array type, dtype) sized for the largest parameter: in-place
         updates then allocate nothing per step.
         """
-        xp = backend.array_module(like)
         key = (type(like), like.dtype)
         size = like.size
         buf = self._pool.get(key)
-        if buf is None or buf.size < n * size:
-            buf = self._pool[key] = xp.empty(max(n * size, 1), dtype=like.dtype)
-        return [buf[k * size:(k + 1) * size].reshape(like.shape) for k in range(n)]
+        if buf is None or buf.size < 2 * size:
+            xp = backend.array_module(like)
+            buf = self._pool[key] = xp.empty(max(2 * size, 1), dtype=like.dtype)
+        return buf[:size].reshape(like.shape), buf[size:2 * size].reshape(like.shape)
 
     def _follow(self, state, data):
         """Move state arrays to the parameter's device if the parameter moved (``model.to``)."""
         for k, v in state.items():
-            if k != "step" and type(v) is not type(data):
-                state[k] = backend.to_device(v, backend.device_of(data))
+            if k == "step":
+                continue
+            if type(v) is type(data):
+                return  # all buffers live together: checking one is enough
+            break
+        device = backend.device_of(data)
+        for k, v in state.items():
+            if k != "step":
+                state[k] = backend.to_device(v, device)
 
     # ------------------------------------------------------------ saving
     def state_dict(self):

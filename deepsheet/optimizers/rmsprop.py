@@ -1,7 +1,6 @@
 """RMSprop: divide the gradient by a running root mean square of recent gradients."""
 from __future__ import annotations
 
-from .. import backend
 from .base import Optimizer, check_hyper
 
 
@@ -69,9 +68,8 @@ class RMSprop(Optimizer):
             names += ("grad_avg",)
         return names
 
-    def _update(self, p, g, state, lr):
-        xp = backend.array_module(p)
-        wd_buf, tmp = self._scratch(p, 2)
+    def _update(self, p, g, state, lr, xp, scratch):
+        wd_buf, tmp = scratch
         g = self._grad_with_decay(p, g, wd_buf)
         rho = self.rho
         v = state["square_avg"]

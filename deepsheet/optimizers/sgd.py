@@ -1,7 +1,6 @@
 """Stochastic gradient descent with optional momentum and Nesterov momentum."""
 from __future__ import annotations
 
-from .. import backend
 from .base import Optimizer, check_hyper
 
 
@@ -66,9 +65,8 @@ class SGD(Optimizer):
     def _init_state(self, p):
         return {}  # the momentum buffer starts as the first gradient (torch.optim)
 
-    def _update(self, p, g, state, lr):
-        xp = backend.array_module(p)
-        wd_buf, tmp = self._scratch(p, 2)
+    def _update(self, p, g, state, lr, xp, scratch):
+        wd_buf, tmp = scratch
         d = self._grad_with_decay(p, g, wd_buf)
         mu = self.momentum
         if mu:

@@ -59,7 +59,8 @@ def deserialize(spec):
 
 def _snake(name):
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    # Keras's rule: no underscore after a digit (Conv2D -> conv2d, Conv2DTranspose -> conv2d_transpose).
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def unique_name(prefix):

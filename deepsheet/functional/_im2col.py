@@ -132,8 +132,11 @@ def col2im_add(gx, dcol, geo, taps):
         gx[:, isl[0], isl[1], :] += dcol[t][:, osl[0], osl[1], :]
 
 
-def conv_forward(x, w, b, geo, groups, out=None):
-    """y = im2col(x) @ W + b, chunked; x (N,H,W,C), w (kh,kw,C/G,O) -> (N,Ho,Wo,O)."""
+def conv_forward(x, w, b, geo, groups, out=None, relu=False):
+    """y = im2col(x) @ W + b (then max(·, 0) if ``relu``), chunked.
+
+    x (N, H, W, C), w (kh, kw, C/G, O) -> (N, Ho, Wo, O).
+    """
     xp = array_module(x)
     N, H, W, C = x.shape
     kh, kw, cg, O = w.shape
@@ -163,13 +166,17 @@ def conv_forward(x, w, b, geo, groups, out=None):
             o.reshape(-1, groups, og)[...] = xp.matmul(A, wm).transpose(1, 0, 2)
         if b is not None:
             o += b
+        if relu:
+            # Fused while the chunk is still in cache: one pass fewer over the output.
+            xp.maximum(o, 0, out=o)
     return out
 
 
-def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None):
+def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_out=None):
     """Gradients of ``conv_forward``: (gx, gw, gb), each None where not needed.
 
-    Formula (per chunk; A = im2col(x), G = dL/dy as (P, O)):
+    Formula (per chunk; A = im2col(x), G = dL/dy as (P, O), times [y > 0] for a fused ReLU
+    whose output is ``relu_out``):
         dL/dW = Aᵀ G,   dL/db = Σ_P G,   dL/dx = col2im(G Wᵀ)
     """
     xp = array_module(x if x is not None else gy)
@@ -197,6 +204,8 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None):
         # Kernel as (taps, O_g, C_g) per group: one batched product gives tap-major columns.
         wt = w.reshape(T, cg, groups, og).transpose(2, 0, 3, 1)[:, tap_idx]
         dcol = xp.empty((len(taps), chunk * Ho * Wo, C), dtype)
+    if relu_out is not None:
+        gbuf = xp.empty((chunk * Ho * Wo, O), dtype)
     if N == 0:
         if need_w:
             gw = gw.transpose(1, 0, 2).reshape(w.shape)
@@ -205,6 +214,8 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None):
         n1 = min(N, n0 + chunk)
         n = n1 - n0
         g2 = gy[n0:n1].reshape(-1, O)
+        if relu_out is not None:
+            g2 = xp.multiply(g2, relu_out[n0:n1].reshape(-1, O) > 0, out=gbuf[:n * Ho * Wo])
         if need_b:
             gb += g2.sum(axis=0)
         if need_w:

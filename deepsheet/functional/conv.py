@@ -38,6 +38,13 @@ def channels_first_hint(shape, channels):
     return ""
 
 
+def _fused_relu(fname, activation):
+    if activation not in (None, "linear", "relu"):
+        raise ValueError(f"{fname}: activation must be None, 'linear' or 'relu' (fused), got "
+                         f"{activation!r}; apply other activations to the result")
+    return activation == "relu"
+
+
 def _check_rank(x, rank, what, fname):
     if x.ndim != rank:
         raise ValueError(f"{fname}: {what} must have rank {rank}, got shape {tuple(x.shape)}")
@@ -67,15 +74,17 @@ class Conv2d(Function):
         # Keep what backward needs: x only for the weight gradient, w only for the input's.
         self.x = x if self.needs_input_grad[1] else None
         self.w = w
-        self.x_shape = x.shape
         self.has_bias = b is not None
-        return conv_forward(x, w, b, geo, self.groups)
+        y = conv_forward(x, w, b, geo, self.groups, relu=self.relu)
+        # A fused ReLU's backward needs its output (an array, not the output tensor).
+        self.y = y if self.relu else None
+        return y
 
     def backward(self, gy):
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
         need_b = self.has_bias and self.needs_input_grad[2]
         gx, gw, gb = conv_backward(self.x, self.w, gy, self.geo, self.groups,
-                                   need_x, need_w, need_b)
+                                   need_x, need_w, need_b, relu_out=self.y)
         return gx, gw, gb
 
 
@@ -96,7 +105,8 @@ def _check_conv_inputs(fname, x, w, b, groups, kernel_rank=4):
         raise ValueError(f"{fname}: bias must have shape ({w.shape[-1]},), got {tuple(b.shape)}")
 
 
-def conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+def conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1,
+           activation=None):
     """2-D convolution (cross-correlation) of channels-last images, bias in the same node.
 
     Formula
@@ -111,7 +121,9 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1):
 
         dL/dW = Aᵀ G,    dL/db = Σ_rows G,    dL/dx = col2im(G Wᵀ)
 
-    where col2im adds each window row back to the cells it was read from.
+    where col2im adds each window row back to the cells it was read from. With
+    ``activation="relu"`` the node computes y = max(0, A W + b) and G is first multiplied
+    by [y > 0] (one pass fewer over the output than a separate ReLU).
 
     Parameters
     ----------
@@ -126,6 +138,8 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1):
         Split the C input channels into ``groups`` blocks, each convolved with its own
         O / groups filters (groups = C with one filter each is a depthwise convolution;
         prefer ``depthwise_conv2d`` for that).
+    activation : None, "linear" or "relu"
+        "relu" is fused into the node; apply other activations to the result.
 
     Shape
     -----
@@ -149,7 +163,7 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1):
     _check_rank(x, 4, "input", "conv2d")
     _check_conv_inputs("conv2d", x, w, b, groups)
     return Conv2d.apply(x, w, b, strides=strides, padding=padding, dilation_rate=dilation_rate,
-                        groups=int(groups), fname="conv2d")
+                        groups=int(groups), fname="conv2d", relu=_fused_relu("conv2d", activation))
 
 
 # ---------------------------------------------------------------- conv1d
@@ -165,7 +179,8 @@ class Conv1d(Conv2d):
         return (None if gx is None else gx[:, 0], None if gw is None else gw[0], gb)
 
 
-def conv1d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+def conv1d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1,
+           activation=None):
     """1-D convolution of channels-last sequences (Keras ``Conv1D``), bias in the same node.
 
     Formula
@@ -185,6 +200,7 @@ def conv1d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1):
         "causal" pads d·(k − 1) zeros on the left only, so y[t] sees no input after t
         (WaveNet; Keras's ``padding="causal"``).
     groups : int
+    activation : None, "linear" or "relu" (fused, as in ``conv2d``)
 
     Shape
     -----
@@ -210,7 +226,8 @@ def conv1d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1):
         pads = ((0, 0),) + resolve_padding(padding, x.shape[1:2], w.shape[:1], strides, dilation,
                                            name="conv1d padding")
     return Conv1d.apply(x, w, b, strides=(1, strides), padding=pads,
-                        dilation_rate=(1, dilation), groups=int(groups), fname="conv1d")
+                        dilation_rate=(1, dilation), groups=int(groups), fname="conv1d",
+                        relu=_fused_relu("conv1d", activation))
 
 
 # ---------------------------------------------------------------- conv2d_transpose

@@ -263,3 +263,22 @@ def test_depthwise_conv2d_gradcheck_and_equals_grouped_conv2d():
 def test_depthwise_errors():
     with pytest.raises(ValueError, match="expects 3 input channels"):
         F.depthwise_conv2d(rand(1, 5, 5, 2), rand(3, 3, 3, 1))
+
+
+@pytest.mark.parametrize("case", [CONV2D_CASES[0], CONV2D_CASES[1]])
+def test_conv2d_fused_relu(case, monkeypatch):
+    monkeypatch.setattr(_im2col, "CHUNK_BYTES", 20_000)  # several chunks
+    N, H, W, C, O, k, s, pad, d, g = case
+    x, w, b, kw, tfn = _conv2d_case((3,) + case[1:])
+    check_op(lambda x, w, b: F.conv2d(x, w, b, activation="relu", **kw),
+             lambda x, w, b: torch.relu(tfn(x, w, b)), x, w, b, fd=False)
+    x, w, b, kw, tfn = _conv2d_case((1, 4, 4) + case[3:])
+    check_grad(lambda x, w, b: F.conv2d(x, w, b, activation="relu", **kw), x, w, b)
+    with pytest.raises(ValueError, match="activation"):
+        F.conv2d(x, w, b, activation="tanh", **kw)
+
+
+def test_conv1d_fused_relu():
+    x, w, b = rand(2, 7, 3, seed=1), rand(3, 3, 4, seed=2), rand(4, seed=3)
+    check_op(lambda x, w, b: F.conv1d(x, w, b, padding="same", activation="relu"),
+             lambda x, w, b: torch.relu(torch_conv1d(1, 1, 1, 1, 1)(x, w, b)), x, w, b)

@@ -55,7 +55,8 @@ class ReceptiveFieldTable(list):
                     return rec
             raise KeyError(f"no layer {key!r} in this receptive-field table; layers: "
                            f"{[rec['name'] for rec in self]}")
-        return list.__getitem__(self, key)
+        item = list.__getitem__(self, key)
+        return ReceptiveFieldTable(item) if isinstance(key, slice) else item
 
     def column(self, key):
         """One field of every record, in order (e.g. ``table.column("r")``)."""
@@ -285,8 +286,13 @@ def _apply_layer(layer, node, states, records, prefix):
         records.append(_record(name, layer, new))
         return [new] * len(node.outputs)
 
-    sizes = _spatial(in_shape)
+    # Sizes carried along (they know input_size=), else those of the symbolic shape.
+    sizes = tuple(a["size"] if a["size"] is not None else d
+                  for a, d in zip(state["axes"], _spatial(in_shape)))
     kernel = _window_of(layer)
+    if getattr(layer, "data_format", None) == "channels_first":
+        raise ValueError(f"receptive_field: layer '{name}' ({cls}) is channels_first; only "
+                         f"channels-last models (N, H, W, C) are supported")
     if "Transpose" in cls or cls.startswith("UpSampling"):
         raise ValueError(f"receptive_field: layer '{name}' ({cls}) upsamples; fractional jumps "
                          f"are not supported (use it on the encoder part of the model)")
@@ -308,7 +314,7 @@ def _apply_layer(layer, node, states, records, prefix):
             axes.append(dict(r=r, j=j, start=start, size=size))
         new = dict(axes=axes, spatial=True)
         window = (kernel, strides, tuple(p[0] for p in pads), dilation)
-    elif cls.startswith(("ZeroPadding", "Cropping")):
+    elif cls.endswith(("Padding1D", "Padding2D")) or cls.startswith("Cropping"):
         spec = getattr(layer, "cropping" if cls.startswith("Cropping") else "padding")
         pads = resolve_padding(spec, tuple(s or 1 for s in sizes), 1, 1, 1, name=name)
         sign = -1 if cls.startswith("Cropping") else 1
@@ -333,6 +339,9 @@ def _apply_layer(layer, node, states, records, prefix):
 
 
 def _model_padding(padding, sizes, kernel, strides, dilation, name):
+    if isinstance(padding, str) and padding.lower() == "causal":
+        # Conv1D's causal padding: all F_eff − 1 zeros before, so no unit sees the future.
+        return tuple((d * (k - 1), 0) for k, d in zip(kernel, dilation))
     if isinstance(padding, str) and padding.lower() == "same" and any(s is None for s in sizes):
         if any(s != 1 for s in strides):
             raise ValueError(f"receptive_field: layer '{name}' uses 'same' padding with stride "
@@ -371,10 +380,11 @@ def receptive_field(model, input_size=None):
     The recurrences of ``receptive_field_from_specs`` are applied per spatial axis along
     the model's graph (channels-last images (N, H, W, C) or sequences (N, T, C)); layers
     with a ``kernel_size`` or ``pool_size`` (convolutions, depthwise and separable
-    convolutions, pooling) are windows, ``ZeroPadding``/``Cropping`` shift the start,
+    convolutions, pooling) are windows, padding and cropping layers shift the start,
     layers that keep the spatial shape (activations, normalization, dropout, 1x1 Dense on
     channels) pass it through, and a layer that removes the spatial axes (Flatten, global
     pooling) covers everything its input covered. Where branches meet the largest field wins.
+    The field may be larger than the image: the part outside lies on the zero padding.
 
     Formula
     -------

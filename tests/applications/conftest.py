@@ -37,7 +37,7 @@ def assert_counts():
 
 @pytest.fixture
 def assert_trains():
-    def check(model, input_shape, classes=10, n=16, steps=6, lr=3e-3):
+    def check(model, input_shape, classes=10, n=8, steps=5, lr=3e-3):
         import deepsheet as ds
         rng = np.random.default_rng(0)
         x = rng.standard_normal((n,) + tuple(input_shape)).astype(np.float32)

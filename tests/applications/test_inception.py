@@ -73,9 +73,9 @@ def test_googlenet_small_layout_batch_norm(assert_counts):
 
 def test_googlenet_trains(assert_trains):
     layout = [("3a", (4, 4, 8, 2, 4, 4)), "pool", ("4a", (8, 4, 8, 2, 4, 4))]
-    model = googlenet((28, 28, 1), 10, width=1, layout=layout, stem_filters=8, dropout=0.1,
+    model = googlenet((16, 16, 1), 10, width=1, layout=layout, stem_filters=8, dropout=0.1,
                       batch_norm=True)
-    assert_trains(model, (28, 28, 1))
+    assert_trains(model, (16, 16, 1))
 
 
 def test_googlenet_bad_layout():

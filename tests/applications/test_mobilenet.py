@@ -51,8 +51,8 @@ def test_mobilenet_depth_multiplier_and_28x28(assert_counts, summary_text):
 
 
 def test_mobilenet_trains(assert_trains):
-    model = mobilenet((28, 28, 1), 10, alpha=0.25, layout=((16, 2), (32, 2), (32, 1)))
-    assert_trains(model, (28, 28, 1))
+    model = mobilenet((16, 16, 1), 10, alpha=0.25, layout=((16, 2), (32, 2), (32, 1)))
+    assert_trains(model, (16, 16, 1))
 
 
 def test_mobilenet_bad_arguments():

@@ -74,8 +74,8 @@ def test_resnet_custom_layout_on_28x28(assert_counts):
 
 
 def test_resnet_trains(assert_trains):
-    model = resnet((28, 28, 1), 10, blocks_per_stage=(1, 1), widths=(8, 16))
-    assert_trains(model, (28, 28, 1))
+    model = resnet((16, 16, 1), 10, blocks_per_stage=(1, 1), widths=(8, 16))
+    assert_trains(model, (16, 16, 1))
 
 
 def test_resnet_bad_arguments():

@@ -52,9 +52,9 @@ def test_vgg_batch_norm_counts(assert_counts):
 
 
 def test_vgg_trains(assert_trains):
-    model = vgg((28, 28, 1), 10, blocks=[(2, 8), (2, 16)], width=1, dense_units=(32,),
+    model = vgg((16, 16, 1), 10, blocks=[(2, 8), (2, 16)], width=1, dense_units=(32,),
                 dropout=0.1, batch_norm=True)
-    assert_trains(model, (28, 28, 1))
+    assert_trains(model, (16, 16, 1))
 
 
 def test_vgg_bad_arguments():

@@ -45,7 +45,10 @@ def _broadcast_error(name, a, b):
 
 
 def _binary(cls, name, a, b, **params):
-    a, b = operand(a), operand(b)
+    if type(a) is not Tensor:
+        a = operand(a)
+    if type(b) is not Tensor:
+        b = operand(b)
     try:
         return cls.apply(a, b, **params)
     except ValueError:
@@ -88,7 +91,10 @@ def _keep(xp, g, axes, keepdims):
 
 class Add(Function):
     def forward(self, a, b):
-        self.sa, self.sb = shape_of(a), shape_of(b)
+        na, nb = self.needs_input_grad
+        # Only an input that needs a gradient can be a constant without a shape.
+        self.sa = a.shape if na else None
+        self.sb = b.shape if nb else None
         return a + b
 
     def backward(self, g):
@@ -99,7 +105,9 @@ class Add(Function):
 
 class Sub(Function):
     def forward(self, a, b):
-        self.sa, self.sb = shape_of(a), shape_of(b)
+        na, nb = self.needs_input_grad
+        self.sa = a.shape if na else None
+        self.sb = b.shape if nb else None
         return a - b
 
     def backward(self, g):
@@ -113,7 +121,8 @@ class Mul(Function):
         na, nb = self.needs_input_grad
         self.a = a if nb else None
         self.b = b if na else None
-        self.sa, self.sb = shape_of(a), shape_of(b)
+        self.sa = a.shape if na else None
+        self.sb = b.shape if nb else None
         return a * b
 
     def backward(self, g):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..backend import array_module, to_device, device_of
 from ..diagnostics.conv_arithmetic import normalize_tuple, resolve_padding
 from ..tensor import Tensor, tensor
@@ -68,7 +68,6 @@ class MaxPool2d(Function):
         xp = array_module(x)
         N, H, W, C = x.shape
         taps = geo.taps()
-        track = self.needs_input_grad[0] and is_grad_enabled()
         y = xp.empty((N, geo.Ho, geo.Wo, C), x.dtype)
         first = 0
         if _covers(geo, taps[0][2]):
@@ -76,35 +75,39 @@ class MaxPool2d(Function):
             first = 1
         else:
             y.fill(-np.inf)
-        if track:
-            # Index of the winning tap per output cell: a strict ">" scan in window order
-            # keeps the FIRST maximum, as PyTorch does (ties are common on blank regions).
-            self.idx = idx = xp.zeros(y.shape, np.uint8 if len(taps) < 256 else np.int32)
-            mask = xp.empty(y.shape, bool)
-        for t in range(first, len(taps)):
-            _, _, osl, isl = taps[t]
-            ys, xs = y[:, osl[0], osl[1]], x[:, isl[0], isl[1]]
-            if track:
-                m = mask[:, osl[0], osl[1]]
-                xp.greater(xs, ys, out=m)
-                xp.copyto(idx[:, osl[0], osl[1]], t, where=m)
-            xp.maximum(ys, xs, out=ys)
-        self.x_shape, self.taps = x.shape, taps
+        for _, _, osl, isl in taps[first:]:
+            ys = y[:, osl[0], osl[1]]
+            xp.maximum(ys, x[:, isl[0], isl[1]], out=ys)
+        # Backward finds the winners again from x and y: recording an argmax here cost
+        # more than the whole maximum (masked copies), the comparisons below do not.
+        self.x, self.y, self.taps = x, y, taps
         return y
 
     def backward(self, gy):
         if not self.needs_input_grad[0]:
             return None
         xp = array_module(gy)
-        gx = xp.zeros(self.x_shape, gy.dtype)
+        x, y = self.x, self.y
+        gx = xp.zeros(x.shape, gy.dtype)
         disjoint = _disjoint(self.geo)
+        taken = xp.zeros(y.shape, bool)
+        eq = xp.empty(y.shape, bool)
+        last = len(self.taps) - 1
         for t, (_, _, osl, isl) in enumerate(self.taps):
-            sel = self.idx[:, osl[0], osl[1]] == t
+            # In window order, a cell wins if it equals the maximum and no earlier cell of
+            # its window did: the FIRST maximum, as PyTorch (ties are common on blank areas).
+            e = eq[:, osl[0], osl[1]]
+            xp.equal(x[:, isl[0], isl[1]], y[:, osl[0], osl[1]], out=e)
+            tk = taken[:, osl[0], osl[1]]
+            if t:
+                xp.greater(e, tk, out=e)  # e and not taken
+            if t < last:
+                xp.logical_or(tk, e, out=tk)
             gs = gy[:, osl[0], osl[1]]
             if disjoint:
-                xp.multiply(gs, sel, out=gx[:, isl[0], isl[1]])
+                xp.multiply(gs, e, out=gx[:, isl[0], isl[1]])
             else:
-                gx[:, isl[0], isl[1]] += gs * sel
+                gx[:, isl[0], isl[1]] += gs * e
         return gx
 
 

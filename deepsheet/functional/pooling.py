@@ -50,6 +50,12 @@ def _disjoint(geo):
     return geo.sh >= geo.kh and geo.sw >= geo.kw
 
 
+def _tiles(geo):
+    """True when the windows cover every input cell exactly once (no zeros to pre-fill)."""
+    return (geo.sh == geo.kh and geo.sw == geo.kw and geo.pt == geo.pl == 0
+            and geo.Ho * geo.sh == geo.H and geo.Wo * geo.sw == geo.W)
+
+
 def _check_image(x, fname, rank=4):
     if x.ndim != rank:
         layout = "(N, H, W, C)" if rank == 4 else "(N, T, C)"
@@ -88,7 +94,7 @@ class MaxPool2d(Function):
             return None
         xp = array_module(gy)
         x, y = self.x, self.y
-        gx = xp.zeros(x.shape, gy.dtype)
+        gx = (xp.empty if _tiles(self.geo) else xp.zeros)(x.shape, gy.dtype)
         disjoint = _disjoint(self.geo)
         taken = xp.zeros(y.shape, bool)
         eq = xp.empty(y.shape, bool)
@@ -198,7 +204,7 @@ class AvgPool2d(Function):
             return None
         xp = array_module(gy)
         g = gy * self.inv
-        gx = xp.zeros(self.x_shape, gy.dtype)
+        gx = (xp.empty if _tiles(self.geo) else xp.zeros)(self.x_shape, gy.dtype)
         disjoint = _disjoint(self.geo)
         for _, _, osl, isl in self.taps:
             if disjoint:

@@ -89,8 +89,9 @@ class _AccuracyFromShapes:
 def _accuracy_for(name, loss):
     """The accuracy that matches ``loss`` (Keras resolves "accuracy" the same way)."""
     from .. import metrics
-    kind = (type(loss).__name__ if not callable(loss) or hasattr(loss, "get_config")
-            else getattr(loss, "__name__", type(loss).__name__)).lower()
+    wrapped = getattr(loss, "_wrapped", None)  # LossFunctionWrapper: the function's name
+    kind = (getattr(wrapped, "__name__", "") if wrapped is not None
+            else type(loss).__name__).lower()
     from_logits = bool(getattr(loss, "from_logits", False))
     threshold = 0.0 if from_logits else 0.5
     if "sparse" in kind:
@@ -169,6 +170,9 @@ class Trainer:
         self._loss_slots = []
         for k, (name, spec, w) in enumerate(zip(names, loss_specs, weights)):
             fn = None if spec is None else losses_mod.get(spec)
+            if fn is not None and not isinstance(fn, losses_mod.Loss):
+                # A plain function gives per-sample losses; the wrapper weights and reduces.
+                fn = losses_mod.LossFunctionWrapper(fn)
             self._loss_slots.append((k, name, fn, 1.0 if w is None else float(w)))
 
         if isinstance(metrics, dict):

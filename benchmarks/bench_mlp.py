@@ -1,0 +1,237 @@
+"""The reference MLP on Fashion-MNIST: deepsheet ``fit`` against a PyTorch loop, same run.
+
+Recipe (both sides): inputs scaled to [0, 1] and flattened, Dense 784-256-128-10 with ReLU,
+logits out, sparse categorical cross-entropy from logits, Adam(1e-3), batch 128, 5 epochs,
+training accuracy tracked as a metric. Same data order on both sides: each epoch's
+permutation comes from the library RNG (the one ``fit(shuffle=True)`` draws), replayed for
+PyTorch. PyTorch is pinned to 2 threads; NumPy's BLAS runs at its default (2 here).
+
+Sections (all by default):
+
+* ``speed``: samples/s of one training epoch, alternating ours / PyTorch (A B A B), warm-up
+  excluded; best and median of each and the ratio ours/torch (> 1 = faster than PyTorch);
+  the fraction of the float32 matrix-multiply peak (``--peak`` GFLOP/s, 210 for NumPy here)
+  that training reaches; batch-1 ``model(x)`` latency under no_grad vs PyTorch eager.
+* ``profile``: cProfile of one ``fit`` epoch (where the time goes).
+* ``accuracy``: test accuracy after 5 epochs, mean over 3 seeds, each library with its own
+  default initializers (Keras's glorot_uniform / zeros for us, PyTorch's Linear default).
+
+    python benchmarks/bench_mlp.py [--sections speed,profile,accuracy] [--rounds 3]
+                                   [--seeds 0,1,2] [--epochs 5]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import deepsheet as ds  # noqa: E402
+from deepsheet import layers  # noqa: E402
+
+BATCH = 128
+LR = 1e-3
+# Multiply-adds per sample: forward x@W for each layer; backward dW for each layer and dX
+# for all but the first (its input is the data, no gradient needed).
+MACS_FWD = 784 * 256 + 256 * 128 + 128 * 10
+FLOPS_PER_SAMPLE = 2 * (2 * MACS_FWD + 256 * 128 + 128 * 10)
+
+
+def load():
+    from deepsheet.datasets import fashion_mnist
+    (x, y), (xt, yt) = fashion_mnist.load_data()
+    x = (x.reshape(len(x), -1).astype(np.float32) / 255.0)
+    xt = (xt.reshape(len(xt), -1).astype(np.float32) / 255.0)
+    return x, y.astype(np.int64), xt, yt.astype(np.int64)
+
+
+# ------------------------------------------------------------------ the two models
+def ours_model(seed):
+    ds.manual_seed(seed)
+    model = ds.Sequential([
+        layers.Dense(256, activation="relu", input_shape=(784,)),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10),
+    ])
+    model.compile(optimizer=ds.optimizers.Adam(learning_rate=LR),
+                  loss=ds.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def torch_model(seed):
+    import torch
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                              torch.nn.Linear(256, 128), torch.nn.ReLU(),
+                              torch.nn.Linear(128, 10))
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+    return net, opt
+
+
+def torch_epoch(net, opt, x, y, order):
+    """One epoch in the idiomatic PyTorch loop, tracking loss and accuracy like fit does."""
+    import torch
+    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_sum, hits = 0.0, 0
+    for i in range(0, len(order), BATCH):
+        idx = order[i:i + BATCH]
+        xb, yb = x[idx], y[idx]
+        out = net(xb)
+        loss = loss_fn(out, yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss_sum += loss.item() * len(idx)
+        hits += int((out.argmax(1) == yb).sum())
+    return loss_sum / len(order), hits / len(order)
+
+
+def torch_accuracy(net, x, y):
+    import torch
+    with torch.no_grad():
+        return float((net(x).argmax(1) == y).float().mean())
+
+
+# ------------------------------------------------------------------ sections
+def speed(data, rounds, peak):
+    import torch
+    x, y, _, _ = data
+    n = len(x)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    model = ours_model(0)
+    net, opt = torch_model(0)
+
+    def ours():
+        t = time.perf_counter()
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+        return n / (time.perf_counter() - t)
+
+    def theirs():
+        order = torch.from_numpy(ds.backend.permutation(n))
+        t = time.perf_counter()
+        torch_epoch(net, opt, tx, ty, order)
+        return n / (time.perf_counter() - t)
+
+    ours(), theirs()  # warm-up epoch each (allocator, BLAS threads, Adam state)
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(ours())
+        b.append(theirs())
+    best_a, best_b = max(a), max(b)
+    med_a, med_b = statistics.median(a), statistics.median(b)
+    print(f"training throughput, samples/s over {rounds} epochs each (after 1 warm-up epoch):")
+    print(f"  deepsheet fit : best {best_a:8.0f}  median {med_a:8.0f}")
+    print(f"  torch loop    : best {best_b:8.0f}  median {med_b:8.0f}")
+    print(f"  ratio ours/torch: best {best_a / best_b:.2f}  median {med_a / med_b:.2f}")
+    gflops = FLOPS_PER_SAMPLE * med_a / 1e9
+    print(f"  {FLOPS_PER_SAMPLE / 1e6:.2f} MFLOP per sample -> {gflops:.1f} GFLOP/s = "
+          f"{100 * gflops / peak:.0f}% of the {peak:.0f} GFLOP/s float32 matmul peak "
+          f"(torch: {100 * FLOPS_PER_SAMPLE * med_b / 1e9 / peak:.0f}%)")
+
+    # batch-1 inference latency
+    x1 = x[:1]
+    tx1 = tx[:1]
+    reps = 3000
+
+    def lat_ours():
+        with ds.no_grad():
+            t = time.perf_counter()
+            for _ in range(reps):
+                model(x1)
+            return (time.perf_counter() - t) / reps
+
+    def lat_theirs():
+        with torch.no_grad():
+            t = time.perf_counter()
+            for _ in range(reps):
+                net(tx1)
+            return (time.perf_counter() - t) / reps
+
+    lat_ours(), lat_theirs()
+    la, lb = [], []
+    for _ in range(5):
+        la.append(lat_ours())
+        lb.append(lat_theirs())
+    print(f"batch-1 model(x) latency under no_grad: deepsheet {min(la) * 1e6:.1f} us "
+          f"(median {statistics.median(la) * 1e6:.1f}), torch eager {min(lb) * 1e6:.1f} us "
+          f"(median {statistics.median(lb) * 1e6:.1f}); ratio {min(la) / min(lb):.2f}")
+
+
+def profile(data):
+    x, y, _, _ = data
+    model = ours_model(0)
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # warm-up
+    prof = cProfile.Profile()
+    prof.enable()
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    prof.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out).sort_stats("tottime")
+    stats.print_stats(18)
+    print("cProfile of one fit epoch (469 steps), sorted by own time:")
+    print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
+
+
+def accuracy(data, seeds, epochs):
+    import torch
+    x, y, xt, yt = data
+    tx, ty, txt, tyt = map(torch.from_numpy, (x, y, xt, yt))
+    ours_acc, torch_acc = [], []
+    for seed in seeds:
+        model = ours_model(seed)
+        state = ds.backend.get_rng_state()  # the permutations fit will draw
+        t = time.perf_counter()
+        model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
+        t_ours = time.perf_counter() - t
+        acc = model.evaluate(xt, yt, batch_size=1024, verbose=0, return_dict=True)["accuracy"]
+        ours_acc.append(acc)
+
+        net, opt = torch_model(seed)
+        ds.backend.set_rng_state(state)
+        t = time.perf_counter()
+        for _ in range(epochs):
+            torch_epoch(net, opt, tx, ty, torch.from_numpy(ds.backend.permutation(len(x))))
+        t_torch = time.perf_counter() - t
+        torch_acc.append(torch_accuracy(net, txt, tyt))
+        print(f"  seed {seed}: deepsheet {ours_acc[-1]:.4f} ({t_ours:.1f}s)   "
+              f"torch {torch_acc[-1]:.4f} ({t_torch:.1f}s)")
+    mo, mt = float(np.mean(ours_acc)), float(np.mean(torch_acc))
+    print(f"test accuracy after {epochs} epochs, mean over seeds {list(seeds)}: "
+          f"deepsheet {mo:.4f}, torch {mt:.4f}, difference {100 * (mo - mt):+.2f} points")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sections", default="speed,profile,accuracy")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--peak", type=float, default=210.0,
+                        help="float32 matmul peak of this machine in GFLOP/s")
+    args = parser.parse_args(argv)
+    import numpy  # noqa: F401
+    import torch
+    torch.set_num_threads(2)
+    data = load()
+    print(f"deepsheet {ds.__version__}, NumPy {np.__version__}, torch {torch.__version__} "
+          f"(2 threads); Fashion-MNIST {data[0].shape[0]} train / {data[2].shape[0]} test")
+    sections = args.sections.split(",")
+    if "speed" in sections:
+        speed(data, args.rounds, args.peak)
+    if "profile" in sections:
+        profile(data)
+    if "accuracy" in sections:
+        accuracy(data, [int(s) for s in args.seeds.split(",")], args.epochs)
+
+
+if __name__ == "__main__":
+    main()

@@ -477,11 +477,12 @@ def where(condition, x, y):
     tensor([0., 2.])
     """
     c = condition.data if isinstance(condition, Tensor) else condition
-    if not hasattr(c, "dtype"):
-        c = np.asarray(c)
+    x, y = operand(x), operand(y)
+    xp = _xp(x, y)
+    if not hasattr(c, "dtype") or (xp is not np and not backend.is_gpu_array(c)):
+        c = xp.asarray(c)  # lists, and host masks for data on a GPU
     if c.dtype != bool:
         c = c.astype(bool)
-    x, y = operand(x), operand(y)
     try:
         np.broadcast_shapes(c.shape, shape_of(x), shape_of(y))
     except ValueError:

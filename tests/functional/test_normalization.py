@@ -6,7 +6,7 @@ import torch.nn.functional as TF
 
 import deepsheet as ds
 import deepsheet.functional as F
-from oracle import check_grad, check_op, rand
+from oracle import check_grad, check_op, check_torch, rand
 
 EPS = 1e-3
 
@@ -27,6 +27,25 @@ def test_batch_norm_training_channels_last(shape):
     check_op(lambda x, g, b: F.batch_norm(x, gamma=g, beta=b, training=True, epsilon=EPS),
              _nhwc(lambda x, g, b: TF.batch_norm(x, None, None, g, b, training=True, eps=EPS)),
              x, g, b)
+
+
+@pytest.mark.parametrize("shape", [(32, 8, 8, 32), (67, 7, 7, 20)])
+def test_batch_norm_large_channels_last_wide_view(shape):
+    # Large inputs with few channels take the tiled (rows, k·C) path: k = 64 and k = 49 here.
+    from deepsheet.functional.normalization import _Features
+    assert _Features(shape, (3,)).k > 1
+    c = shape[-1]
+    x, g, b = rand(*shape, seed=1), rand(c, seed=2), rand(c, seed=3)
+    mm, mv = rand(c, seed=4), rand(c, seed=5, low=0.5, high=2.0)
+    # dgamma/dbeta sum 65,536 terms to values up to ~300: both sides are within ~3e-5 of a
+    # float64 reference, so they may differ by ~1e-4 absolute (7e-7 of the magnitude).
+    tol = dict(rtol=1e-4, atol=3e-4)
+    check_torch(lambda x, g, b: F.batch_norm(x, gamma=g, beta=b, training=True),
+                _nhwc(lambda x, g, b: TF.batch_norm(x, None, None, g, b, training=True, eps=EPS)),
+                x, g, b, **tol)
+    check_torch(lambda x, g, b: F.batch_norm(x, mm, mv, g, b, training=False),
+                _nhwc(lambda x, g, b: TF.batch_norm(x, torch.from_numpy(mm), torch.from_numpy(mv),
+                                                   g, b, training=False, eps=EPS)), x, g, b, **tol)
 
 
 def test_batch_norm_training_channels_first_axis1():

@@ -12,10 +12,10 @@ arithmetic) and for torch.optim.Adam (its CPU default single-tensor path, withou
 ``torch.set_flush_denormal(True)``), plus both sides on the same parameters with all-normal
 state as the baseline. Ratios are ours/torch (below 1 = we are faster).
 
-Threads: torch.set_num_threads(2); NumPy's BLAS at its default (not used by the update,
+Threads: torch.set_num_threads(2) (``--torch-threads``); NumPy's BLAS at its default (not used by the update,
 whose elementwise ufuncs run on one thread).
 
-Run:  python benchmarks/bench_optimizers.py [--steps 50] [--reps 7]
+Run:  python benchmarks/bench_optimizers.py [--steps 30] [--reps 5]
 """
 from __future__ import annotations
 
@@ -143,18 +143,58 @@ def time_alternating(runners, steps, reps):
     return times
 
 
+def cpu_penalty(n=1_000_000, reps=20):
+    """ms per 1M-element float32 op on subnormal vs normal inputs, without and with FTZ/DAZ.
+
+    How much subnormals cost depends on the CPU (many Intel cores pay ~100 cycles per
+    subnormal operand in add/mul; recent AMD cores mostly in sqrt and divide), which is
+    what decides how much the remedy buys on a given machine.
+    """
+    sub = np.full(n, 1e-39, np.float32)
+    normal = np.full(n, 1e-3, np.float32)
+    out = np.empty_like(sub)
+    ops = {"multiply": lambda a: np.multiply(a, 0.999, out=out),
+           "add": lambda a: np.add(a, a, out=out),
+           "sqrt": lambda a: np.sqrt(a, out=out),
+           "divide": lambda a: np.divide(a, normal, out=out)}
+
+    def best(fn, a):
+        ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn(a)
+            ts.append(time.perf_counter() - t0)
+        return min(ts) * 1e3
+
+    rows = []
+    for name, fn in ops.items():
+        t_normal, t_sub = best(fn, normal), best(fn, sub)
+        with backend.flush_denormal():
+            t_flush = best(fn, sub)
+        rows.append((name, t_normal, t_sub, t_flush))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--torch-threads", type=int, default=2,
+                    help="2 per PERFORMANCE.md; 1 on a loaded machine, where torch's spinning "
+                         "thread pool loses far more than NumPy's single-threaded ufuncs")
     args = ap.parse_args()
     import torch
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.torch_threads)
 
-    print(f"numpy {np.__version__}, torch {torch.__version__}, torch threads 2, "
+    print(f"numpy {np.__version__}, torch {torch.__version__}, "
+          f"torch threads {args.torch_threads}, load average {os.getloadavg()[0]:.1f}, "
           f"FTZ/DAZ reachable: {backend.flush_denormal.available}")
     print(f"params {sum(int(np.prod(s)) for s in SHAPES):,} in {SHAPES}; "
           f"{args.steps} steps x {args.reps} reps; ms/step (median, best)")
+    print("\nCPU cost of subnormal operands (ms per 1M float32, best of 20)")
+    for name, t_normal, t_sub, t_flush in cpu_penalty():
+        print(f"  {name:9s} normal {t_normal:6.3f}  subnormal {t_sub:6.3f} "
+              f"({t_sub / t_normal:4.1f}x)  subnormal under FTZ/DAZ {t_flush:6.3f}")
     rows = []
     for subnormal in (True, False):
         case = make_case(subnormal)

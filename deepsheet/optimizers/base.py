@@ -27,6 +27,10 @@ from ..tensor import Tensor
 from . import schedules as _schedules
 
 SUBNORMAL_MODES = ("flush", "zero", "keep")
+# The portable remedy scans the state every ZERO_EVERY-th update of a parameter (its 1st,
+# 9th, ...): moments need ~150 (β₁ = 0.9) to ~14,000 (β₂ = 0.999) updates to decay through
+# the subnormal range, so a scan every 8 catches them early at an eighth of the cost.
+ZERO_EVERY = 8
 
 
 def _is_number(x):
@@ -89,8 +93,9 @@ class Optimizer:
         How the update avoids subnormal floats (x86 arithmetic on them is many times
         slower): "flush" sets flush-to-zero / denormals-are-zero only around ``step()``
         where the CPU allows it and otherwise zeroes state values below the dtype's
-        smallest normal; "zero" always does the latter; "keep" does nothing (IEEE
-        arithmetic, for benchmarks). The user's own floating point is never changed.
+        smallest normal (at every 8th update of a parameter); "zero" always does the
+        latter; "keep" does nothing (IEEE arithmetic, for benchmarks). The user's own
+        floating point is never changed.
     """
 
     # Subclasses: hyperparameter names that get_config saves (constructor argument names).
@@ -234,7 +239,6 @@ class Optimizer:
         ctx = backend.flush_denormal() if flushing else contextlib.nullcontext()
         with ctx:
             grads = self._clip([g for _, g in pairs])
-            touched = []
             for (p, _), g in zip(pairs, grads):
                 data = p.data
                 if g.shape != data.shape:
@@ -247,11 +251,11 @@ class Optimizer:
                     self._follow(state, data)
                 state["step"] += 1
                 xp = np if type(data) is np.ndarray else backend.array_module(data)
-                self._update(data, g, state, lr, xp, self._scratch(data))
-                touched.append(state)
-            if mode != "keep" and not flushing:
-                for state in touched:
-                    _zero_subnormals(state)
+                scratch = self._scratch(data)
+                self._update(data, g, state, lr, xp, scratch)
+                if (mode != "keep" and not flushing and xp is np
+                        and state["step"] % ZERO_EVERY == 1 % ZERO_EVERY):
+                    _zero_subnormals(state, scratch[0], *self._pooled(data, np.bool_, 2))
         self.iterations += 1
         return loss
 
@@ -303,18 +307,23 @@ class Optimizer:
         return out
 
     def _scratch(self, like):
-        """Two temporary arrays shaped like ``like``, reused across parameters and steps.
+        """Two temporary arrays shaped like ``like``, reused across parameters and steps."""
+        return self._pooled(like, like.dtype, 2)
+
+    def _pooled(self, like, dtype, n):
+        """``n`` temporary arrays of ``like``'s shape and ``dtype``.
 
         One flat buffer per (array type, dtype) sized for the largest parameter: in-place
         updates then allocate nothing per step.
         """
-        key = (type(like), like.dtype)
+        key = (type(like), dtype)
         size = like.size
         buf = self._pool.get(key)
-        if buf is None or buf.size < 2 * size:
+        if buf is None or buf.size < n * size:
             xp = backend.array_module(like)
-            buf = self._pool[key] = xp.empty(max(2 * size, 1), dtype=like.dtype)
-        return buf[:size].reshape(like.shape), buf[size:2 * size].reshape(like.shape)
+            buf = self._pool[key] = xp.empty(max(n * size, 1), dtype=dtype)
+        shape = like.shape
+        return tuple(buf[k * size:(k + 1) * size].reshape(shape) for k in range(n))
 
     def _follow(self, state, data):
         """Move state arrays to the parameter's device if the parameter moved (``model.to``)."""
@@ -446,9 +455,19 @@ def sq_norm(g):
     return float(backend.array_module(g).dot(flat, flat))
 
 
-def _zero_subnormals(state):
-    """Set state values below the smallest normal number to zero, in place (portable remedy)."""
+def _zero_subnormals(state, tmp, mask, nonzero):
+    """Set state values below the smallest normal number to zero, in place (portable remedy).
+
+    Host arrays only (GPUs compute on subnormals at full speed). ``tmp``, ``mask`` and
+    ``nonzero`` are scratch arrays of the state's shape (its dtype, bool, bool): nothing is
+    allocated, and the write is skipped in the usual case of no subnormal at all.
+    """
     for k, v in state.items():
-        if k == "step" or not isinstance(v, np.ndarray):
-            continue  # CuPy: GPUs compute on subnormals at full speed
-        np.multiply(v, np.abs(v) >= np.finfo(v.dtype).tiny, out=v)
+        if k == "step":
+            continue
+        np.abs(v, out=tmp)
+        np.less(tmp, np.finfo(v.dtype).tiny, out=mask)
+        np.not_equal(tmp, 0, out=nonzero)
+        mask &= nonzero
+        if mask.any():
+            np.copyto(v, 0, where=mask)

@@ -12,15 +12,17 @@ Why the kernels look the way they do (measured on a 2-core AVX2 machine; see
 benchmarks/bench_conv.py):
 
 * Memory traffic, not FLOPs, separates a NumPy convolution from PyTorch's, so the batch
-  is processed in chunks whose im2col matrix (~2 MiB) stays in cache between being
+  is processed in chunks whose im2col matrix (~8 MiB) stays in cache between being
   written and being read by the matrix product.
 * The chunk is copied once into a zero-bordered buffer (cheap: 1/(kh·kw) of the im2col
   matrix, borders zeroed once per call), so that the whole im2col matrix is ONE strided
   copy whose innermost contiguous run is kw·C values; nine separate tap copies with the
   padding folded in move runs of only C values and were 2x slower.
-* The input gradient computes the kernel-tap-major matrix (taps, P, C) with one batched
-  product, so each tap's slice-add into the input gradient moves contiguous rows of
-  Wo·C values; no scatter-add (``np.add.at``) anywhere.
+* With stride 1 the input gradient is itself a convolution (of dL/dy with the flipped
+  kernel), so it is built the same way: a gather and one matrix product per chunk.
+  Otherwise one batched product gives kernel-tap-major columns (taps, P, C), and each
+  tap's slice-add into the input gradient moves contiguous rows of Wo·C values. No
+  scatter-add (``np.add.at``) anywhere.
 """
 from __future__ import annotations
 
@@ -29,9 +31,12 @@ import numpy as np
 from ..backend import array_module
 from ..diagnostics.conv_arithmetic import conv_output_size
 
-# Bytes of im2col matrix per batch chunk: big enough for an efficient matrix product,
-# small enough to stay in L2/L3 between the copy that writes it and the product that reads it.
-CHUNK_BYTES = 2 << 20
+# Bytes of im2col matrix per batch chunk: small enough to stay in the L3 cache between the
+# copy that writes it and the product that reads it, big enough that the multi-threaded
+# matrix products are few: on a loaded 2-core machine every BLAS call pays for its threads
+# to be rescheduled (2 MiB chunks ran 3x slower than 8 MiB there, while the single-threaded
+# CPU time of the two sizes was the same).
+CHUNK_BYTES = 8 << 20
 
 
 def valid_range(i, dilation, pad_before, stride, size_in, size_out):
@@ -172,6 +177,21 @@ def conv_forward(x, w, b, geo, groups, out=None, relu=False):
     return out
 
 
+def _transposed_geometry(geo, kernel_shape):
+    """For stride 1, the geometry of dL/dx = conv(dL/dy, flipped kernel); None otherwise.
+
+    dL/dx[h] = Σ_i dL/dy[h + P_top − i·d] W[i] = Σ_i' dL/dy_pad[h + i'·d] W[kh − 1 − i'] with
+    dL/dy padded by d·(kh − 1) − P_top at the top (likewise for the width).
+    """
+    kh, kw = kernel_shape[:2]
+    top = geo.dh * (kh - 1) - geo.pt
+    left = geo.dw * (kw - 1) - geo.pl
+    if geo.sh != 1 or geo.sw != 1 or top < 0 or left < 0:
+        return None
+    return Geometry(geo.Ho, geo.Wo, kh, kw, (1, 1), (geo.dh, geo.dw), ((top, 0), (left, 0)),
+                    out_hw=(geo.H, geo.W))
+
+
 def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_out=None):
     """Gradients of ``conv_forward``: (gx, gw, gb), each None where not needed.
 
@@ -196,7 +216,14 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
         gw = xp.zeros((groups, K, og), dtype)
         cols = Im2col((N, geo.H, geo.W, C), dtype, geo, groups, chunk, xp)
         tmp = xp.empty((K, og), dtype)
-    if need_x:
+    tgeo = _transposed_geometry(geo, w.shape) if need_x and groups == 1 else None
+    if need_x and tgeo is not None:
+        # Stride 1: dL/dx is a convolution of dL/dy with the flipped kernel, one matrix
+        # product per chunk (a gather, no adds into dL/dx).
+        if gx is None:
+            gx = xp.empty((N, geo.H, geo.W, C), dtype)
+        wflip = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
+    elif need_x:
         if gx is None:
             gx = xp.zeros((N, geo.H, geo.W, C), dtype)
         taps = geo.taps()
@@ -225,7 +252,9 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
                 gw[0] += tmp
             else:
                 gw += xp.matmul(A.transpose(0, 2, 1), g2.reshape(-1, groups, og).transpose(1, 0, 2))
-        if need_x and taps:
+        if need_x and tgeo is not None:
+            conv_forward(g2.reshape(n, Ho, Wo, O), wflip, None, tgeo, 1, out=gx[n0:n1])
+        elif need_x and taps:
             d = dcol[:, :n * Ho * Wo]
             if groups == 1:
                 xp.matmul(g2[None], wt[0], out=d)

@@ -43,6 +43,8 @@ CONV2D_CASES = [
     (2, 8, 7, 2, 3, 3, 3, 1, 1, 1),                      # stride 3 drops trailing rows
     (1, 5, 6, 2, 3, 3, (1, 2), "same", (2, 1), 1),       # "same" with dilation and stride
     (1, 3, 3, 2, 2, 3, 1, 2, 1, 1),                      # padding wider than half the kernel
+    (1, 4, 5, 2, 3, 2, 1, 2, 1, 1),                      # padding beyond the kernel's reach
+    (2, 5, 5, 4, 2, 3, 1, "same", 1, 2),                 # groups with stride 1
 ]
 
 

@@ -90,7 +90,9 @@ class Model(Trainer, Layer):
                     f"({[t.name for t in self._inputs]})")
         self._nodes = nodes
 
-        layers, seen = [], set()
+        # Inputs first (in the model's input order), then layers in execution order.
+        layers = [t.node.layer for t in self._inputs]
+        seen = {id(l) for l in layers}
         for node in nodes:
             if id(node.layer) not in seen:
                 seen.add(id(node.layer))

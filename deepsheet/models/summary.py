@@ -45,6 +45,11 @@ def _rows(model, expand_nested, prefix=""):
     rows = []
     nodes = _model_nodes(model)
     is_seq = isinstance(model, Sequential)
+    # Keras's "layer[node][tensor]": node positions count only this model's nodes.
+    node_index = {}
+    for layer in model.layers:
+        for i, n in enumerate(n for n in layer._inbound_nodes if id(n) in nodes):
+            node_index[id(n)] = i
     for layer in model.layers:
         own = [n for n in layer._inbound_nodes if id(n) in nodes]
         if own:
@@ -54,13 +59,14 @@ def _rows(model, expand_nested, prefix=""):
             shape = _shape_text(layer._batch_input_shape)
         else:
             shape = "?"
-        params = layer.count_params() if layer.built or isinstance(layer, InputLayer) else 0
         connected = []
         if not is_seq:
             for n in own:
-                connected.extend(f"{t.node.layer.name}[{t.index}]" for t in n.inputs)
+                connected.extend(f"{t.node.layer.name}[{node_index.get(id(t.node), 0)}]"
+                                 f"[{t.index}]" for t in n.inputs)
         rows.append((f"{prefix}{layer.name} ({type(layer).__name__})", shape,
-                     f"{params:,}" if layer.built else "0 (unbuilt)", ", ".join(connected)))
+                     f"{layer.count_params():,}" if layer.built else "0 (unbuilt)",
+                     ", ".join(connected)))
         if expand_nested and isinstance(layer, Model):
             rows.extend(_rows(layer, True, prefix + "  "))
     return rows

@@ -214,6 +214,18 @@ def test_state_dict_restores_learning_rate_and_iterations():
     assert fresh.learning_rate == 0.025 and fresh.iterations == 1
 
 
+def test_state_dict_survives_safetensors():
+    from safetensors.numpy import load, save
+    ps = params((3, 2), (4,))
+    opt = O.RMSprop(ps, momentum=0.9, centered=True)
+    set_grads(ps)
+    opt.step()
+    again = O.RMSprop(momentum=0.9, centered=True).bind(ps)
+    again.load_state_dict(load(save(opt.state_dict())))
+    for k, v in opt.state_dict().items():
+        np.testing.assert_array_equal(again.state_dict()[k], v, err_msg=k)
+
+
 def test_load_state_dict_errors_change_nothing():
     ps = params((3,), (2,))
     opt = O.Adam(ps)

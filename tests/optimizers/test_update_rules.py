@@ -66,7 +66,6 @@ def run_pair(make_ours, make_theirs, dtype, frozen=(), torch_pre_step=None, lr_a
 
 def compare(make_ours, make_theirs, dtype, **kw):
     tol = F64 if dtype == np.float64 else F32
-    moved = False
     for k, ours, theirs, opt in run_pair(make_ours, make_theirs, dtype, **kw):
         for i, (o, t) in enumerate(zip(ours, theirs)):
             assert o.data.dtype == dtype, f"param {i} became {o.data.dtype}"
@@ -76,7 +75,7 @@ def compare(make_ours, make_theirs, dtype, **kw):
         for name, v in state.items():
             if name != "step":
                 assert v.dtype == dtype, f"state {name} is {v.dtype}"
-    x, y, weights = make_problem(dtype)
+    _, _, weights = make_problem(dtype)
     moved = any(not np.allclose(o.data, w) for o, w in zip(ours, weights))
     assert moved, "the parameters never moved: the comparison proves nothing"
     return opt

@@ -203,39 +203,66 @@ class LayerNorm(Function):
     def forward(self, x, gamma=None, beta=None):
         xp = backend.array_module(x)
         axes = self.axes
-        bshape = tuple(x.shape[i] if i in axes else 1 for i in range(x.ndim))
+        self.x_shape = x.shape
         self.n = math.prod(x.shape[i] for i in axes)
-        mean = x.mean(axis=axes, keepdims=True)
+        self.trailing = axes == tuple(range(x.ndim - len(axes), x.ndim))
+        if self.trailing:
+            # (rows, C): row statistics as BLAS matrix-vector products, γ/β through the
+            # wide per-feature view of _Features.
+            x = x.reshape(-1, self.n)
+            self.f = _Features(x.shape, (1,))
+        else:
+            self.bshape = tuple(x.shape[i] if i in axes else 1 for i in range(x.ndim))
+        mean = self._row_mean(x)
         xhat = x - mean
-        var = xp.square(xhat).mean(axis=axes, keepdims=True)
+        var = self._row_mean(xp.square(xhat))
         inv = 1.0 / xp.sqrt(var + self.epsilon)
         xhat *= inv
-        gb = None if gamma is None else gamma.reshape(bshape)
-        y = xhat if gb is None else xhat * gb
+        y = xhat if gamma is None else self._affine(xhat, gamma, xp.multiply)
         if beta is not None:
-            bb = beta.reshape(bshape)
-            y = y + bb if y is xhat else xp.add(y, bb, out=y)
-        self.xhat, self.inv, self.gb = xhat, inv, gb
-        self.other = tuple(i for i in range(x.ndim) if i not in axes)
+            y = self._affine(y, beta, xp.add, inplace=y is not xhat)
+        self.xhat, self.inv, self.gamma = xhat, inv, gamma
         self.gamma_shape = None if gamma is None else gamma.shape
         self.beta_shape = None if beta is None else beta.shape
-        return y
+        return y.reshape(self.x_shape)
+
+    def _row_mean(self, a):
+        if self.trailing:
+            xp = backend.array_module(a)
+            return ((a @ xp.ones(a.shape[1], dtype=a.dtype)) * (1.0 / self.n))[:, None]
+        return a.mean(axis=self.axes, keepdims=True)
+
+    def _affine(self, a, p, op, inplace=False):
+        if self.trailing:
+            f = self.f
+            w = a.reshape(f.work)
+            return op(w, f.expand(p), out=w if inplace else None).reshape(a.shape)
+        return op(a, p.reshape(self.bshape), out=a if inplace else None)
+
+    def _feature_sum(self, a, shape):
+        if self.trailing:
+            return self.f.sum(a.reshape(self.f.work)).reshape(shape)
+        other = tuple(i for i in range(a.ndim) if i not in self.axes)
+        return a.sum(axis=other).reshape(shape)
 
     def backward(self, g):
         ng = self.needs_input_grad + (False, False)
-        axes, xhat = self.axes, self.xhat
+        xp = backend.array_module(g)
+        xhat = self.xhat
+        g = g.reshape(xhat.shape)
         dx = dgamma = dbeta = None
         if ng[0]:
-            gg = g if self.gb is None else g * self.gb
+            gg = g if self.gamma is None else self._affine(g, self.gamma, xp.multiply)
             # dx = inv · (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = γ·g, means over the normalized axes.
-            t = xhat * (gg * xhat).mean(axis=axes, keepdims=True)
-            t += gg.mean(axis=axes, keepdims=True)
+            t = xhat * self._row_mean(gg * xhat)
+            t += self._row_mean(gg)
             dx = gg - t
             dx *= self.inv
+            dx = dx.reshape(self.x_shape)
         if ng[1]:
-            dgamma = (g * xhat).sum(axis=self.other).reshape(self.gamma_shape)
+            dgamma = self._feature_sum(g * xhat, self.gamma_shape)
         if ng[2]:
-            dbeta = g.sum(axis=self.other).reshape(self.beta_shape)
+            dbeta = self._feature_sum(g, self.beta_shape)
         return dx, dgamma, dbeta
 
 

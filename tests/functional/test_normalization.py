@@ -122,6 +122,13 @@ def test_layer_norm_last_axis(shape):
              lambda x, g, b: TF.layer_norm(x, (n,), g, b, eps=EPS), x, g, b)
 
 
+def test_layer_norm_large_input_wide_view():
+    # 512 rows of 128 features: gamma/beta go through the tiled (rows, k·C) view (k = 16).
+    x, g, b = rand(512, 128, seed=1), rand(128, seed=2), rand(128, seed=3)
+    check_torch(lambda x, g, b: F.layer_norm(x, g, b),
+                lambda x, g, b: TF.layer_norm(x, (128,), g, b, eps=EPS), x, g, b)
+
+
 def test_layer_norm_two_trailing_axes_and_no_params():
     x, g, b = rand(2, 3, 4, seed=1), rand(3, 4, seed=2), rand(3, 4, seed=3)
     check_op(lambda x, g, b: F.layer_norm(x, g, b, axis=(-2, -1)),

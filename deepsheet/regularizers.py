@@ -19,8 +19,8 @@ Examples
 --------
 >>> import deepsheet as ds
 >>> w = ds.tensor([[1.0, -2.0]], requires_grad=True)
->>> ds.regularizers.L2(0.5)(w)
-tensor(2.5000)
+>>> ds.regularizers.L2(0.5)(w).item()   # 0.5 * (1 + 4)
+2.5
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ divided by 0.87962566 (the stddev of a standard normal truncated to [-2, 2]), so
 variance is still exactly scale/n while no weight lies far in the tails. (PyTorch's
 ``kaiming_normal_`` / ``xavier_normal_`` use an untruncated normal of the same variance.)
 
-    glorot_uniform (xavier_uniform)  scale 1, n = (fan_in+fan_out)/2: limit = sqrt(6/(fan_in+fan_out))
+    glorot_uniform (xavier_uniform)  scale 1, n = (fan_in+fan_out)/2: limit = sqrt(6/(in+out))
     glorot_normal  (xavier_normal)   scale 1, n = (fan_in+fan_out)/2: Var = 2/(fan_in+fan_out)
     he_uniform     (kaiming_uniform) scale 2, n = fan_in:              limit = sqrt(6/fan_in)
     he_normal      (kaiming_normal)  scale 2, n = fan_in:              Var = 2/fan_in

@@ -136,7 +136,7 @@ def _lookup(name):
 
 
 def get(identifier):
-    """A regularizer from None, a name ("l1", "l2", "l1_l2"), a config dict, an object or a callable."""
+    """A regularizer from None, a name ("l1", "l2", "l1_l2"), a config, an object or a callable."""
     if identifier is None:
         return None
     if isinstance(identifier, Regularizer):

@@ -87,7 +87,8 @@ class Dense(Layer):
                  **kwargs):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"Dense '{self.name}': units must be a positive integer, got {units!r}")
+            raise ValueError(f"Dense '{self.name}': units must be a positive integer, "
+                             f"got {units!r}")
         self.units = int(units)
         self.activation, self._activation_name = _activation(activation, f"Dense '{self.name}'")
         self._fused = "relu" if self._activation_name == "relu" else None
@@ -305,7 +306,8 @@ class Dropout(Layer):
             None if d is None else int(d) for d in noise_shape)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
-            raise ValueError(f"Dropout '{self.name}': seed must be a non-negative int, got {seed!r}")
+            raise ValueError(f"Dropout '{self.name}': seed must be a non-negative int, "
+                             f"got {seed!r}")
         self.seed = None if seed is None else int(seed)
         self._generator = (None if seed is None
                            else np.random.Generator(np.random.PCG64(self.seed)))

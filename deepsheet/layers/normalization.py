@@ -132,7 +132,8 @@ class BatchNormalization(_Norm):
         self.momentum = float(momentum)
         if not 0.0 <= self.momentum <= 1.0:
             raise ValueError(f"BatchNormalization '{self.name}': momentum must be in [0, 1] "
-                             f"(the weight of the old moving value, Keras's 0.99), got {momentum!r}")
+                             f"(the weight of the old moving value, Keras's 0.99), "
+                             f"got {momentum!r}")
         self.moving_mean_initializer = init.get(moving_mean_initializer)
         self.moving_variance_initializer = init.get(moving_variance_initializer)
         self.moving_mean = self.moving_variance = None

@@ -418,8 +418,10 @@ def depthwise_conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1):
     -------
         y[n, p, q, c·M + m] = b[c·M + m] + Σ_{i, j} x_pad[n, p·S_h + i·d_h, q·S_w + j·d_w, c]
                                                     · W[i, j, c, m]
-        dL/dx_pad[.., p·S_h + i·d_h, q·S_w + j·d_w, c] += Σ_m dL/dy[n, p, q, c·M + m] · W[i, j, c, m]
-        dL/dW[i, j, c, m] = Σ_{n, p, q} x_pad[n, p·S_h + i·d_h, q·S_w + j·d_w, c] · dL/dy[n, p, q, c·M + m]
+        dL/dx_pad[n, p·S_h + i·d_h, q·S_w + j·d_w, c] += Σ_m dL/dy[n, p, q, c·M + m]
+                                                         · W[i, j, c, m]
+        dL/dW[i, j, c, m] = Σ_{n, p, q} x_pad[n, p·S_h + i·d_h, q·S_w + j·d_w, c]
+                                        · dL/dy[n, p, q, c·M + m]
 
     Parameters
     ----------

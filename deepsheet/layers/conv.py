@@ -195,7 +195,8 @@ class Conv2D(_Conv):
 
     Formula
     -------
-        y[n, p, q, o] = g(b[o] + Σ_{i, j, c} x_pad[n, p·S_h + i·d_h, q·S_w + j·d_w, c]·K[i, j, c, o])
+        y[n, p, q, o] = g(b[o] + Σ_{i, j, c} x_pad[n, p·S_h + i·d_h, q·S_w + j·d_w, c]
+                                            · K[i, j, c, o])
         H_out = floor((H + P_top + P_bottom − d_h·(kh − 1) − 1) / S_h) + 1
 
     One graph node (``functional.conv2d``: chunked im2col + one matrix product per chunk),

@@ -163,10 +163,20 @@ def _scores(y_true, y_pred, metrics, *, labels=None, pos_label=1, average=None,
     (per-label weighted count of true samples; None when averaged).
     """
     check_zero_division(zero_division)
-    warn_for = metrics if warn_for is None else warn_for
     y_type, present, y_true, y_pred, sample_weight = check_targets(y_true, y_pred, sample_weight)
     labels = _resolve_labels(y_type, present, labels, average, pos_label)
     tp, fp, fn, tn = _class_counts(y_true, y_pred, labels, sample_weight)
+    return scores_from_counts(tp, fp, fn, tn, metrics, average=average,
+                              zero_division=zero_division, beta=beta, warn_for=warn_for)
+
+
+def scores_from_counts(tp, fp, fn, tn, metrics, *, average=None, zero_division="warn", beta=1.0,
+                       warn_for=None):
+    """Ratios of per-class counts, ``zero_division`` applied, then averaged (see ``_scores``).
+
+    Shared with the streaming metrics, which accumulate the counts batch by batch.
+    """
+    warn_for = metrics if warn_for is None else warn_for
     c = {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
     if average == "micro":
         c = {k: np.reshape(v.sum(), (1,)) for k, v in c.items()}

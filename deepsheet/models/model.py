@@ -48,8 +48,10 @@ class Model(Trainer, Layer):
     >>> x = ds.Input((784,))
     >>> h = layers.Dense(128, activation="relu")(x)
     >>> y = layers.Dense(10)(h)
-    >>> model = ds.Model(x, y)                                     # doctest: +SKIP
-    >>> features = ds.Model(model.input, model.layers[1].output)   # doctest: +SKIP
+    >>> model = ds.Model(x, y)
+    >>> features = ds.Model(model.input, model.layers[1].output)
+    >>> features.output.shape
+    (None, 128)
     """
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):

@@ -30,8 +30,10 @@ class Sequential(Model):
     >>> model = ds.Sequential([
     ...     layers.Dense(256, activation="relu", input_shape=(784,)),
     ...     layers.Dense(10, activation="softmax"),
-    ... ])                                                       # doctest: +SKIP
-    >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])  # doctest: +SKIP
+    ... ])
+    >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    >>> model.output.shape
+    (None, 10)
     """
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):

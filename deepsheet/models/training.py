@@ -208,6 +208,9 @@ class Trainer:
         if isinstance(spec, str) and isinstance(m, metrics_mod.BinaryAccuracy) and \
                 getattr(loss, "from_logits", False):
             m = metrics_mod.BinaryAccuracy(name=spec, threshold=0.0)
+        elif isinstance(spec, str) and hasattr(m, "threshold") and \
+                getattr(loss, "from_logits", False):
+            m.threshold = 0.0  # precision/recall/F1/AUC by name decide on logits at 0
         return m
 
     def get_compile_config(self):
@@ -619,6 +622,15 @@ class Trainer:
             Epoch to resume from.
         steps_per_epoch : int, optional
             Batches per epoch (needed for endless generators).
+
+        Examples
+        --------
+        >>> import numpy as np, deepsheet as ds
+        >>> model = ds.Sequential([ds.layers.Dense(1, input_shape=(3,))])
+        >>> model.compile("sgd", "mse")
+        >>> history = model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=2, verbose=0)
+        >>> len(history.history["loss"]), model.optimizer.iterations   # 1 step per epoch
+        (2, 2)
         """
         self._assert_compiled("fit")
         verbose = _resolve_verbose(verbose)
@@ -659,16 +671,15 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self._current_epoch = epoch
             cbl.on_epoch_begin(epoch)
-            with backend.flush_denormal():
-                logs = self._run_epoch(train, True, cbl)
-                if self._last_epoch_seen == 0:
-                    warnings.warn("fit: the training data ran out (a generator is exhausted); "
-                                  "pass steps_per_epoch or a re-iterable loader", stacklevel=2)
-                    break
-                if val is not None:
-                    with no_grad():
-                        val_logs = self._run_epoch(val, False)
-                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            logs = self._run_epoch(train, True, cbl)
+            if self._last_epoch_seen == 0:
+                warnings.warn("fit: the training data ran out (a generator is exhausted); "
+                              "pass steps_per_epoch or a re-iterable loader", stacklevel=2)
+                break
+            if val is not None:
+                with no_grad():
+                    val_logs = self._run_epoch(val, False)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbl.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -705,7 +716,7 @@ class Trainer:
         cbl = self._callback_list(callbacks, add_history=False, verbose=verbose, steps=n_steps)
         self._penalty_sources = None
         cbl.on_test_begin()
-        with no_grad(), backend.flush_denormal():
+        with no_grad():
             logs = self._run_epoch(batches, False, cbl)
         cbl.on_test_end(logs)
         return self._format_results(logs, return_dict)
@@ -732,7 +743,7 @@ class Trainer:
         hooks = cbl.predict_batch
         cbl.on_predict_begin()
         results, filled = None, 0
-        with no_grad(), backend.flush_denormal():
+        with no_grad():
             for step, (xs, _, _) in enumerate(batches()):
                 if hooks:
                     cbl.on_predict_batch_begin(step)
@@ -768,8 +779,7 @@ class Trainer:
         self._penalty_sources = None
         self._nan_batches = 0
         self._reset_metrics()
-        with backend.flush_denormal():
-            value, parts = self._train_batch(xs, ys, w)
+        value, parts = self._train_batch(xs, ys, w)
         return self._format_results(self._logs(value, parts, 1), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):

@@ -3,9 +3,10 @@
 Same inputs, same graph, same process. The two sides alternate (A B A B ...) so machine
 noise hits both alike; each figure is the median (and best) time of one forward+backward
 over the rounds, warm-up excluded. PyTorch runs with torch.set_num_threads(2); NumPy's BLAS
-keeps its default thread count (printed).
+keeps its default thread count (2 on the reference machine). ``--threads N`` pins both
+to N instead (1 gives steadier figures on a shared, busy machine).
 
-    python benchmarks/bench_autograd.py [--rounds 30]
+    python benchmarks/bench_autograd.py [--rounds 30] [--threads N]
 
 Workloads
     tiny chain     100 adds on a 4-element tensor: Python overhead per graph node
@@ -21,12 +22,8 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import deepsheet as ds  # noqa: E402
-import deepsheet.functional as F  # noqa: E402
+np = ds = F = None  # imported in main(), after the BLAS thread count is set
 
 
 def _chain(x, exp, sqrt):
@@ -80,18 +77,29 @@ def run_once(lib, fn, tensors):
 
 
 def main():
+    global np, ds, F
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for both PyTorch and NumPy's BLAS (default: 2 / BLAS default)")
     args = parser.parse_args()
+    if args.threads:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
 
+    import numpy
+    import deepsheet
+    import deepsheet.functional
     import torch
-    torch.set_num_threads(2)
+    np, ds, F = numpy, deepsheet, deepsheet.functional
+    torch.set_num_threads(args.threads or 2)
     rng = np.random.default_rng(0)
     blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
+    blas_threads = os.environ.get("OPENBLAS_NUM_THREADS", "default") if args.threads else "default"
     print(f"deepsheet {ds.__version__} | NumPy {np.__version__} ({blas.get('name', '?')} "
-          f"{blas.get('version', '')}, default threads) | PyTorch {torch.__version__} "
-          f"(2 threads) | {os.cpu_count()} CPUs")
+          f"{blas.get('version', '')}, {blas_threads} threads) | PyTorch {torch.__version__} "
+          f"({torch.get_num_threads()} threads) | {os.cpu_count()} CPUs")
     print(f"median (best) of {args.rounds} alternating rounds, one forward+backward each; "
           "ratio of medians (of bests)\n")
     print(f"{'workload':<30} {'deepsheet':>20} {'pytorch':>20} {'ours/torch':>15}")

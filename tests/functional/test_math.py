@@ -1,7 +1,10 @@
 """deepsheet.functional.math against PyTorch (float32) and finite differences (float64)."""
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
 
 import deepsheet as ds
 import deepsheet.functional as F
@@ -245,3 +248,11 @@ def test_cast_and_to_device_cpu_roundtrip_gradients():
     assert x.grad.dtype == np.float32 and np.all(x.grad == 2.0)
     z = F.to_device(x, "cpu")
     assert z.device == "cpu"
+
+
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+       op=st.sampled_from(["add", "sub", "mul", "maximum"]))
+def test_binary_broadcasting_property(shapes, op):
+    sa, sb = shapes.input_shapes
+    torch_op = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "maximum": torch.maximum}[op]
+    check_torch(getattr(F, op), torch_op, rand(*sa, seed=1), rand(*sb, seed=2))

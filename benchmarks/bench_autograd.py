@@ -82,7 +82,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None,
-                        help="threads for both PyTorch and NumPy's BLAS (default: 2 / BLAS default)")
+                        help="threads for PyTorch and NumPy's BLAS (default: 2 / BLAS default)")
     args = parser.parse_args()
     if args.threads:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

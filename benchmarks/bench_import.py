@@ -62,7 +62,8 @@ def main():
             if mod == "deepsheet":
                 heavy_seen = heavy_seen or heavy
 
-    print(f"import times over {args.runs} fresh interpreters (seconds; Python {sys.version.split()[0]})")
+    version = sys.version.split()[0]
+    print(f"import times over {args.runs} fresh interpreters (seconds; Python {version})")
     print(f"{'module':<10} {'median':>8} {'min':>8} {'max':>8}")
     for mod in mods:
         ts = times[mod]

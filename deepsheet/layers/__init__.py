@@ -5,3 +5,4 @@ from .core import *  # noqa: F401,F403  (Dense, Activation, Flatten, Reshape, Dr
 from .normalization import *  # noqa: F401,F403  (BatchNormalization, LayerNormalization)
 from .merge import *  # noqa: F401,F403  (Add, Concatenate, Multiply: models issue)
 from .conv import *; from .pooling import *; from .reshaping import *  # noqa: E702,F401,F403  (convolution issue)
+from .augmentation import *  # noqa: F401,F403  (RandomFlip, RandomCrop, GaussianNoise, ...: metrics and data issue)

@@ -4,10 +4,13 @@ Augmentation enlarges the training set with plausible variants of each image (mi
 shifted, slightly rotated, noisy, partly hidden), which lowers variance (over-fitting)
 without collecting data. Each function draws its random parameters per image from the
 library generator (``deepsheet.backend.rng()``, reseeded by ``deepsheet.manual_seed``), so a
-seeded run is reproducible; the work on pixels is vectorised over the batch and runs where
-the data lives (NumPy or CuPy). Arrays come back as arrays, Tensors as Tensors, with the
-input's dtype. The deterministic ``translate`` and ``rotate`` apply given per-image shifts
-and angles. Layers applying these only in training live in ``deepsheet.layers.augmentation``.
+seeded run is reproducible (or from ``generator=``, a private ``numpy.random.Generator``);
+the work on pixels is vectorised over the batch and runs where the data lives (NumPy or
+CuPy). Arrays come back as arrays with the input's dtype; Tensors come back as Tensors
+built by differentiable gathers and products, so gradients flow through an augmentation
+placed inside a network. The deterministic ``translate`` and ``rotate`` apply given
+per-image shifts and angles. Layers applying these only in training live in
+``deepsheet.layers.augmentation``.
 """
 from __future__ import annotations
 
@@ -18,34 +21,33 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 
-__all__ = ["random_flip", "translate", "random_translation", "random_crop", "rotate",
+__all__ = ["random_flip", "translate", "random_translation", "crop", "random_crop", "rotate",
            "random_rotation", "gaussian_noise", "random_erasing"]
 
 FILL_MODES = ("constant", "nearest", "wrap", "reflect")
 
 
 def _images(x, who):
-    """(backend array, was it a Tensor) for an image batch, checked to be (N, H, W, C)."""
-    is_tensor = isinstance(x, Tensor)
-    data = x.data if is_tensor else x
-    if not hasattr(data, "ndim"):
-        data = np.asarray(data, dtype=backend.get_default_dtype())
-    if data.ndim != 4:
-        raise ValueError(f"{who} expects a batch of images (N, H, W, C), got shape {data.shape}; "
-                         "add the batch axis with x[None] or the channel axis with x[..., None]")
-    return data, is_tensor
+    """The batch (a Tensor stays a Tensor, so it remains differentiable), checked to be 4-D."""
+    if not isinstance(x, Tensor) and not hasattr(x, "ndim"):
+        x = np.asarray(x, dtype=backend.get_default_dtype())
+    if x.ndim != 4:
+        raise ValueError(f"{who} expects a batch of images (N, H, W, C), got shape "
+                         f"{tuple(x.shape)}; add the batch axis with x[None] or the channel "
+                         "axis with x[..., None]")
+    return x
 
 
-def _out(data, is_tensor):
-    return Tensor(data) if is_tensor else data
+def _xp(x):
+    return backend.array_module(x.data if isinstance(x, Tensor) else x)
 
 
 def _to(xp, host):
     return host if xp is np else xp.asarray(host)
 
 
-def _uniform(n, lo, hi):
-    return backend.rng().uniform(lo, hi, n)
+def _gen(generator):
+    return backend.rng() if generator is None else generator
 
 
 def _range(factor, name):
@@ -82,23 +84,40 @@ def _map_index(xp, i, size, fill_mode):
     return xp.where(m < size, m, 2 * size - 1 - m), None
 
 
-def _gather(data, rows, cols, fill_mode, fill_value):
-    """out[n, i, j] = data[n, rows[n, i, j], cols[n, i, j]], with the fill rule outside."""
-    xp = backend.array_module(data)
-    n, h, w = data.shape[:3]
+def _gather(x, rows, cols, fill_mode, fill_value):
+    """out[n, i, j] = x[n, rows[n, i, j], cols[n, i, j]], with the fill rule outside.
+
+    One advanced-indexing gather; on a Tensor it is ``Tensor.__getitem__`` (its backward
+    scatters the gradient back) and the constant fill a product with the validity mask.
+    """
+    xp = _xp(x)
+    n, h, w = x.shape[:3]
     r, r_ok = _map_index(xp, rows, h, fill_mode)
     c, c_ok = _map_index(xp, cols, w, fill_mode)
     batch = xp.arange(rows.shape[0]).reshape(-1, 1, 1)
-    out = data[batch, r, c]
-    if fill_mode == "constant":
-        valid = r_ok & c_ok
-        out = xp.where(valid[..., None], out, xp.asarray(fill_value, dtype=data.dtype))
-    return out
+    out = x[batch, r, c]
+    if fill_mode != "constant":
+        return out
+    valid = (r_ok & c_ok)[..., None]
+    if isinstance(x, Tensor):
+        keep = valid.astype(x.dtype)
+        out = out * keep
+        return out + fill_value * (1 - keep) if fill_value != 0 else out
+    return xp.where(valid, out, xp.asarray(fill_value, dtype=x.dtype))
+
+
+def _where(mask, a, b):
+    """``mask ? a : b`` for arrays, or as a product for Tensors (differentiable in a and b)."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        dtype = (a if isinstance(a, Tensor) else b).dtype
+        m = mask.astype(dtype)
+        return a * m + b * (1 - m)
+    return _xp(a).where(mask, a, b)
 
 
 # ---------------------------------------------------------------- flips
 
-def random_flip(x, mode="horizontal"):
+def random_flip(x, mode="horizontal", *, generator=None):
     """Mirror each image with probability 1/2 (horizontally, vertically, or each independently).
 
     Formula
@@ -110,6 +129,9 @@ def random_flip(x, mode="horizontal"):
     ----------
     x : (N, H, W, C) array or Tensor
     mode : {"horizontal", "vertical", "horizontal_and_vertical"}
+    generator : numpy.random.Generator, optional
+        Default: the library RNG (``deepsheet.backend.rng()``). The same holds for every
+        ``random_*`` function here.
 
     Examples
     --------
@@ -121,17 +143,19 @@ def random_flip(x, mode="horizontal"):
     if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
         raise ValueError(f'mode must be "horizontal", "vertical" or "horizontal_and_vertical", '
                          f"got {mode!r}")
-    data, is_tensor = _images(x, "random_flip")
-    xp = backend.array_module(data)
-    n = data.shape[0]
-    out = data
+    x = _images(x, "random_flip")
+    xp, gen = _xp(x), _gen(generator)
+    n, h, w = x.shape[:3]
+    rows = xp.broadcast_to(xp.arange(h).reshape(1, -1, 1), (n, h, w))
+    cols = xp.broadcast_to(xp.arange(w).reshape(1, 1, -1), (n, h, w))
+    # a flip is a gather with mirrored indices: exact, and differentiable on Tensors
     if mode in ("horizontal", "horizontal_and_vertical"):
-        flip = _to(xp, backend.rng().random(n) < 0.5).reshape(-1, 1, 1, 1)
-        out = xp.where(flip, out[:, :, ::-1], out)
+        flip = _to(xp, gen.random(n) < 0.5).reshape(-1, 1, 1)
+        cols = xp.where(flip, w - 1 - cols, cols)
     if mode in ("vertical", "horizontal_and_vertical"):
-        flip = _to(xp, backend.rng().random(n) < 0.5).reshape(-1, 1, 1, 1)
-        out = xp.where(flip, out[:, ::-1], out)
-    return _out(out, is_tensor)
+        flip = _to(xp, gen.random(n) < 0.5).reshape(-1, 1, 1)
+        rows = xp.where(flip, h - 1 - rows, rows)
+    return _gather(x, rows, cols, "nearest", 0.0)
 
 
 # ---------------------------------------------------------------- translations and crops
@@ -156,19 +180,20 @@ def translate(x, shifts, *, fill_mode="constant", fill_value=0.0):
     [0.0, 1.0, 2.0, 3.0]
     """
     _check_fill(fill_mode)
-    data, is_tensor = _images(x, "translate")
-    xp = backend.array_module(data)
-    n, h, w = data.shape[:3]
+    x = _images(x, "translate")
+    xp = _xp(x)
+    n, h, w = x.shape[:3]
     shifts = np.asarray(backend.to_numpy(shifts), dtype=np.int64)
     shifts = np.broadcast_to(shifts.reshape(-1, 2), (n, 2))
     dy, dx = _to(xp, shifts[:, 0]).reshape(-1, 1, 1), _to(xp, shifts[:, 1]).reshape(-1, 1, 1)
     rows = xp.arange(h).reshape(1, -1, 1) - dy
     cols = xp.arange(w).reshape(1, 1, -1) - dx
     rows, cols = xp.broadcast_to(rows, (n, h, w)), xp.broadcast_to(cols, (n, h, w))
-    return _out(_gather(data, rows, cols, fill_mode, fill_value), is_tensor)
+    return _gather(x, rows, cols, fill_mode, fill_value)
 
 
-def random_translation(x, height_factor, width_factor, *, fill_mode="constant", fill_value=0.0):
+def random_translation(x, height_factor, width_factor, *, fill_mode="constant", fill_value=0.0,
+                       generator=None):
     """Shift each image by a random whole number of pixels (Keras's ``RandomTranslation`` factors).
 
     Formula
@@ -185,14 +210,15 @@ def random_translation(x, height_factor, width_factor, *, fill_mode="constant", 
     """
     lo_h, hi_h = _range(height_factor, "height_factor")
     lo_w, hi_w = _range(width_factor, "width_factor")
-    data, _ = _images(x, "random_translation")
-    n, h, w = data.shape[:3]
-    dy = np.rint(_uniform(n, lo_h, hi_h) * h).astype(np.int64)
-    dx = np.rint(_uniform(n, lo_w, hi_w) * w).astype(np.int64)
+    n, h, w = _images(x, "random_translation").shape[:3]
+    gen = _gen(generator)
+    dy = np.rint(gen.uniform(lo_h, hi_h, n) * h).astype(np.int64)
+    dx = np.rint(gen.uniform(lo_w, hi_w, n) * w).astype(np.int64)
     return translate(x, np.stack([dy, dx], axis=1), fill_mode=fill_mode, fill_value=fill_value)
 
 
-def random_crop(x, padding=4, size=None, *, fill_mode="constant", fill_value=0.0):
+def random_crop(x, padding=4, size=None, *, fill_mode="constant", fill_value=0.0,
+                generator=None):
     """Pad each image by ``padding`` pixels, then cut a random window (the CIFAR recipe).
 
     Formula
@@ -214,22 +240,45 @@ def random_crop(x, padding=4, size=None, *, fill_mode="constant", fill_value=0.0
     (N, H, W, C) -> (N, h, w, C)
     """
     _check_fill(fill_mode)
-    data, is_tensor = _images(x, "random_crop")
-    xp = backend.array_module(data)
-    n, h, w = data.shape[:3]
+    x = _images(x, "random_crop")
+    xp = _xp(x)
+    n, h, w = x.shape[:3]
     if not isinstance(padding, (int, np.integer)) or padding < 0:
         raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
     out_h, out_w = (h, w) if size is None else (int(size[0]), int(size[1]))
     if not (0 < out_h <= h + 2 * padding and 0 < out_w <= w + 2 * padding):
         raise ValueError(f"random_crop: size {(out_h, out_w)} must fit in the padded image "
                          f"{(h + 2 * padding, w + 2 * padding)}")
-    gen = backend.rng()
+    gen = _gen(generator)
     a = gen.integers(0, h + 2 * padding - out_h + 1, n)
     b = gen.integers(0, w + 2 * padding - out_w + 1, n)
-    rows = xp.arange(out_h).reshape(1, -1, 1) + _to(xp, a - padding).reshape(-1, 1, 1)
-    cols = xp.arange(out_w).reshape(1, 1, -1) + _to(xp, b - padding).reshape(-1, 1, 1)
+    return crop(x, np.stack([a - padding, b - padding], axis=1), (out_h, out_w),
+                fill_mode=fill_mode, fill_value=fill_value)
+
+
+def crop(x, offsets, size, *, fill_mode="constant", fill_value=0.0):
+    """Cut an (h, w) window per image at ``offsets[n] = (top, left)``, which may lie outside.
+
+    Formula
+    -------
+    out[n, i, j] = x[n, top_n + i, left_n + j], pixels outside the image following
+    ``fill_mode`` (a negative offset reaches into the padding).
+
+    Shape
+    -----
+    x (N, H, W, C); offsets (N, 2) integers (or one pair); size (h, w) -> (N, h, w, C).
+    """
+    _check_fill(fill_mode)
+    x = _images(x, "crop")
+    xp = _xp(x)
+    n = x.shape[0]
+    out_h, out_w = int(size[0]), int(size[1])
+    offsets = np.broadcast_to(np.asarray(backend.to_numpy(offsets), dtype=np.int64).reshape(-1, 2),
+                              (n, 2))
+    rows = xp.arange(out_h).reshape(1, -1, 1) + _to(xp, offsets[:, 0]).reshape(-1, 1, 1)
+    cols = xp.arange(out_w).reshape(1, 1, -1) + _to(xp, offsets[:, 1]).reshape(-1, 1, 1)
     rows, cols = xp.broadcast_to(rows, (n, out_h, out_w)), xp.broadcast_to(cols, (n, out_h, out_w))
-    return _out(_gather(data, rows, cols, fill_mode, fill_value), is_tensor)
+    return _gather(x, rows, cols, fill_mode, fill_value)
 
 
 # ---------------------------------------------------------------- rotations
@@ -251,9 +300,9 @@ def rotate(x, angles, *, fill_mode="constant", fill_value=0.0, interpolation="bi
     _check_fill(fill_mode)
     if interpolation not in ("bilinear", "nearest"):
         raise ValueError(f'interpolation must be "bilinear" or "nearest", got {interpolation!r}')
-    data, is_tensor = _images(x, "rotate")
-    xp = backend.array_module(data)
-    n, h, w = data.shape[:3]
+    x = _images(x, "rotate")
+    xp = _xp(x)
+    n, h, w = x.shape[:3]
     theta = np.broadcast_to(np.asarray(backend.to_numpy(angles), dtype=np.float64).reshape(-1), (n,))
     cos = _to(xp, np.cos(theta)).reshape(-1, 1, 1)
     sin = _to(xp, np.sin(theta)).reshape(-1, 1, 1)
@@ -265,21 +314,24 @@ def rotate(x, angles, *, fill_mode="constant", fill_value=0.0, interpolation="bi
     if interpolation == "nearest":
         rows = xp.rint(src_y).astype(np.int64)
         cols = xp.rint(src_x).astype(np.int64)
-        return _out(_gather(data, rows, cols, fill_mode, fill_value), is_tensor)
+        return _gather(x, rows, cols, fill_mode, fill_value)
     y0, x0 = xp.floor(src_y), xp.floor(src_x)
     wy, wx = (src_y - y0)[..., None], (src_x - x0)[..., None]
     y0, x0 = y0.astype(np.int64), x0.astype(np.int64)
+    if isinstance(x, Tensor):  # weights in the data's dtype: no float64 creeps in
+        wy, wx = wy.astype(x.dtype), wx.astype(x.dtype)
 
     def at(r, c):
-        return _gather(data, r, c, fill_mode, fill_value).astype(np.float64)
+        g = _gather(x, r, c, fill_mode, fill_value)
+        return g if isinstance(g, Tensor) else g.astype(np.float64)
 
     out = ((1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1))
            + wy * ((1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1)))
-    return _out(out.astype(data.dtype), is_tensor)
+    return out if isinstance(out, Tensor) else out.astype(x.dtype)
 
 
 def random_rotation(x, factor=0.05, *, fill_mode="constant", fill_value=0.0,
-                    interpolation="bilinear"):
+                    interpolation="bilinear", generator=None):
     """Rotate each image by a small random angle (Keras's ``RandomRotation`` factor).
 
     Formula
@@ -288,15 +340,15 @@ def random_rotation(x, factor=0.05, *, fill_mode="constant", fill_value=0.0,
     (0.05 is up to ±18°); then ``rotate``.
     """
     lo, hi = _range(factor, "factor")
-    data, _ = _images(x, "random_rotation")
-    angles = _uniform(data.shape[0], 2 * math.pi * lo, 2 * math.pi * hi)
+    n = _images(x, "random_rotation").shape[0]
+    angles = _gen(generator).uniform(2 * math.pi * lo, 2 * math.pi * hi, n)
     return rotate(x, angles, fill_mode=fill_mode, fill_value=fill_value,
                   interpolation=interpolation)
 
 
 # ---------------------------------------------------------------- noise and erasing
 
-def gaussian_noise(x, stddev):
+def gaussian_noise(x, stddev, *, generator=None):
     """Add zero-mean Gaussian noise (Keras's ``GaussianNoise``); works on any shape.
 
     Formula
@@ -305,18 +357,17 @@ def gaussian_noise(x, stddev):
     """
     if stddev < 0:
         raise ValueError(f"stddev must be >= 0, got {stddev!r}")
-    is_tensor = isinstance(x, Tensor)
-    data = x.data if is_tensor else x
-    if not hasattr(data, "dtype"):
-        data = np.asarray(data, dtype=backend.get_default_dtype())
-    xp = backend.array_module(data)
-    noise = backend.rng().standard_normal(data.shape, dtype=np.float32)
+    if not isinstance(x, Tensor) and not hasattr(x, "dtype"):
+        x = np.asarray(x, dtype=backend.get_default_dtype())
+    xp = _xp(x)
+    noise = _gen(generator).standard_normal(tuple(x.shape), dtype=np.float32)
     if stddev != 1:
         noise *= stddev
-    return _out(data + _to(xp, noise).astype(data.dtype, copy=False), is_tensor)
+    return x + _to(xp, noise).astype(x.dtype, copy=False)
 
 
-def random_erasing(x, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0.0):
+def random_erasing(x, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0.0, *,
+                   generator=None):
     """Blank a random rectangle in each image with probability p (Zhong et al. 2020).
 
     Formula
@@ -336,10 +387,10 @@ def random_erasing(x, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0.0):
     """
     if not 0 <= p <= 1:
         raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-    data, is_tensor = _images(x, "random_erasing")
-    xp = backend.array_module(data)
-    n, h, w = data.shape[:3]
-    gen = backend.rng()
+    x = _images(x, "random_erasing")
+    xp = _xp(x)
+    n, h, w = x.shape[:3]
+    gen = _gen(generator)
     apply = gen.random(n) < p
     area = gen.uniform(scale[0], scale[1], n) * h * w
     aspect = np.exp(gen.uniform(math.log(ratio[0]), math.log(ratio[1]), n))
@@ -356,7 +407,7 @@ def random_erasing(x, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0.0):
     if isinstance(value, str):
         if value != "random":
             raise ValueError(f'value must be a number or "random", got {value!r}')
-        fill = _to(xp, gen.standard_normal(data.shape, dtype=np.float32)).astype(data.dtype)
+        fill = _to(xp, gen.standard_normal(tuple(x.shape), dtype=np.float32)).astype(x.dtype)
     else:
-        fill = xp.asarray(value, dtype=data.dtype)
-    return _out(xp.where(box[..., None], fill, data), is_tensor)
+        fill = xp.full(tuple(x.shape), value, dtype=x.dtype)
+    return _where(xp.broadcast_to(box[..., None], tuple(x.shape)), fill, x)

@@ -267,6 +267,25 @@ class Model(Trainer, Layer):
         print_summary(self, line_length=line_length, print_fn=print_fn,
                       expand_nested=expand_nested)
 
+    # ------------------------------------------------------------ saving
+    def save(self, filepath, overwrite=True, include_optimizer=True):
+        """Write the whole model to one ``.deepsheet`` file (added when ``filepath`` has no
+        extension): architecture, weights, compile config and optimizer state, atomically.
+        Returns the path written; ``deepsheet.load_model`` reads it back."""
+        from ..saving import save_model
+        return save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Write only the weights (a safetensors file keyed by weight position), atomically."""
+        from ..saving import save_weights
+        return save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath):
+        """Load weights from ``save_weights``'s file (or a whole ``.deepsheet`` model file);
+        shapes and dtypes must match this model's exactly."""
+        from ..saving import load_weights
+        load_weights(self, filepath)
+
     # ------------------------------------------------------------ config
     def _model_nodes_by_layer(self):
         node_ids = {id(n) for n in self._nodes}

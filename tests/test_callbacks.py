@@ -169,3 +169,12 @@ def test_progbar_line_format(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[1].startswith("Epoch 2/2 - 4/4 - ")
     assert C.format_logs({"loss": 0.123456, "lr": 1e-5}) == "loss: 0.1235 - lr: 1.0000e-05"
+
+
+def test_live_bar_on_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr(C, "_is_terminal", lambda stream: True)
+    cbl = C.CallbackList(add_progbar=True, verbose=1)
+    assert [type(c).__name__ for c in cbl.train_batch] == ["ProgbarLogger"]
+    _model().fit(X, Y, epochs=2, batch_size=4, verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "4/4" in out and "loss:" in out

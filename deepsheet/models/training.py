@@ -453,10 +453,11 @@ class Trainer:
         if self._needs_bind:
             self._bind_optimizer()
         if math.isfinite(value):
-            opt = self.optimizer
-            opt.zero_grad()
-            total.backward()
-            opt.step()
+            if total.requires_grad:  # False when every weight is frozen: nothing to update
+                opt = self.optimizer
+                opt.zero_grad()
+                total.backward()
+                opt.step()
         else:
             self._report_nan(value, xs)
         self._update_metrics(ys, out)
@@ -619,7 +620,10 @@ class Trainer:
         sample_weight : array (n,), optional
             Per-sample loss weights (the loss divides the weighted sum by the batch size).
         initial_epoch : int
-            Epoch to resume from.
+            Epoch to resume from. The first ``fit`` on a model from ``load_model`` whose
+            checkpoint was written after ``initial_epoch`` epochs (``ModelCheckpoint``) first
+            restores the library RNG and the state of the callbacks passed here (matched by
+            class), so the run continues bit for bit like an uninterrupted one.
         steps_per_epoch : int, optional
             Batches per epoch (needed for endless generators).
 
@@ -662,6 +666,10 @@ class Trainer:
 
         cbl = self._callback_list(callbacks, add_history=True, verbose=verbose, epochs=epochs,
                                   steps=steps)
+        self._fit_callbacks = cbl.callbacks  # ModelCheckpoint saves its siblings' state
+        if initial_epoch:
+            from ..saving import restore_training_state
+            restore_training_state(self, cbl.callbacks, initial_epoch)
         self.stop_training = False
         self._nan_batches = 0
         self._needs_bind = True

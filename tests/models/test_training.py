@@ -155,6 +155,17 @@ def test_frozen_layers_and_batchnorm_statistics_stay_put():
     assert not np.array_equal(frozen[4], bn.get_weights()[2])  # moving mean
 
 
+def test_fully_frozen_model_fits_without_updates():
+    x, y = _data(16)
+    model = _classifier()
+    model.trainable = False
+    before = model.get_weights()
+    hist = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert len(hist.history["loss"]) == 2
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_hand_written_loop():
     x, y = _data(32)
     model = ds.Sequential([L.Dense(8, activation="relu", input_shape=(4,)), L.Dense(3)])

@@ -21,7 +21,8 @@ import numpy as np
 
 from ._validation import to_host
 from .base import Metric
-from .classification import roc_auc_score, scores_from_counts
+from ._averaging import scores_from_counts
+from .classification import roc_auc_score
 
 __all__ = ["Precision", "Recall", "FBetaScore", "F1Score", "AUC"]
 

@@ -59,7 +59,8 @@ def test_stratified_split_keeps_class_proportions_like_sklearn():
         theirs_c = np.bincount(sk_te, minlength=n_classes)
         assert np.all(np.abs(ours_c - theirs_c) <= 1)  # sklearn breaks ties at random too
         assert np.all(np.abs(ours_c - counts * len(y_te) / len(y)) < 1)
-    onehot = np.eye(3)[y := np.repeat([0, 1, 2], [10, 20, 30])]
+    y = np.repeat([0, 1, 2], [10, 20, 30])
+    onehot = np.eye(3)[y]
     _, te = train_test_split(onehot, test_size=0.5, stratify=onehot, seed=0)
     np.testing.assert_array_equal(te.sum(axis=0), [5, 10, 15])
 

@@ -157,7 +157,7 @@ class Trainer:
                     raise ValueError(f"compile: {what} keys {sorted(unknown)} are not outputs "
                                      f"of model '{self.name}' ({names})")
                 return [spec.get(n) for n in names]
-            if isinstance(spec, (list, tuple)) and what != "metrics" and n_out > 1:
+            if isinstance(spec, (list, tuple)) and what != "metrics":
                 if len(spec) != n_out:
                     raise ValueError(f"compile: {len(spec)} {what} given for {n_out} outputs "
                                      f"{names}")
@@ -191,13 +191,13 @@ class Trainer:
             if isinstance(specs, (str, dict)) or not isinstance(specs, (list, tuple)):
                 specs = [specs]
             for spec in specs:
-                m = self._make_metric(spec, self._loss_slots[k][2], n_out, k)
+                m = self._make_metric(spec, self._loss_slots[k][2], n_out)
                 log_name = m.name if n_out == 1 else f"{name}_{m.name}"
                 self._metric_slots.append((log_name, k, m))
         self._compiled = True
         self.stop_training = False
 
-    def _make_metric(self, spec, loss, n_out, k):
+    def _make_metric(self, spec, loss, n_out):
         from .. import metrics as metrics_mod
         if isinstance(spec, str) and spec in ("accuracy", "acc"):
             return _accuracy_for(spec, loss)

@@ -92,6 +92,26 @@ def test_extreme_inputs_finite_and_match_torch(name):
     check_torch(ours, theirs, EXTREME[None, :], rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", sorted(set(PAIRS) - {"softmax", "log_softmax"}))
+def test_infinities_like_torch(name):
+    ours, theirs = PAIRS[name]
+    x = np.array([-np.inf, np.inf, np.nan], dtype=np.float32)
+    with np.errstate(invalid="ignore"):  # gelu(-inf) and swish(-inf) are -inf * 0 = nan
+        y = ours(x).numpy()
+    np.testing.assert_allclose(y, theirs(torch.from_numpy(x)).numpy(), equal_nan=True)
+
+
+def test_relative_accuracy_near_zero_and_in_tails():
+    # ELU's exp(x) - 1 and softplus's log(1 + e) keep full relative accuracy for tiny values
+    x = np.array([-1e-7, -1e-4, -0.3, -20.0], dtype=np.float32)
+    np.testing.assert_allclose(F.elu(x).numpy(), np.expm1(x.astype(np.float64)), rtol=3e-7)
+    z = np.array([-30.0, -17.0, -5.0, 0.0, 5.0, 17.0], dtype=np.float32)
+    np.testing.assert_allclose(F.softplus(z).numpy(), np.logaddexp(0, z.astype(np.float64)),
+                               rtol=3e-7)
+    np.testing.assert_allclose(F.swish(z).numpy(),
+                               z / (1 + np.exp(-z.astype(np.float64))), rtol=3e-7)
+
+
 def test_sigmoid_tails_keep_relative_accuracy():
     x = np.array([-80.0, -30.0, -10.0], dtype=np.float32)
     np.testing.assert_allclose(F.sigmoid(x).numpy(), 1 / (1 + np.exp(-x.astype(np.float64))),
@@ -233,3 +253,10 @@ def test_bad_axis_and_approximate():
         F.log_softmax(rand(2, 3), axis=None)
     with pytest.raises(ValueError, match="approximate"):
         F.gelu(rand(3), approximate="erf")
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float32, 3e-7), (np.float64, 5e-16)])
+def test_log1p_helper_accuracy(dtype, rtol):
+    u = np.concatenate([np.geomspace(1e-30, 1, 300), -np.geomspace(1e-30, 0.999, 300)])
+    np.testing.assert_allclose(A._log1p_unit(u.astype(dtype), np), np.log1p(u.astype(dtype)),
+                               rtol=rtol)

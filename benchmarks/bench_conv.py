@@ -10,9 +10,12 @@ BLAS at its default. Timings alternate A B A B; we report the median and the bes
 per-iteration time of each and the ratio ours/torch (below 1 = faster than PyTorch), plus
 the GFLOP/s of the convolution's three matrix products.
 
-    python benchmarks/bench_conv.py [--rounds 15] [--iters 5] [--profile]
+    python benchmarks/bench_conv.py [--rounds 15] [--iters 5] [--profile] [--cpu-time]
 
 ``--profile`` prints where our time goes (im2col copies, matrix products, col2im adds).
+``--cpu-time`` runs both libraries on ONE thread and reports process CPU time instead of
+wall time: a proxy that other processes on a shared, loaded machine disturb much less
+(wall-clock ratios there mostly measure how the scheduler treats multi-threaded BLAS).
 """
 from __future__ import annotations
 
@@ -22,7 +25,11 @@ import statistics
 import sys
 import time
 
-import numpy as np
+if "--cpu-time" in sys.argv:  # must be set before NumPy loads its BLAS
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -32,11 +39,14 @@ import deepsheet.functional as F  # noqa: E402
 N = 128
 
 
+CLOCK = time.process_time if "--cpu-time" in sys.argv else time.perf_counter
+
+
 def _timed(fn, iters):
-    t = time.perf_counter()
+    t = CLOCK()
     for _ in range(iters):
         fn()
-    return (time.perf_counter() - t) / iters
+    return (CLOCK() - t) / iters
 
 
 def ab(ours, theirs, rounds, iters):
@@ -109,11 +119,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--cpu-time", action="store_true")
     args = parser.parse_args()
     import torch
-    torch.set_num_threads(2)
-    print(f"numpy {np.__version__}, torch {torch.__version__} (2 threads), batch {N}, float32, "
-          f"forward + backward, {args.rounds} rounds x {args.iters} iterations, A/B alternating")
+    threads = 1 if args.cpu_time else 2
+    torch.set_num_threads(threads)
+    clock = "CPU time, 1 thread each" if args.cpu_time else \
+        f"wall time, torch {threads} threads, NumPy BLAS default"
+    print(f"numpy {np.__version__}, torch {torch.__version__}, batch {N}, float32, forward + "
+          f"backward, {clock}, {args.rounds} rounds x {args.iters} iterations, A/B alternating")
     print(f"{'case':44s} {'ours ms (best)':>15s} {'torch ms (best)':>16s} {'ratio':>6s} "
           f"{'ours GFLOP/s':>12s}")
     cases = [("conv 3x3 28x28x1->32 same (no input grad)", conv_case(28, 1, 32, False, torch)),

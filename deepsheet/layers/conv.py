@@ -167,9 +167,14 @@ class _Conv(Layer):
     # Conv2D and Conv1D fuse a ReLU into their node (one pass fewer over the output).
     _fuses_relu = False
 
+    _checked_shape = None
+
     def call(self, inputs, training=False):
-        self._check_input(inputs.shape, self._built_channels())
-        self._spatial_out(inputs.shape)
+        sample_shape = tuple(inputs.shape[1:])
+        if sample_shape != self._checked_shape:  # checks once per input size, not per batch
+            self._check_input(inputs.shape, self._built_channels())
+            self._spatial_out(inputs.shape)
+            self._checked_shape = sample_shape
         x = _as_float(inputs, self.kernel.dtype)
         if self._fuses_relu and self._activation_name == "relu":
             return self._convolve(x, activation="relu")

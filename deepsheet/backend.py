@@ -24,7 +24,7 @@ DEVICES = ("cpu", "gpu")
 _default_dtype = np.dtype(np.float32)
 _default_device = None  # resolved lazily from DEEPSHEET_DEVICE
 _cupy = None
-_rng = np.random.Generator(np.random.PCG64())
+_rng = None  # created on first use: numpy.random costs import time (NumPy 2 loads it lazily)
 
 
 # ---------------------------------------------------------------- devices
@@ -136,12 +136,15 @@ def manual_seed(seed):
 
 def rng():
     """The library's ``numpy.random.Generator`` (host side)."""
+    global _rng
+    if _rng is None:
+        _rng = np.random.Generator(np.random.PCG64())
     return _rng
 
 
 def get_rng_state():
     """The library RNG state as JSON-friendly data (a dict of str, int)."""
-    state = _rng.bit_generator.state
+    state = rng().bit_generator.state
     return {"bit_generator": state["bit_generator"],
             "state": {"state": int(state["state"]["state"]), "inc": int(state["state"]["inc"])},
             "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
@@ -151,7 +154,7 @@ def set_rng_state(state):
     """Restore a state returned by ``get_rng_state`` (e.g. read back from JSON)."""
     if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
         raise ValueError("rng state must be a dict from deepsheet.backend.get_rng_state()")
-    _rng.bit_generator.state = {
+    rng().bit_generator.state = {
         "bit_generator": "PCG64",
         "state": {"state": int(state["state"]["state"]), "inc": int(state["state"]["inc"])},
         "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
@@ -160,7 +163,7 @@ def set_rng_state(state):
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, device=None):
     """Normal draws from the library RNG, made in float32 on the host, then moved to ``device``."""
     dtype = np.dtype(dtype or _default_dtype)
-    out = _rng.standard_normal(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+    out = rng().standard_normal(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
     if stddev != 1.0:
         out *= stddev
     if mean != 0.0:
@@ -171,7 +174,7 @@ def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, device=None):
 def random_uniform(shape, low=0.0, high=1.0, dtype=None, device=None):
     """Uniform draws on [low, high) from the library RNG, then moved to ``device``."""
     dtype = np.dtype(dtype or _default_dtype)
-    out = _rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+    out = rng().random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
     if (low, high) != (0.0, 1.0):
         out *= (high - low)
         out += low
@@ -180,7 +183,7 @@ def random_uniform(shape, low=0.0, high=1.0, dtype=None, device=None):
 
 def permutation(n):
     """A random permutation of range(n) (host int64) from the library RNG."""
-    return _rng.permutation(n)
+    return rng().permutation(n)
 
 
 # ---------------------------------------------------------------- denormals

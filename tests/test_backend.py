@@ -115,6 +115,7 @@ def test_import_is_lazy():
             "if m in sys.modules]; "
             "assert not heavy, heavy; "
             "assert backend.flush_denormal._available is None, 'denormal setup ran at import'; "
+            "assert 'numpy.random' not in sys.modules, 'numpy.random loaded at import (~10%)'; "
             "assert ds.functional is sys.modules['deepsheet.functional']; "
             "assert ds.autograd.Function and ds.testing.gradcheck")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))

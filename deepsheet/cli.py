@@ -1,21 +1,32 @@
-"""The ``deepsheet`` command: ``deepsheet --version``, ``deepsheet info``, and (as they land) training.
+"""The ``deepsheet`` command: train, evaluate, inspect and apply models; describe the setup.
 
 Also reachable as ``python -m deepsheet``. Each subcommand is one entry in ``COMMANDS``:
 a function that adds its arguments to an ``argparse`` parser and a function that runs
 it and returns the exit status. Heavy modules (models, datasets, CuPy) are imported
 inside the run functions, never at the top, so ``deepsheet --version`` and ``--help``
-stay fast.
+stay fast. A user's mistake (unknown dataset or model, missing or broken file) prints one
+line naming what exists and exits with status 1; a bug keeps its traceback.
 
-Subcommands planned once models and saving exist (each registered with ``_command``):
-``train`` (``--dataset digits|fashion-mnist|PATH --model mlp|... --epochs --batch-size
---out --seed``), ``evaluate MODEL --dataset ...``, ``summary MODEL``,
-``predict MODEL FILE.npy``.
+* ``train [--dataset digits|fashion-mnist|FOLDER] [--model mlp|cnn|lenet5|...] [--epochs N]
+  [--batch-size N] [--learning-rate LR] [--validation-split F] [--seed N] [--out DIR]``:
+  trains (the recipes are in ``deepsheet.recipes``), evaluates on the test split, prints a
+  table and ``test accuracy: 0.XXXX``, and writes ``model.deepsheet``, ``history.csv`` and
+  ``metrics.json`` to the run folder (default ``runs/<dataset>-<model>-<timestamp>``);
+* ``evaluate MODEL [--dataset D] [--split test|train]``: loss and accuracy of a saved model
+  (MODEL is a ``.deepsheet`` file or a run folder);
+* ``summary MODEL``: layers, shapes, parameters, how and on what it was trained;
+* ``predict MODEL FILE.npy [--output OUT.npy]``: predicted classes of raw images (scaled
+  as in training: the scale is saved with the model);
+* ``info [--json]``: version, array backend, BLAS, threads, GPU, datasets.
 
 Examples
 --------
     $ deepsheet --version
     deepsheet 0.1.0
-    $ deepsheet info
+    $ deepsheet train                      # embedded digits, MLP, a few seconds
+    $ deepsheet train --dataset fashion-mnist --model mlp --epochs 10
+    $ deepsheet evaluate runs/digits-mlp-20250101-120000
+    $ deepsheet predict runs/digits-mlp-20250101-120000 images.npy
     $ deepsheet info --json
 """
 from __future__ import annotations
@@ -26,6 +37,8 @@ import os
 import platform
 import sys
 
+import numpy as np  # already loaded by the package itself (backend), so free here
+
 from . import __version__
 
 __all__ = ["main", "build_parser", "COMMANDS", "system_info"]
@@ -35,7 +48,8 @@ COMMANDS = {}
 
 # Errors that mean "the user asked for something that cannot be done" (a bad path, an unknown
 # name): printed as one line. Anything else is a bug and keeps its traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError)
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,
+               IsADirectoryError, PermissionError)
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 _OPTIONAL = ("tqdm", "safetensors", "matplotlib", "gymnasium", "cupy")
@@ -178,6 +192,334 @@ def _run_info(args):
     import json
     info = system_info()
     print(json.dumps(info, indent=2) if args.json else _format_info(info))
+    return 0
+
+
+# ---------------------------------------------------------------- train / evaluate / summary / predict
+
+MODEL_FILE = "model.deepsheet"
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
+    return value
+
+
+def _model_files_near(folder):
+    """Up to 8 model files in ``folder`` and its run subfolders, for error messages."""
+    found = []
+    runs = os.path.join(folder, "runs")
+    for where in (folder, runs) if os.path.isdir(runs) else (folder,):
+        try:
+            entries = sorted(os.listdir(where or "."))
+        except OSError:
+            continue
+        for entry in entries:
+            full = os.path.join(where, entry)
+            if entry.endswith(".deepsheet") and os.path.isfile(full):
+                found.append(full)
+            elif os.path.isfile(os.path.join(full, MODEL_FILE)):
+                found.append(os.path.join(full, MODEL_FILE))
+    return found[:8]
+
+
+def _model_path(path):
+    """The model file that ``path`` names: a ``.deepsheet`` file, the same without its
+    extension, or a run folder holding ``model.deepsheet``."""
+    if os.path.isdir(path):
+        inside = os.path.join(path, MODEL_FILE)
+        if os.path.isfile(inside):
+            return inside
+        near = _model_files_near(path)
+        raise FileNotFoundError(f"{path!r} is a folder without a {MODEL_FILE}"
+                                + (f"; model files there: {', '.join(near)}" if near else ""))
+    if os.path.exists(path):
+        return path
+    if os.path.exists(path + ".deepsheet"):
+        return path + ".deepsheet"
+    folder = os.path.dirname(path)
+    near = _model_files_near(folder)
+    where = folder or "the current folder"
+    raise FileNotFoundError(
+        f"no model file at {path!r}; " + (f"model files in {where}: {', '.join(near)}" if near
+                                          else f"none in {where} (train one with `deepsheet train`)"))
+
+
+def _load_model(path):
+    from .saving import load_model
+    path = _model_path(path)
+    return path, load_model(path)
+
+
+def _preprocessing(model):
+    meta = getattr(model, "checkpoint_metadata", None) or {}
+    return meta.get("preprocessing") or {}, meta.get("run") or {}
+
+
+def _class_predictions(outputs):
+    outputs = outputs[0] if isinstance(outputs, list) else outputs
+    if outputs.ndim == 2 and outputs.shape[1] > 1:
+        return outputs.argmax(axis=1)
+    return (outputs.reshape(len(outputs), -1)[:, 0] > 0.5).astype(np.int64)
+
+
+def _accuracy_and_loss(model, x, y, batch_size):
+    """(accuracy from the predicted classes, loss or None when the model is not compiled)."""
+    loss = None
+    if getattr(model, "_compiled", False):
+        logs = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+        loss = logs["loss"]
+    pred = _class_predictions(model.predict(x, batch_size=batch_size, verbose=0))
+    return float((pred == y).mean()) if len(y) else float("nan"), loss
+
+
+def _table(rows, header=("", "loss", "accuracy")):
+    def cell(v):
+        return "-" if v is None else f"{v:.4f}"
+    width = max(len(r[0]) for r in rows + [header])
+    lines = [f"{header[0]:<{width}}  {header[1]:>8}  {header[2]:>8}"]
+    lines += [f"{name:<{width}}  {cell(loss):>8}  {cell(acc):>8}" for name, loss, acc in rows]
+    return "\n".join(lines)
+
+
+def _new_run_folder(dataset, model_name):
+    import time
+    base = os.path.join("runs", f"{dataset}-{model_name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    folder, n = base, 1
+    while os.path.exists(folder):
+        folder, n = f"{base}-{n}", n + 1
+    return folder
+
+
+def _train_arguments(parser):
+    parser.add_argument("--dataset", default="digits",
+                        help="digits (embedded, default), fashion-mnist, or a folder of the 4 "
+                             "MNIST-style IDX files")
+    parser.add_argument("--model", default="mlp",
+                        help="mlp (default), cnn, or an architecture of deepsheet.applications "
+                             "(lenet5, alexnet, vgg, resnet, resnet18, googlenet, mobilenet)")
+    parser.add_argument("--epochs", type=_positive_int, default=None,
+                        help="passes over the training data (default: 20 for digits, 10 otherwise)")
+    parser.add_argument("--batch-size", type=_positive_int, default=None,
+                        help="samples per step (default: 32 for digits, 128 otherwise)")
+    parser.add_argument("--learning-rate", type=_positive_float, default=1e-3,
+                        help="Adam's learning rate (default 0.001)")
+    parser.add_argument("--validation-split", type=_fraction, default=0.1,
+                        help="fraction of the training images held out for validation (default 0.1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the library RNG (default 0)")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="run folder (default runs/<dataset>-<model>-<timestamp>)")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                        help="0 silent, 1 progress bar (default), 2 one line per epoch")
+
+
+@_command("train", "train a model on a dataset, evaluate it on the test split, save the run",
+          arguments=_train_arguments)
+def _run_train(args):
+    import json
+    import time
+
+    from . import backend, recipes
+    from .callbacks import CSVLogger
+    from .saving import atomic_write, save_model
+
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    backend.manual_seed(args.seed)
+    data = recipes.load_dataset(args.dataset)
+    model = recipes.build_model(args.model, data.input_shape, data.classes,
+                                learning_rate=args.learning_rate, dataset=data.name)
+    settings = recipes.defaults(data.name)
+    epochs = args.epochs or settings["epochs"]
+    batch_size = args.batch_size or settings["batch_size"]
+    folder = args.out or _new_run_folder(data.name, args.model)
+    if os.path.isfile(folder):
+        raise NotADirectoryError(f"--out {folder!r} is a file, expected a folder")
+    os.makedirs(folder, exist_ok=True)
+
+    n_val = int(len(data.x_train) * args.validation_split)
+    shape = "x".join(str(d) for d in data.input_shape)
+    print(f"Training {args.model} ({model.count_params():,} parameters) on {data.name}: "
+          f"{len(data.x_train) - n_val:,} train / {n_val:,} validation / {len(data.x_test):,} "
+          f"test images of {shape}, {data.classes} classes; {epochs} epochs, batch {batch_size}, "
+          f"Adam(learning_rate={args.learning_rate:g}), seed {args.seed}", flush=True)
+    start = time.perf_counter()
+    history = model.fit(data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
+                        validation_split=args.validation_split, verbose=args.verbose,
+                        callbacks=[CSVLogger(os.path.join(folder, "history.csv"))])
+    seconds = time.perf_counter() - start
+    eval_batch = max(batch_size, 256)
+    test_acc, test_loss = _accuracy_and_loss(model, data.x_test, data.y_test, eval_batch)
+
+    last = {k: v[-1] for k, v in history.history.items()}
+    rows = [("train (last epoch)", last.get("loss"), last.get("accuracy"))]
+    if "val_loss" in last:
+        rows.append(("validation", last.get("val_loss"), last.get("val_accuracy")))
+    rows.append(("test", test_loss, test_acc))
+    run = {"dataset": data.name, "model": args.model, "epochs": epochs,
+           "epochs_run": len(history.epoch), "batch_size": batch_size,
+           "learning_rate": args.learning_rate, "validation_split": args.validation_split,
+           "seed": args.seed, "train_samples": len(data.x_train) - n_val,
+           "validation_samples": n_val, "test_samples": len(data.x_test),
+           "parameters": model.count_params(), "train_seconds": round(seconds, 3),
+           "test_accuracy": test_acc, "test_loss": test_loss, "last_epoch": last,
+           "deepsheet_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    model_path = save_model(model, os.path.join(folder, MODEL_FILE), metadata={
+        "preprocessing": {"scale": data.scale, "input_shape": list(data.input_shape)},
+        "run": {k: run[k] for k in ("dataset", "model", "test_accuracy", "epochs_run", "seed")}})
+    text = json.dumps(run, indent=2) + "\n"
+    atomic_write(os.path.join(folder, "metrics.json"), lambda f: f.write(text.encode()))
+
+    print()
+    print(_table(rows))
+    print()
+    print(f"test accuracy: {test_acc:.4f}")
+    per_epoch = seconds / max(len(history.epoch), 1)
+    print(f"trained {len(history.epoch)} epochs in {seconds:.1f} s ({per_epoch:.2f} s/epoch); "
+          f"run folder: {folder} ({os.path.basename(model_path)}, history.csv, metrics.json)")
+    return 0
+
+
+def _evaluate_arguments(parser):
+    parser.add_argument("model", help="a .deepsheet file or a run folder")
+    parser.add_argument("--dataset", default=None,
+                        help="digits, fashion-mnist or an IDX folder (default: the one the "
+                             "model was trained on, when `deepsheet train` made it)")
+    parser.add_argument("--split", choices=("test", "train"), default="test")
+    parser.add_argument("--batch-size", type=_positive_int, default=256)
+
+
+@_command("evaluate", "loss and accuracy of a saved model on a dataset's test (or train) split",
+          arguments=_evaluate_arguments)
+def _run_evaluate(args):
+    from . import recipes
+    path, model = _load_model(args.model)
+    prep, run = _preprocessing(model)
+    dataset = args.dataset or run.get("dataset")
+    if dataset is None:
+        raise ValueError(f"{path!r} does not say which dataset it was trained on; pass "
+                         "--dataset digits|fashion-mnist|FOLDER")
+    data = recipes.load_dataset(dataset, scale=prep.get("scale"))
+    x, y = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
+    x = recipes.prepare_images(x, 1.0, _input_shape(model), what=f"dataset {data.name!r}")
+    acc, loss = _accuracy_and_loss(model, x, y, args.batch_size)
+    print(f"model: {path} ({model.name}, {model.count_params():,} parameters)")
+    print(f"data: {data.name}, {args.split} split, {len(y):,} images")
+    print()
+    print(_table([(args.split, loss, acc)]))
+    print()
+    print(f"{args.split} accuracy: {acc:.4f}")
+    return 0
+
+
+def _input_shape(model):
+    shape = getattr(model, "input_shape", None)
+    if isinstance(shape, list):
+        raise ValueError(f"model '{model.name}' has {len(shape)} inputs; the command line "
+                         "handles single-input image models")
+    return tuple(shape[1:])
+
+
+def _summary_arguments(parser):
+    parser.add_argument("model", help="a .deepsheet file or a run folder")
+
+
+@_command("summary", "print a saved model's layers, shapes, parameter counts and how it was trained",
+          arguments=_summary_arguments)
+def _run_summary(args):
+    path, model = _load_model(args.model)
+    model.summary()
+    meta = model.checkpoint_metadata
+    prep, run = _preprocessing(model)
+    print(f"file: {path} ({os.path.getsize(path):,} bytes), written by deepsheet "
+          f"{meta.get('deepsheet_version', '?')}")
+    if run:
+        print(f"trained by `deepsheet train`: dataset {run.get('dataset')}, model "
+              f"{run.get('model')}, {run.get('epochs_run')} epochs, seed {run.get('seed')}, "
+              f"test accuracy {run.get('test_accuracy', float('nan')):.4f}")
+    if prep:
+        print(f"inputs: images of shape {tuple(prep.get('input_shape', ()))}, pixels scaled "
+              f"by {prep.get('scale')}")
+    if "epoch" in meta:
+        print(f"checkpoint after epoch {meta['epoch']} (resume with fit(..., "
+              f"initial_epoch={meta['epoch']}))")
+    opt = getattr(model, "optimizer", None)
+    if opt is not None:
+        print(f"optimizer: {type(opt).__name__}, {opt.iterations:,} steps taken, "
+              f"learning rate {opt.learning_rate:g}")
+    else:
+        print("not compiled (no optimizer saved)")
+    return 0
+
+
+def _predict_arguments(parser):
+    parser.add_argument("model", help="a .deepsheet file or a run folder")
+    parser.add_argument("file", metavar="FILE.npy",
+                        help="raw images as the dataset stores them: (N, H, W[, C]) or one (H, W[, C])")
+    parser.add_argument("--output", metavar="OUT.npy", default=None,
+                        help="write the predicted classes here instead of printing them")
+    parser.add_argument("--probabilities", action="store_true",
+                        help="with --output: write the model's outputs (N, classes) instead")
+    parser.add_argument("--batch-size", type=_positive_int, default=256)
+
+
+@_command("predict", "predicted classes of a saved model for the images in a .npy file",
+          arguments=_predict_arguments)
+def _run_predict(args):
+    from . import recipes
+    from .saving import atomic_write
+    path, model = _load_model(args.model)
+    if not os.path.isfile(args.file):
+        raise FileNotFoundError(f"no input file at {args.file!r}")
+    try:
+        x = np.load(args.file, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{args.file!r} is not a readable .npy array ({exc})") from None
+    if not isinstance(x, np.ndarray):
+        x.close()
+        raise ValueError(f"{args.file!r} is an .npz archive; save one array with np.save")
+    prep, _ = _preprocessing(model)
+    x = recipes.prepare_images(x, prep.get("scale", 1.0), _input_shape(model),
+                               what=repr(args.file))
+    outputs = model.predict(x, batch_size=args.batch_size, verbose=0)
+    classes = _class_predictions(outputs)
+    if args.output is None:
+        print("\n".join(str(int(c)) for c in classes))
+        return 0
+    result = (outputs[0] if isinstance(outputs, list) else outputs) if args.probabilities \
+        else classes.astype(np.int64)
+
+    def write(f):
+        np.save(f, result)
+
+    atomic_write(args.output, write)
+    what = "model outputs" if args.probabilities else "predicted classes"
+    print(f"wrote {len(result):,} {what} of {len(x):,} images to {args.output}")
     return 0
 
 

@@ -357,6 +357,7 @@ def load_model(filepath, compile=True):  # noqa: A002 - Keras's argument name
         The file is empty, truncated, corrupt, foreign, or names unknown layer classes
         or config keys.
     """
+    from . import models  # noqa: F401 - registers Model and Sequential with the layer registry
     from .layers import deserialize
     path = os.fspath(filepath)
     if not os.path.exists(path) and os.path.exists(path + EXTENSION):

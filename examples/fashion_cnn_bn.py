@@ -16,6 +16,9 @@ Run (see the printed per-epoch timings):
     python examples/fashion_cnn_bn.py                 # 15 epochs, prints test accuracy
     python examples/fashion_cnn_bn.py --epochs 1 --limit 5000   # a quick timing run
 
+Measured (seed 0, shared 2-core machine under load, OPENBLAS_NUM_THREADS=1): test accuracy
+0.9277 (validation 0.9304) after 15 epochs, 2019 s of training (73–211 s per epoch).
+
 On a busy shared machine set OPENBLAS_NUM_THREADS=1: two BLAS threads that must wait
 for each other when the cores are oversubscribed made the convolutions 5-10x slower.
 """

@@ -11,7 +11,8 @@ from .conv_arithmetic import *  # noqa: F401,F403  (convolution issue)
 from .conv_arithmetic import __all__ as _conv_all
 
 # name -> submodule, for the modules loaded on first use
-_LAZY_MODULES = ("bias_variance", "dimensionality", "receptive_field", "feature_maps")
+# (module names differ from the function names, so importing a submodule never shadows a function)
+_LAZY_MODULES = ("bias_variance", "dimensionality", "receptive_fields", "features")
 _LAZY = {}
 
 
@@ -20,16 +21,11 @@ def _index():
         for mod in _LAZY_MODULES:
             for name in importlib.import_module(f".{mod}", __name__).__all__:
                 _LAZY[name] = mod
-        # receptive_field and feature_maps are functions named like their modules: importing
-        # a submodule binds the module object to that name here; the function is the public one.
-        for mod in _LAZY_MODULES:
-            if _LAZY.get(mod) == mod:
-                globals()[mod] = getattr(importlib.import_module(f".{mod}", __name__), mod)
     return _LAZY
 
 
 def __getattr__(name):
-    if name in _LAZY_MODULES and name not in _index():
+    if name in _LAZY_MODULES:
         return importlib.import_module(f".{name}", __name__)
     mod = _index().get(name)
     if mod is None:

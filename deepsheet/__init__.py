@@ -19,7 +19,7 @@ from . import backend, functional  # noqa: E402,F401
 _SUBMODULES = {
     "autograd", "init", "layers", "models", "losses", "optimizers", "regularizers", "callbacks",
     "metrics", "preprocessing", "data", "datasets", "applications", "diagnostics", "testing",
-    "plot", "cli", "saving",
+    "plot", "cli", "saving", "recipes",
 }
 # Public names that live in submodules, loaded when first touched.
 _LAZY = {

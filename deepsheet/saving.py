@@ -290,13 +290,14 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata
     from .layers import serialize
     path = _model_path(filepath)
     name = getattr(model, "name", type(model).__name__)
-    if not getattr(model, "built", False) or not getattr(model, "_graph", True):
+    if not getattr(model, "built", False):
         raise ValueError(f"cannot save model '{name}': it is not built yet; give its first "
                          "layer input_shape=, start it with deepsheet.Input, or call it on data")
     try:
         config = {"model": serialize(model)}
     except NotImplementedError as exc:
-        raise ValueError(f"cannot save model '{name}': {exc}") from None
+        raise ValueError(f"cannot save model '{name}': {exc}; its weights can be saved with "
+                         "save_weights()") from None
     compile_config = getattr(model, "get_compile_config", lambda: None)()
     if compile_config is not None:
         config["compile"] = compile_config

@@ -22,6 +22,10 @@ __all__ = ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d",
            "upsample2d"]
 
 
+# Bytes of input per batch chunk of the max-pooling forward pass (about an L2 cache).
+POOL_CHUNK_BYTES = 1 << 20
+
+
 def _as_tensor(x):
     return x if isinstance(x, Tensor) else tensor(x)
 
@@ -75,23 +79,45 @@ class MaxPool2d(Function):
         N, H, W, C = x.shape
         taps = geo.taps()
         y = xp.empty((N, geo.Ho, geo.Wo, C), x.dtype)
-        first = 0
+        self.taps = taps
         if _covers(geo, taps[0][2]):
-            y[...] = x[:, taps[0][3][0], taps[0][3][1]]
-            first = 1
-        else:
-            y.fill(-np.inf)
-        for _, _, osl, isl in taps[first:]:
+            # Running maximum in window order; record, for each later tap, where it beats
+            # every earlier one (strictly: ties stay with the first). The winner of a window
+            # is the LAST tap that beat the running maximum, so backward needs only these
+            # byte masks, not x and y again (re-deriving the winners from x and y cost three
+            # times the forward, in passes over x that no longer fit in cache).
+            beats = []
+            if self.needs_input_grad[0]:
+                beats = [xp.empty((N, osl[0].stop - osl[0].start, osl[1].stop - osl[1].start,
+                                   C), bool) for _, _, osl, _ in taps[1:]]
+            # Batch chunks small enough that each tap's slice of x, read twice, is still in
+            # cache the second time.
+            step = N if xp is not np else max(1, POOL_CHUNK_BYTES // max(1, x[0].nbytes))
+            for n0 in range(0, N, step):
+                xc, yc = x[n0:n0 + step], y[n0:n0 + step]
+                yc[...] = xc[:, taps[0][3][0], taps[0][3][1]]
+                for t, (_, _, osl, isl) in enumerate(taps[1:]):
+                    xs, ys = xc[:, isl[0], isl[1]], yc[:, osl[0], osl[1]]
+                    if beats:
+                        xp.greater(xs, ys, out=beats[t][n0:n0 + step])
+                    xp.maximum(ys, xs, out=ys)
+            self.beats, self.x_shape = beats, x.shape
+            self.x = self.y = None
+            return y
+        y.fill(-np.inf)
+        for _, _, osl, isl in taps:
             ys = y[:, osl[0], osl[1]]
             xp.maximum(ys, x[:, isl[0], isl[1]], out=ys)
-        # Backward finds the winners again from x and y: recording an argmax here cost
-        # more than the whole maximum (masked copies), the comparisons below do not.
-        self.x, self.y, self.taps = x, y, taps
+        # Backward finds the winners again from x and y (the first tap does not cover
+        # every window here, so the running-maximum masks above would not say who won).
+        self.x, self.y = x, y
         return y
 
     def backward(self, gy):
         if not self.needs_input_grad[0]:
             return None
+        if self.x is None:
+            return self._backward_from_beats(gy)
         xp = array_module(gy)
         x, y = self.x, self.y
         gx = (xp.empty if _tiles(self.geo) else xp.zeros)(x.shape, gy.dtype)
@@ -114,6 +140,38 @@ class MaxPool2d(Function):
                 xp.multiply(gs, e, out=gx[:, isl[0], isl[1]])
             else:
                 gx[:, isl[0], isl[1]] += gs * e
+        return gx
+
+    def _backward_from_beats(self, gy):
+        """The winner of a window is the last tap that beat the running maximum (tap 0 if
+        none did): walk the taps backwards, keeping which windows are already won."""
+        xp = array_module(gy)
+        geo, taps, beats = self.geo, self.taps, self.beats
+        gx = (xp.empty if _tiles(geo) else xp.zeros)(self.x_shape, gy.dtype)
+        disjoint = _disjoint(geo)
+        taken = xp.zeros(gy.shape, bool) if len(taps) > 2 else None
+        for t in range(len(taps) - 1, -1, -1):
+            _, _, osl, isl = taps[t]
+            if t == len(taps) - 1 and t:
+                won = beats[t - 1]
+            elif t:
+                tk = taken[:, osl[0], osl[1]]
+                won = xp.greater(beats[t - 1], tk)  # beat the earlier taps, no later tap won
+            elif taken is not None:
+                won = xp.logical_not(taken)
+            else:  # one or two taps
+                won = None if t == len(taps) - 1 else xp.logical_not(beats[0])
+            if taken is not None and 0 < t:
+                tk = taken[:, osl[0], osl[1]]
+                xp.logical_or(tk, beats[t - 1], out=tk)
+            gs = gy[:, osl[0], osl[1]]
+            if disjoint:
+                if won is None:
+                    gx[:, isl[0], isl[1]] = gs
+                else:
+                    xp.multiply(gs, won, out=gx[:, isl[0], isl[1]])
+            else:
+                gx[:, isl[0], isl[1]] += gs if won is None else gs * won
         return gx
 
 

@@ -45,7 +45,8 @@ def resolve_batch_size(batch_size, n):
 
 
 def num_batches(n, batch_size):
-    """Steps per epoch over ``n`` samples: ``ceil(n / batch_size)`` (1 for full batch, n for SGD)."""
+    """Steps per epoch over ``n`` samples: ``ceil(n / batch_size)`` (1 for full batch,
+    n for SGD)."""
     return math.ceil(n / batch_size) if n else 0
 
 

@@ -40,9 +40,12 @@ def test_shuffle_uses_library_rng_and_replays():
     x, y = np.arange(20), np.arange(20) * 10
     ds.manual_seed(3)
     state = ds.backend.get_rng_state()
-    first = [(xb.tolist(), yb.tolist()) for xb, yb in data.batches(x, y, batch_size=6, shuffle=True)]
+    def epoch():
+        return [(xb.tolist(), yb.tolist())
+                for xb, yb in data.batches(x, y, batch_size=6, shuffle=True)]
+    first = epoch()
     ds.backend.set_rng_state(state)
-    again = [(xb.tolist(), yb.tolist()) for xb, yb in data.batches(x, y, batch_size=6, shuffle=True)]
+    again = epoch()
     assert first == again
     flat = sum((xb for xb, _ in first), [])
     assert sorted(flat) == list(range(20)) and flat != list(range(20))

@@ -233,15 +233,7 @@ class Trainer:
             if isinstance(spec, list):
                 return [revive(s, module) for s in spec]
             if isinstance(spec, dict) and set(spec) == {"class_name", "config"}:
-                try:
-                    return module.get(spec)
-                except (ValueError, TypeError, KeyError):
-                    cls = getattr(module, spec["class_name"], None)
-                    if not isinstance(cls, type):
-                        raise ValueError(f"unknown class {spec['class_name']!r} in compile "
-                                         "config") from None
-                    make = getattr(cls, "from_config", None)
-                    return make(spec["config"]) if make else cls(**spec["config"])
+                return module.get(spec)  # each registry refuses unknown classes and keys
             if isinstance(spec, dict):
                 return {k: revive(v, module) for k, v in spec.items()}
             return spec

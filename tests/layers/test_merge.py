@@ -19,7 +19,7 @@ ELEMENTWISE = [
 
 
 def _apply(layer):
-    # call() directly: __call__ casts float64 data to float32, which the float64 gradcheck needs kept.
+    # call() directly: __call__ casts float64 data to float32; the float64 gradcheck needs it kept.
     return lambda *xs: layer.call(list(xs))
 
 

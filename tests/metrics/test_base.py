@@ -98,7 +98,8 @@ def test_get_other_identifiers():
     def hits(y_true, y_pred):
         return (y_true == y_pred).astype(np.float32)
     wrapped = M.get(hits)
-    assert wrapped.name == "hits" and wrapped([1, 2, 3], np.array([1, 0, 3])) == pytest.approx(2 / 3)
+    assert wrapped.name == "hits"
+    assert wrapped([1, 2, 3], np.array([1, 0, 3])) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="unknown metric 'acuracy'"):
         M.get("acuracy")
     with pytest.raises(ValueError, match="cannot interpret"):

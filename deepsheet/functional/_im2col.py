@@ -283,7 +283,9 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
         wt = w.reshape(T, cg, groups, og).transpose(2, 0, 3, 1)[:, tap_idx]
         dcol = xp.empty((len(taps), chunk * Ho * Wo, C), dtype)
     if relu_out is not None:
-        gbuf = xp.empty((chunk * Ho * Wo, O), dtype)
+        # Whole-batch when dL/dx is a convolution of it, run after this loop in one call
+        # (one set of im2col buffers instead of one per chunk).
+        gbuf = xp.empty(((N if tgeo is not None else chunk) * Ho * Wo, O), dtype)
     if N == 0:
         if need_w:
             gw = gw.transpose(1, 0, 2).reshape(w.shape)
@@ -293,7 +295,8 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
         n = n1 - n0
         g2 = gy[n0:n1].reshape(-1, O)
         if relu_out is not None:
-            g2 = xp.multiply(g2, relu_out[n0:n1].reshape(-1, O) > 0, out=gbuf[:n * Ho * Wo])
+            rows = slice(n0 * Ho * Wo, n1 * Ho * Wo) if tgeo is not None else slice(0, n * Ho * Wo)
+            g2 = xp.multiply(g2, relu_out[n0:n1].reshape(-1, O) > 0, out=gbuf[rows])
         if need_b and not (cols is not None and cols.ones):
             gb += ones[:len(g2)] @ g2
         if need_w:
@@ -307,9 +310,7 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
                     gw[0] += tmp
             else:
                 gw += xp.matmul(A.transpose(0, 2, 1), g2.reshape(-1, groups, og).transpose(1, 0, 2))
-        if need_x and tgeo is not None:
-            conv_forward(g2.reshape(n, Ho, Wo, O), wflip, None, tgeo, 1, out=gx[n0:n1])
-        elif need_x and taps:
+        if need_x and tgeo is None and taps:
             d = dcol[:, :n * Ho * Wo]
             if groups == 1:
                 xp.matmul(g2[None], wt[0], out=d)
@@ -318,6 +319,9 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
                 for k in range(groups):
                     d[:, :, k * cg:(k + 1) * cg] = xp.matmul(gg[None, :, k, :], wt[k])
             col2im_add(gx[n0:n1], d.reshape(len(taps), n, Ho, Wo, C), geo, taps)
+    if need_x and tgeo is not None:
+        g = gy if relu_out is None else gbuf.reshape(gy.shape)
+        conv_forward(g, wflip, None, tgeo, 1, out=gx)
     if need_w:
         gw = gw.transpose(1, 0, 2).reshape(w.shape)
     return gx, gw, gb

@@ -191,27 +191,14 @@ def _step(r, j, start, size, kernel, stride, pad, dilation):
 
 # ----------------------------------------------------------------- a model, per axis
 def _topological_nodes(model):
-    """Nodes of a graph model from its inputs to its outputs (iterative post-order)."""
+    """Nodes of a graph model from its inputs to its outputs."""
+    from ..layers.symbolic import topological_nodes
     outputs = model.outputs
     if not outputs:
         raise ValueError(f"receptive_field needs a functional or built Sequential model; "
                          f"'{getattr(model, 'name', model)}' has no symbolic graph (give the "
                          f"first layer input_shape= or start from deepsheet.Input)")
-    order, seen = [], set()
-    stack = [(t.node, False) for t in reversed(outputs)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for t in reversed(node.inputs):
-            if t.node is not None and id(t.node) not in seen:
-                stack.append((t.node, False))
-    return order
+    return topological_nodes(outputs)
 
 
 def _field(state, key):

@@ -133,3 +133,26 @@ def call_symbolic(layer, inputs, **kwargs):
         o.node = node
     layer._inbound_nodes.append(node)
     return outputs if multi else outputs[0]
+
+
+def topological_nodes(outputs):
+    """Nodes from the inputs to ``outputs`` (symbolic tensors), each after the nodes that feed it.
+
+    An iterative depth-first post-order, so deep graphs do not hit the recursion limit;
+    nodes reached along several paths appear once.
+    """
+    order, seen = [], set()
+    stack = [(t.node, False) for t in reversed(outputs)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for t in reversed(node.inputs):
+            if t.node is not None and id(t.node) not in seen:
+                stack.append((t.node, False))
+    return order

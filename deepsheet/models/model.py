@@ -16,7 +16,7 @@ itself (Keras's model subclassing); its sublayers are tracked as attributes.
 from __future__ import annotations
 
 from ..layers.base import Layer, deserialize, serialize
-from ..layers.symbolic import InputLayer, KerasTensor
+from ..layers.symbolic import InputLayer, KerasTensor, topological_nodes
 from .training import Trainer
 
 
@@ -82,7 +82,7 @@ class Model(Trainer, Layer):
         if len({id(t) for t in self._inputs}) != len(self._inputs):
             raise ValueError("the same Input appears twice among the model's inputs")
 
-        nodes = self._topological_nodes()
+        nodes = topological_nodes(self._outputs)
         input_ids = {id(t) for t in self._inputs}
         for node in nodes:
             if isinstance(node.layer, InputLayer) and id(node.outputs[0]) not in input_ids:
@@ -128,25 +128,6 @@ class Model(Trainer, Layer):
         self.built = True
         self._build_input_shape = [t.shape for t in self._inputs] if self._nested_inputs \
             else self._inputs[0].shape
-
-    def _topological_nodes(self):
-        """Nodes from the inputs to the outputs, each after the nodes that feed it
-        (iterative depth-first post-order, so deep graphs do not hit the recursion limit)."""
-        order, seen = [], set()
-        stack = [(t.node, False) for t in reversed(self._outputs)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.append((node, True))
-            for t in reversed(node.inputs):
-                if t.node is not None and id(t.node) not in seen:
-                    stack.append((t.node, False))
-        return order
 
     # ------------------------------------------------------------ running
     def call(self, inputs, training=False):

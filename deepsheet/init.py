@@ -47,7 +47,7 @@ import math
 
 import numpy as np
 
-from . import backend
+from . import _registry, backend
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
@@ -92,7 +92,7 @@ def _check_number(cls, name, value, positive=False, nonneg=False):
     return value
 
 
-class Initializer:
+class Initializer(_registry.Configurable):
     """Base class: ``__call__(shape, dtype=None)`` -> backend array; config for saving.
 
     Random subclasses take ``seed``: None draws from the library RNG (different values at
@@ -119,17 +119,6 @@ class Initializer:
         if self.seed is None:
             return backend.rng()
         return np.random.Generator(np.random.PCG64(int(self.seed)))
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Zeros(Initializer):
@@ -403,11 +392,7 @@ _CLASSES = {cls.__name__: cls for cls in set(_NAMES.values())}
 
 
 def _lookup(name):
-    cls = _NAMES.get(name.lower()) or _CLASSES.get(name)
-    if cls is None:
-        valid = sorted(set(_NAMES) | set(_CLASSES))
-        raise ValueError(f"unknown initializer {name!r}; valid names: {', '.join(valid)}")
-    return cls
+    return _registry.lookup("initializer", name, _NAMES, _CLASSES)
 
 
 def get(identifier):
@@ -422,20 +407,9 @@ def get(identifier):
     >>> ds.init.get("xavier_uniform")
     GlorotUniform(seed=None)
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as an initializer: expected a name "
-                     "(e.g. 'glorot_uniform'), an Initializer, a config dict or a callable")
+    return _registry.get(identifier, Initializer, _lookup, deserialize, "initializer",
+                         "a name (e.g. 'glorot_uniform'), an Initializer, a config dict or "
+                         "a callable")
 
 
 def serialize(initializer):
@@ -450,11 +424,4 @@ def serialize(initializer):
 
 def deserialize(config):
     """Inverse of ``serialize``; unknown classes are refused."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"an initializer config must be {{'class_name': ..., 'config': ...}}, "
-                         f"got {config!r}")
-    cls = _lookup(config["class_name"])
-    try:
-        return cls.from_config(dict(config.get("config") or {}))
-    except TypeError as exc:
-        raise ValueError(f"bad config for initializer {config['class_name']}: {exc}") from None
+    return _registry.from_spec("initializer", config, _lookup)

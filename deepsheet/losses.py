@@ -21,6 +21,7 @@ Examples
 """
 from __future__ import annotations
 
+from ._registry import Configurable
 from .functional import losses as _fl
 from .functional.losses import (binary_crossentropy, categorical_crossentropy, huber,  # noqa: F401
                                 mae, mean_absolute_error, mean_squared_error, mse,
@@ -33,7 +34,7 @@ __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError
            "sparse_categorical_crossentropy", "reduce_loss"]
 
 
-class Loss:
+class Loss(Configurable):
     """Base of the loss classes.
 
     Subclass it with ``call(y_true, y_pred)`` returning per-sample losses to write a custom
@@ -82,10 +83,6 @@ class Loss:
             return cls(**config)
         except TypeError as err:
             raise ValueError(f"{cls.__name__}: bad config {config!r} ({err})") from None
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class MeanSquaredError(Loss):

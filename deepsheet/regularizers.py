@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from . import backend
+from . import _registry, backend
 from .autograd import Function
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize",
@@ -68,22 +68,11 @@ def _factor(cls, name, value):
     return value
 
 
-class Regularizer:
+class Regularizer(_registry.Configurable):
     """Base class: ``__call__(w)`` returns a scalar penalty tensor; config for saving."""
 
     def __call__(self, w):  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1L2(Regularizer):
@@ -128,29 +117,14 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def _lookup(name):
-    cls = _CLASSES.get(name) or _NAMES.get(name.lower())
-    if cls is None:
-        raise ValueError(f"unknown regularizer {name!r}; valid names: "
-                         f"{', '.join(sorted(set(_NAMES) | set(_CLASSES)))}")
-    return cls
+    return _registry.lookup("regularizer", name, _NAMES, _CLASSES)
 
 
 def get(identifier):
     """A regularizer from None, a name ("l1", "l2", "l1_l2"), a config, an object or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as a regularizer: expected None, a name "
-                     "('l1', 'l2', 'l1_l2'), a Regularizer, a config dict or a callable")
+    return _registry.get(identifier, Regularizer, _lookup, deserialize, "regularizer",
+                         "None, a name ('l1', 'l2', 'l1_l2'), a Regularizer, a config dict or "
+                         "a callable")
 
 
 def serialize(regularizer):
@@ -169,11 +143,4 @@ def deserialize(config):
     """Inverse of ``serialize``; unknown classes are refused."""
     if config is None:
         return None
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"a regularizer config must be {{'class_name': ..., 'config': ...}}, "
-                         f"got {config!r}")
-    cls = _lookup(config["class_name"])
-    try:
-        return cls.from_config(dict(config.get("config") or {}))
-    except TypeError as exc:
-        raise ValueError(f"bad config for regularizer {config['class_name']}: {exc}") from None
+    return _registry.from_spec("regularizer", config, _lookup)

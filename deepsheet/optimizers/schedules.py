@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from .._registry import Configurable
+
 __all__ = ["LearningRateSchedule", "ConstantSchedule", "StepDecay", "ExponentialDecay",
            "PiecewiseConstantDecay", "CosineDecay", "WarmupCosineDecay", "serialize",
            "deserialize", "get"]
@@ -39,7 +41,7 @@ def _count(owner, name, value, low=1):
     return int(value)
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(Configurable):
     """Base class: ``__call__(step) -> float`` and ``get_config()``."""
 
     def __call__(self, step):  # pragma: no cover - abstract
@@ -47,14 +49,6 @@ class LearningRateSchedule:
 
     def get_config(self):  # pragma: no cover - abstract
         raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class ConstantSchedule(LearningRateSchedule):

@@ -14,8 +14,7 @@ from .. import functional as F
 from .. import init, regularizers
 from ..diagnostics.conv_arithmetic import (conv_output_size, conv_transpose_output_size,
                                            normalize_tuple, resolve_padding)
-from .base import Layer
-from .core import _activation, _as_float, _serializable_activation
+from .core import _as_float, _KernelLayer
 
 __all__ = ["Conv2D", "Conv1D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"]
 
@@ -60,7 +59,7 @@ def _positive_int(layer, value, what):
     return int(value)
 
 
-class _Conv(Layer):
+class _Conv(_KernelLayer):
     """Shared parts of the convolution layers: hyperparameters, checks, shapes, config."""
 
     rank = 2
@@ -82,13 +81,8 @@ class _Conv(Layer):
         if self.filters is not None and self.filters % self.groups:
             raise ValueError(f"{where}: filters={self.filters} must be divisible by "
                              f"groups={self.groups}")
-        self.activation, self._activation_name = _activation(activation, where)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = init.get(kernel_initializer)
-        self.bias_initializer = init.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel = self.bias = None
+        self._init_kernel_args(where, activation, use_bias, kernel_initializer, bias_initializer,
+                               kernel_regularizer, bias_regularizer)
 
     # ------------------------------------------------------------ checks and shapes
     @property
@@ -153,12 +147,8 @@ class _Conv(Layer):
         if channels % self.groups:
             raise ValueError(f"{self._where}: input channels {channels} must be divisible by "
                              f"groups={self.groups}")
-        self.kernel = self.add_weight(
-            "kernel", self.kernel_size + (channels // self.groups, self.filters),
-            self.kernel_initializer, regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+        self._add_kernel(self.kernel_size + (channels // self.groups, self.filters))
+        self._add_bias(self.filters)
         self.built = True
 
     def _activate(self, out):
@@ -185,13 +175,7 @@ class _Conv(Layer):
         config.update(
             filters=self.filters, kernel_size=list(self.kernel_size), strides=list(self.strides),
             padding=self.padding, data_format=self.data_format,
-            dilation_rate=list(self.dilation_rate), groups=self.groups,
-            activation=_serializable_activation(self, self._activation_name),
-            use_bias=self.use_bias,
-            kernel_initializer=init.serialize(self.kernel_initializer),
-            bias_initializer=init.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer))
+            dilation_rate=list(self.dilation_rate), groups=self.groups, **self._kernel_config())
         return config
 
 
@@ -361,12 +345,8 @@ class DepthwiseConv2D(_Conv):
         self._check_input(input_shape)
         self._spatial_out(input_shape)
         channels = input_shape[-1]
-        self.kernel = self.add_weight(
-            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
-            self.kernel_initializer, regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (channels * self.depth_multiplier,),
-                                        self.bias_initializer, regularizer=self.bias_regularizer)
+        self._add_kernel(self.kernel_size + (channels, self.depth_multiplier), "depthwise_kernel")
+        self._add_bias(channels * self.depth_multiplier)
         self.built = True
 
     @property
@@ -441,15 +421,11 @@ class SeparableConv2D(_Conv):
         self._check_input(input_shape)
         self._spatial_out(input_shape)
         channels = input_shape[-1]
-        self.kernel = self.add_weight(
-            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
-            self.kernel_initializer, regularizer=self.kernel_regularizer)
+        self._add_kernel(self.kernel_size + (channels, self.depth_multiplier), "depthwise_kernel")
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel", (1, 1, channels * self.depth_multiplier, self.filters),
             self.pointwise_initializer, regularizer=self.pointwise_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+        self._add_bias(self.filters)
         self.built = True
 
     @property
@@ -532,11 +508,8 @@ class Conv2DTranspose(_Conv):
 
     def build(self, input_shape):
         self._check_input(input_shape)
-        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, input_shape[-1]),
-                                      self.kernel_initializer, regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+        self._add_kernel(self.kernel_size + (self.filters, input_shape[-1]))
+        self._add_bias(self.filters)
         self.built = True
 
     def _convolve(self, x):

@@ -42,7 +42,40 @@ def _as_float(x, dtype):
     return x.astype(dtype) if x.dtype.kind in "iub" else x
 
 
-class Dense(Layer):
+class _KernelLayer(Layer):
+    """What Dense and the convolutions share: an activation, a kernel and an optional bias
+    with their initializers and regularizers, and the config entries describing them."""
+
+    def _init_kernel_args(self, where, activation, use_bias, kernel_initializer,
+                          bias_initializer, kernel_regularizer, bias_regularizer):
+        self.activation, self._activation_name = _activation(activation, where)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = init.get(kernel_initializer)
+        self.bias_initializer = init.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel = self.bias = None
+
+    def _add_kernel(self, shape, name="kernel"):
+        self.kernel = self.add_weight(name, shape, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+
+    def _add_bias(self, size):
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (size,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer)
+
+    def _kernel_config(self):
+        return dict(
+            activation=_serializable_activation(self, self._activation_name),
+            use_bias=self.use_bias,
+            kernel_initializer=init.serialize(self.kernel_initializer),
+            bias_initializer=init.serialize(self.bias_initializer),
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer))
+
+
+class Dense(_KernelLayer):
     """Fully connected layer: ``activation(x · kernel + bias)`` on the last axis.
 
     Formula::
@@ -90,14 +123,9 @@ class Dense(Layer):
             raise ValueError(f"Dense '{self.name}': units must be a positive integer, "
                              f"got {units!r}")
         self.units = int(units)
-        self.activation, self._activation_name = _activation(activation, f"Dense '{self.name}'")
+        self._init_kernel_args(f"Dense '{self.name}'", activation, use_bias, kernel_initializer,
+                               bias_initializer, kernel_regularizer, bias_regularizer)
         self._fused = "relu" if self._activation_name == "relu" else None
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = init.get(kernel_initializer)
-        self.bias_initializer = init.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel = self.bias = None
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
@@ -107,11 +135,8 @@ class Dense(Layer):
         if input_shape[-1] is None:
             raise ValueError(f"Dense '{self.name}' needs a known last dimension, got shape "
                              f"{input_shape}")
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer, regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+        self._add_kernel((input_shape[-1], self.units))
+        self._add_bias(self.units)
         self.built = True
 
     def _check(self, shape):
@@ -141,14 +166,7 @@ class Dense(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            units=self.units,
-            activation=_serializable_activation(self, self._activation_name),
-            use_bias=self.use_bias,
-            kernel_initializer=init.serialize(self.kernel_initializer),
-            bias_initializer=init.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer))
+        config.update(units=self.units, **self._kernel_config())
         return config
 
 

@@ -34,7 +34,31 @@ __all__ = ["mean_squared_error", "mse", "mean_absolute_error", "mae", "huber",
 
 
 # ============================================================================ fused nodes
-class _LossNode(Function):
+class _Reduction(Function):
+    """Sample weights and the reduction of per-sample losses, shared by every loss node.
+
+    Parameters from ``apply``: reduction, weight (array or None), count (the number of
+    per-sample losses the mean divides by).
+    """
+
+    def _reduce(self, per):
+        if self.weight is not None:
+            per = per * self.weight
+        if self.reduction == "none":
+            return per
+        total = per.sum()
+        if self.reduction == "sum":
+            return total
+        return total / self.count if self.count else total * 0.0
+
+    def _mean_grad(self, g):
+        """dJ/dLᵢ before the weights: g/count for the mean, g otherwise."""
+        if self.reduction == "sum_over_batch_size":
+            return g * (1.0 / self.count) if self.count else g * 0.0
+        return g
+
+
+class _LossNode(_Reduction):
     """Per-sample loss + sample weights + reduction in one graph node.
 
     Subclasses write ``per_sample(y_true, y_pred)`` and ``per_sample_grad(g)`` (g: dJ/dLᵢ,
@@ -58,18 +82,10 @@ class _LossNode(Function):
             y_pred, y_true = y_pred.reshape(1), y_true.reshape(1)
         per = self.per_sample(y_true, y_pred)
         self.per_shape = per.shape
-        if self.weight is not None:
-            per = per * self.weight
-        if self.reduction == "none":
-            return per
-        total = per.sum()
-        if self.reduction == "sum":
-            return total
-        return total / self.count if self.count else total * 0.0
+        return self._reduce(per)
 
     def backward(self, g):
-        if self.reduction == "sum_over_batch_size":
-            g = g * (1.0 / self.count) if self.count else g * 0.0
+        g = self._mean_grad(g)
         xp = backend.array_module(g)
         if self.weight is not None:
             g = _fit(xp, g * self.weight, self.per_shape)
@@ -326,23 +342,15 @@ class SparseSoftmaxCE(_SparseNode):
         return None, gz.reshape(self.pshape)
 
 
-class _Reduce(Function):
+class _Reduce(_Reduction):
     """Weighted reduction of per-sample losses computed elsewhere (custom loss functions)."""
 
     def forward(self, values):
         self.shape = values.shape
-        if self.weight is not None:
-            values = values * self.weight
-        if self.reduction == "none":
-            return values
-        total = values.sum()
-        if self.reduction == "sum":
-            return total
-        return total / self.count if self.count else total * 0.0
+        return self._reduce(values)
 
     def backward(self, g):
-        if self.reduction == "sum_over_batch_size":
-            g = g * (1.0 / self.count) if self.count else g * 0.0
+        g = self._mean_grad(g)
         if self.weight is not None:
             g = g * self.weight
         xp = backend.array_module(g)

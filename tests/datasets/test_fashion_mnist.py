@@ -5,20 +5,7 @@ import pytest
 
 from deepsheet.datasets import fashion_mnist, idx
 from deepsheet.datasets.idx import IDXFormatError, write_idx
-
-
-def _write_tiny(folder, n_train=6, n_test=3, gz=True, image_shape=(28, 28), seed=0):
-    rng = np.random.default_rng(seed)
-    arrays = {
-        "train_images": rng.integers(0, 256, (n_train, *image_shape), dtype=np.uint8),
-        "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
-        "test_images": rng.integers(0, 256, (n_test, *image_shape), dtype=np.uint8),
-        "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8),
-    }
-    os.makedirs(folder, exist_ok=True)
-    for role, stem in idx.FILE_STEMS.items():
-        write_idx(os.path.join(folder, stem + (".gz" if gz else "")), arrays[role])
-    return arrays
+from idx_files import write_idx_folder
 
 
 @pytest.fixture
@@ -31,7 +18,7 @@ def nowhere(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_load_from_path(nowhere, gz):
-    arrays = _write_tiny(nowhere / "fm", gz=gz)
+    arrays = write_idx_folder(nowhere / "fm", gz=gz)
     (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(nowhere / "fm")
     assert x_train.shape == (6, 28, 28) and x_test.shape == (3, 28, 28)
     assert y_train.shape == (6,) and y_test.shape == (3,)
@@ -42,20 +29,20 @@ def test_load_from_path(nowhere, gz):
 
 
 def test_search_order_env_then_default(nowhere, monkeypatch):
-    _write_tiny(nowhere / "data" / "fashion-mnist", n_train=2, seed=1)
-    _write_tiny(nowhere / "default", n_train=3, seed=2)
+    write_idx_folder(nowhere / "data" / "fashion-mnist", n_train=2, seed=1)
+    write_idx_folder(nowhere / "default", n_train=3, seed=2)
     monkeypatch.setattr(fashion_mnist, "DEFAULT_DIR", str(nowhere / "default"))
     assert len(fashion_mnist.load_data()[0][0]) == 3
     monkeypatch.setenv(fashion_mnist.ENV_VAR, str(nowhere / "data"))
     assert len(fashion_mnist.load_data()[0][0]) == 2
-    _write_tiny(nowhere / "explicit", n_train=4, seed=3)
+    write_idx_folder(nowhere / "explicit", n_train=4, seed=3)
     assert len(fashion_mnist.load_data(nowhere / "explicit")[0][0]) == 4
     # An explicit folder without the files falls through to the next place.
     assert len(fashion_mnist.load_data(nowhere / "empty")[0][0]) == 2
 
 
 def test_incomplete_folder_is_skipped(nowhere):
-    _write_tiny(nowhere / "fm")
+    write_idx_folder(nowhere / "fm")
     os.remove(nowhere / "fm" / "t10k-images-idx3-ubyte.gz")
     with pytest.raises(FileNotFoundError):
         fashion_mnist.load_data(nowhere / "fm")
@@ -77,13 +64,13 @@ def test_not_found_message_says_how_to_get_files(nowhere, monkeypatch):
 
 
 def test_wrong_image_shape_is_rejected(nowhere):
-    _write_tiny(nowhere / "fm", image_shape=(8, 8))
+    write_idx_folder(nowhere / "fm", image_shape=(8, 8))
     with pytest.raises(IDXFormatError, match=r"train-images.*\(6, 8, 8\).*\(n, 28, 28\)"):
         fashion_mnist.load_data(nowhere / "fm")
 
 
 def test_label_out_of_range_is_rejected(nowhere):
-    _write_tiny(nowhere / "fm")
+    write_idx_folder(nowhere / "fm")
     write_idx(nowhere / "fm" / "t10k-labels-idx1-ubyte.gz", np.array([1, 2, 10], np.uint8))
     with pytest.raises(IDXFormatError, match=r"t10k-labels.*up to 10.*0-9"):
         fashion_mnist.load_data(nowhere / "fm")

@@ -6,6 +6,7 @@ import pytest
 
 from deepsheet.datasets import idx
 from deepsheet.datasets.idx import IDXFormatError, read_idx, write_idx
+from idx_files import write_idx_folder
 
 
 @pytest.mark.parametrize("name", ["imgs-idx3-ubyte", "imgs-idx3-ubyte.gz"])
@@ -140,23 +141,9 @@ def test_write_rejects_unsupported_dtype(tmp_path):
         write_idx(tmp_path / "x", np.zeros(3, np.int64))
 
 
-def _write_folder(folder, n_train=6, n_test=4, gz=True, shape=(28, 28)):
-    rng = np.random.default_rng(2)
-    arrays = {
-        "train_images": rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
-        "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
-        "test_images": rng.integers(0, 256, (n_test, *shape), dtype=np.uint8),
-        "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8),
-    }
-    os.makedirs(folder, exist_ok=True)
-    for role, stem in idx.FILE_STEMS.items():
-        write_idx(os.path.join(folder, stem + (".gz" if gz else "")), arrays[role])
-    return arrays
-
-
 @pytest.mark.parametrize("gz", [True, False])
 def test_load_folder(tmp_path, gz):
-    arrays = _write_folder(tmp_path, gz=gz, shape=(5, 3))
+    arrays = write_idx_folder(tmp_path, n_test=4, gz=gz, image_shape=(5, 3), seed=2)
     (x_train, y_train), (x_test, y_test) = idx.load_folder(tmp_path)
     np.testing.assert_array_equal(x_train, arrays["train_images"])
     np.testing.assert_array_equal(y_train, arrays["train_labels"])
@@ -165,14 +152,14 @@ def test_load_folder(tmp_path, gz):
 
 
 def test_load_folder_lists_missing_files(tmp_path):
-    _write_folder(tmp_path)
+    write_idx_folder(tmp_path, n_test=4, seed=2)
     os.remove(tmp_path / "t10k-labels-idx1-ubyte.gz")
     with pytest.raises(FileNotFoundError, match=r"lacks.*t10k-labels-idx1-ubyte\[\.gz\]"):
         idx.load_folder(tmp_path)
 
 
 def test_load_folder_count_mismatch(tmp_path):
-    _write_folder(tmp_path)
+    write_idx_folder(tmp_path, n_test=4, seed=2)
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros(5, np.uint8))
     with pytest.raises(IDXFormatError, match="6 images.*5 labels"):
         idx.load_folder(tmp_path)

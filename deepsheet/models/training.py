@@ -494,10 +494,7 @@ class Trainer:
             except TypeError:
                 n_steps = None
             return self._iter_dataset(it, class_weight, need_y), n_steps
-        xs = self._prepare_x(x)
-        n = len(xs[0])
-        ys = self._prepare_y(y, n) if need_y else []
-        w = self._sample_weights(ys, n, sample_weight, class_weight) if need_y else None
+        xs, ys, w = self._prepare_batch(x, y, sample_weight, class_weight, need_y)
         return self._arrays_batches(xs, ys, w, batch_size, shuffle, steps)
 
     def _arrays_batches(self, xs, ys, w, batch_size, shuffle, steps):
@@ -520,16 +517,21 @@ class Trainer:
         def gen():
             for item in it:
                 xb, yb, wb = data_mod.unpack_batch(item)
-                xs = self._prepare_x(xb)
-                n = len(xs[0])
-                ys = self._prepare_y(yb, n) if need_y else []
-                w = self._sample_weights(ys, n, wb, class_weight) if need_y else None
-                if move is not None:
-                    xs = [move(a) for a in xs]
-                    ys = [None if a is None else move(a) for a in ys]
-                    w = None if w is None else move(w)
-                yield xs, ys, w
+                yield self._prepare_batch(xb, yb, wb, class_weight, need_y, move)
         return gen
+
+    def _prepare_batch(self, x, y, sample_weight, class_weight, need_y=True, move=None):
+        """(inputs, targets, sample weights or None) of one batch or data set, as lists of
+        checked arrays, moved to the weights' device by ``move`` when given."""
+        xs = self._prepare_x(x)
+        n = len(xs[0])
+        ys = self._prepare_y(y, n) if need_y else []
+        w = self._sample_weights(ys, n, sample_weight, class_weight) if need_y else None
+        if move is not None:
+            xs = [move(a) for a in xs]
+            ys = [None if a is None else move(a) for a in ys]
+            w = None if w is None else move(w)
+        return xs, ys, w
 
     def _device_mover(self):
         weights = self._ordered_weights()
@@ -767,14 +769,8 @@ class Trainer:
                        return_dict=False):
         """One gradient step on one batch; returns its loss (and metrics)."""
         self._assert_compiled("train_on_batch")
-        xs = self._prepare_x(x)
-        n = len(xs[0])
-        ys = self._prepare_y(y, n)
-        w = self._sample_weights(ys, n, sample_weight, class_weight)
-        move = self._device_mover()
-        if move is not None:
-            xs, ys = [move(a) for a in xs], [None if a is None else move(a) for a in ys]
-            w = None if w is None else move(w)
+        xs, ys, w = self._prepare_batch(x, y, sample_weight, class_weight,
+                                        move=self._device_mover())
         self._needs_bind = True
         self._penalty_sources = None
         self._nan_batches = 0
@@ -785,14 +781,7 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) on one batch without updating anything."""
         self._assert_compiled("test_on_batch")
-        xs = self._prepare_x(x)
-        n = len(xs[0])
-        ys = self._prepare_y(y, n)
-        w = self._sample_weights(ys, n, sample_weight, None)
-        move = self._device_mover()
-        if move is not None:
-            xs, ys = [move(a) for a in xs], [None if a is None else move(a) for a in ys]
-            w = None if w is None else move(w)
+        xs, ys, w = self._prepare_batch(x, y, sample_weight, None, move=self._device_mover())
         self._reset_metrics()
         self._penalty_sources = None
         with no_grad():

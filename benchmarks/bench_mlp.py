@@ -22,10 +22,8 @@ Sections (all by default):
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
+import functools
 import os
-import pstats
 import statistics
 import sys
 import time
@@ -35,6 +33,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import deepsheet as ds  # noqa: E402
+from _common import accuracy_over_seeds, print_fit_profile, torch_epoch  # noqa: E402
 from deepsheet import layers  # noqa: E402
 
 BATCH = 128
@@ -77,26 +76,8 @@ def torch_model(seed):
     return net, opt
 
 
-def torch_epoch(net, opt, x, y, order):
-    """One epoch in the idiomatic PyTorch loop, tracking loss and accuracy like fit does."""
-    import torch
-    loss_fn = torch.nn.CrossEntropyLoss()
-    loss_sum, hits = 0.0, 0
-    for i in range(0, len(order), BATCH):
-        idx = order[i:i + BATCH]
-        xb, yb = x[idx], y[idx]
-        out = net(xb)
-        loss = loss_fn(out, yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        loss_sum += loss.item() * len(idx)
-        hits += int((out.argmax(1) == yb).sum())
-    return loss_sum / len(order), hits / len(order)
-
-
 def torch_epoch_bare(net, opt, x, y, order):
-    """The same epoch with nothing tracked (PyTorch's fastest form of this loop)."""
+    """torch_epoch's loop with nothing tracked (PyTorch's fastest form of this loop)."""
     import torch
     loss_fn = torch.nn.CrossEntropyLoss()
     for i in range(0, len(order), BATCH):
@@ -105,12 +86,6 @@ def torch_epoch_bare(net, opt, x, y, order):
         opt.zero_grad()
         loss.backward()
         opt.step()
-
-
-def torch_accuracy(net, x, y):
-    import torch
-    with torch.no_grad():
-        return float((net(x).argmax(1) == y).float().mean())
 
 
 # ------------------------------------------------------------------ sections
@@ -133,11 +108,12 @@ def speed(data, rounds, peak):
         epoch_fn(net, opt, tx, ty, order)
         return n / (time.perf_counter() - t)
 
-    ours(), theirs(torch_epoch), theirs(torch_epoch_bare)  # warm-up epochs
+    tracked = functools.partial(torch_epoch, batch=BATCH)
+    ours(), theirs(tracked), theirs(torch_epoch_bare)  # warm-up epochs
     a, b, c = [], [], []
     for _ in range(rounds):  # alternate A B C A B C
         a.append(ours())
-        b.append(theirs(torch_epoch))
+        b.append(theirs(tracked))
         c.append(theirs(torch_epoch_bare))
     print(f"training throughput, samples/s over {rounds} epochs each (after 1 warm-up epoch):")
     rows = [("deepsheet fit (loss + accuracy)", a), ("torch loop (loss + accuracy)", b),
@@ -186,43 +162,13 @@ def profile(data):
     x, y, _, _ = data
     model = ours_model(0)
     model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # warm-up
-    prof = cProfile.Profile()
-    prof.enable()
-    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
-    prof.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(prof, stream=out).sort_stats("tottime")
-    stats.print_stats(18)
-    print("cProfile of one fit epoch (469 steps), sorted by own time:")
-    print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
+    print_fit_profile(model, x, y, BATCH, 18)
 
 
 def accuracy(data, seeds, epochs):
     import torch
-    x, y, xt, yt = data
-    tx, ty, txt, tyt = map(torch.from_numpy, (x, y, xt, yt))
-    ours_acc, torch_acc = [], []
-    for seed in seeds:
-        model = ours_model(seed)
-        state = ds.backend.get_rng_state()  # the permutations fit will draw
-        t = time.perf_counter()
-        model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
-        t_ours = time.perf_counter() - t
-        acc = model.evaluate(xt, yt, batch_size=1024, verbose=0, return_dict=True)["accuracy"]
-        ours_acc.append(acc)
-
-        net, opt = torch_model(seed)
-        ds.backend.set_rng_state(state)
-        t = time.perf_counter()
-        for _ in range(epochs):
-            torch_epoch(net, opt, tx, ty, torch.from_numpy(ds.backend.permutation(len(x))))
-        t_torch = time.perf_counter() - t
-        torch_acc.append(torch_accuracy(net, txt, tyt))
-        print(f"  seed {seed}: deepsheet {ours_acc[-1]:.4f} ({t_ours:.1f}s)   "
-              f"torch {torch_acc[-1]:.4f} ({t_torch:.1f}s)")
-    mo, mt = float(np.mean(ours_acc)), float(np.mean(torch_acc))
-    print(f"test accuracy after {epochs} epochs, mean over seeds {list(seeds)}: "
-          f"deepsheet {mo:.4f}, torch {mt:.4f}, difference {100 * (mo - mt):+.2f} points")
+    accuracy_over_seeds(data, seeds, epochs, ours_model, torch_model, torch.from_numpy, BATCH,
+                        eval_batch=1024)
 
 
 def main(argv=None):

@@ -1,5 +1,4 @@
-"""Helpers shared by the reference-model benchmarks (bench_mlp.py; bench_cnn.py has its own
-copies of the same loops until its tuning work settles).
+"""Helpers shared by the reference-model benchmarks (bench_mlp.py, bench_cnn.py).
 
 Both sides see the same data order: each epoch's permutation is drawn from the library RNG,
 the draw ``fit(shuffle=True)`` makes, and replayed for the PyTorch loop.

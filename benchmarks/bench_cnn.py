@@ -30,10 +30,7 @@ samples only (quick runs).
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import os
-import pstats
 import resource
 import statistics
 import sys
@@ -59,6 +56,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import deepsheet as ds  # noqa: E402
 from deepsheet import layers  # noqa: E402
+from _common import accuracy_over_seeds, print_fit_profile, torch_epoch  # noqa: E402
 
 BATCH = 128
 LR = 1e-3
@@ -112,34 +110,6 @@ def torch_model(seed):
     return net, opt
 
 
-def torch_epoch(net, opt, x, y, order):
-    """One epoch in the idiomatic PyTorch loop, tracking loss and accuracy like fit does."""
-    import torch
-    net.train()
-    loss_fn = torch.nn.CrossEntropyLoss()
-    loss_sum, hits = 0.0, 0
-    for i in range(0, len(order), BATCH):
-        idx = order[i:i + BATCH]
-        xb, yb = x[idx], y[idx]
-        out = net(xb)
-        loss = loss_fn(out, yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        loss_sum += loss.item() * len(idx)
-        hits += int((out.argmax(1) == yb).sum())
-    return loss_sum / len(order), hits / len(order)
-
-
-def torch_accuracy(net, x, y):
-    import torch
-    net.eval()
-    with torch.no_grad():
-        hits = sum(int((net(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum())
-                   for i in range(0, len(x), 1000))
-    return hits / len(x)
-
-
 def to_nchw(x):
     import torch
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
@@ -170,7 +140,7 @@ def speed(data, rounds, peak, threads):
 
     def theirs():
         order = torch.from_numpy(ds.backend.permutation(n))
-        return _measured(lambda: torch_epoch(net, opt, tx, ty, order), n)
+        return _measured(lambda: torch_epoch(net, opt, tx, ty, order, BATCH), n)
 
     ours(), theirs()  # warm-up epoch each (allocator, BLAS threads, Adam state)
     a, b = [], []
@@ -181,9 +151,10 @@ def speed(data, rounds, peak, threads):
           f"(after 1 warm-up epoch), {threads} thread(s) each:")
     for what, k in (("wall clock", 0), ("CPU time ", 1)):
         wa, wb = [r[k] for r in a], [r[k] for r in b]
-        print(f"  {what}: deepsheet best {max(wa):7.0f} median {statistics.median(wa):7.0f} | "
-              f"torch best {max(wb):7.0f} median {statistics.median(wb):7.0f} | ratio ours/torch "
-              f"best {max(wa) / max(wb):.2f} median {statistics.median(wa) / statistics.median(wb):.2f}")
+        ma, mb = statistics.median(wa), statistics.median(wb)
+        print(f"  {what}: deepsheet best {max(wa):7.0f} median {ma:7.0f} | torch best "
+              f"{max(wb):7.0f} median {mb:7.0f} | ratio ours/torch best "
+              f"{max(wa) / max(wb):.2f} median {ma / mb:.2f}")
     for name, rs in (("deepsheet", a), ("torch", b)):
         print(f"  {name}: {statistics.median([r[2] for r in rs]) / (n / BATCH):.0f} minor page "
               f"faults per step, system time {100 * statistics.median([r[3] for r in rs]):.0f}% "
@@ -202,44 +173,7 @@ def profile(data, steps):
     x, y, _, _ = data
     model = ours_model(0)
     model.fit(x[:BATCH * 20], y[:BATCH * 20], batch_size=BATCH, epochs=1, verbose=0)  # warm-up
-    xs, ys = x[:BATCH * steps], y[:BATCH * steps]
-    prof = cProfile.Profile()
-    prof.enable()
-    model.fit(xs, ys, batch_size=BATCH, epochs=1, verbose=0)
-    prof.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(prof, stream=out).sort_stats("tottime")
-    stats.print_stats(22)
-    print(f"cProfile of {len(xs) // BATCH} fit steps, sorted by own time:")
-    print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
-
-
-def accuracy(data, seeds, epochs):
-    import torch
-    x, y, xt, yt = data
-    tx, ty, txt, tyt = to_nchw(x), torch.from_numpy(y), to_nchw(xt), torch.from_numpy(yt)
-    ours_acc, torch_acc = [], []
-    for seed in seeds:
-        model = ours_model(seed)
-        state = ds.backend.get_rng_state()  # the permutations fit will draw
-        t = time.perf_counter()
-        model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
-        t_ours = time.perf_counter() - t
-        acc = model.evaluate(xt, yt, batch_size=1000, verbose=0, return_dict=True)["accuracy"]
-        ours_acc.append(acc)
-
-        net, opt = torch_model(seed)
-        ds.backend.set_rng_state(state)
-        t = time.perf_counter()
-        for _ in range(epochs):
-            torch_epoch(net, opt, tx, ty, torch.from_numpy(ds.backend.permutation(len(x))))
-        t_torch = time.perf_counter() - t
-        torch_acc.append(torch_accuracy(net, txt, tyt))
-        print(f"  seed {seed}: deepsheet {ours_acc[-1]:.4f} ({t_ours:.0f}s)   "
-              f"torch {torch_acc[-1]:.4f} ({t_torch:.0f}s)", flush=True)
-    mo, mt = float(np.mean(ours_acc)), float(np.mean(torch_acc))
-    print(f"test accuracy after {epochs} epochs, mean over seeds {list(seeds)}: "
-          f"deepsheet {mo:.4f}, torch {mt:.4f}, difference {100 * (mo - mt):+.2f} points")
+    print_fit_profile(model, x[:BATCH * steps], y[:BATCH * steps], BATCH, 22)
 
 
 def main(argv=None):
@@ -268,7 +202,8 @@ def main(argv=None):
     if "profile" in sections:
         profile(data, args.profile_steps)
     if "accuracy" in sections:
-        accuracy(data, [int(s) for s in args.seeds.split(",")], args.epochs)
+        accuracy_over_seeds(data, [int(s) for s in args.seeds.split(",")], args.epochs,
+                            ours_model, torch_model, to_nchw, BATCH)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

@@ -83,6 +83,8 @@ def is_gpu_array(x):
 def array_module(*arrays):
     """NumPy, or CuPy if any of ``arrays`` lives on a GPU (Chainer's ``get_array_module``)."""
     for a in arrays:
+        if type(a) is np.ndarray:
+            continue  # the common case; its .data would build a memoryview for nothing
         if is_gpu_array(a):
             return _cupy
         data = getattr(a, "data", None)

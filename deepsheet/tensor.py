@@ -14,6 +14,8 @@ import numpy as np
 
 from . import backend
 
+_new_object = object.__new__
+
 
 def _as_array(data, dtype=None, device=None):
     """Backend array for ``data`` following the dtype rules of DESIGN.
@@ -90,11 +92,14 @@ class Tensor:
         self._logits = None
         self._keras_history = None
 
-    @classmethod
-    def _wrap(cls, array, requires_grad=False):
-        t = cls.__new__(cls)
-        if isinstance(array, np.generic):  # NumPy reductions return scalars; keep arrays
-            array = np.asarray(array)
+    @staticmethod
+    def _wrap(array, requires_grad=False):
+        """A tensor around an op's output array, without the checks of ``__init__``."""
+        # A static method and one type test for the common case: each op's output comes
+        # through here, so every attribute lookup counts.
+        t = _new_object(Tensor)
+        if type(array) is not np.ndarray and isinstance(array, np.generic):
+            array = np.asarray(array)  # NumPy reductions return scalars; keep arrays
         t.data = array
         t.grad = None
         t.requires_grad = requires_grad

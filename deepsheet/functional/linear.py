@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
+from ._im2col import relu_
 from ._util import shape_of
 
 __all__ = ["dense"]
+
+_SMALL = 4096  # outputs up to this many values take the plain ReLU (see forward)
 
 
 class Dense(Function):
@@ -13,20 +16,23 @@ class Dense(Function):
 
     def forward(self, x, w, b=None):
         nx, nw = self.needs_input_grad[:2]
-        xp = backend.array_module(x)
         self.x_shape = x.shape
         # One (rows, in) @ (in, out) GEMM whatever the rank: a batched matmul would make
         # the kernel gradient a sum of per-sample products instead of one large GEMM.
-        x2 = x.reshape(-1, x.shape[-1])
+        flat = x.ndim == 2
+        x2 = x if flat else x.reshape(-1, x.shape[-1])
         out = x2 @ w
         if b is not None:
             out += b
         if self.relu:
-            xp.maximum(out, 0, out=out)
+            if out.size > _SMALL:
+                relu_(out, backend.array_module(out))
+            else:  # relu_'s blocks cost more than they save on a few rows (batch-1 inference)
+                backend.array_module(out).maximum(out, 0, out=out)
             self.out = out  # its sign is the ReLU mask; kept instead of a separate mask array
         self.x2 = x2 if nw else None
         self.w = w if nx else None
-        return out.reshape(x.shape[:-1] + (w.shape[1],))
+        return out if flat else out.reshape(x.shape[:-1] + (w.shape[1],))
 
     def backward(self, g):
         nx, nw = self.needs_input_grad[:2]

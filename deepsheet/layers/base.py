@@ -296,6 +296,25 @@ class Layer:
             self._build_input_shape = input_shape
 
     def __call__(self, inputs, training=None, **kwargs):
+        # Fast path, the usual call between layers and of a model on a batch: one float32
+        # Tensor, or a float32 NumPy array while tensors live on the CPU, needs no conversion.
+        kind = type(inputs)
+        if kind is Tensor:
+            if inputs.data.dtype == np.float64:
+                inputs = inputs.astype(np.float32)
+        elif kind is np.ndarray and inputs.dtype == np.float32 \
+                and backend.get_default_device() == "cpu":
+            inputs = Tensor._wrap(inputs)
+        else:
+            return self._call_other(inputs, training, kwargs)
+        if not self.built:
+            self._maybe_build(tuple(inputs.data.shape))
+        if self._extra_losses:
+            self._extra_losses = []
+        return self.call(inputs, training=bool(training), **kwargs)
+
+    def _call_other(self, inputs, training, kwargs):
+        """``__call__`` on symbolic tensors, lists of inputs and arrays to convert."""
         from .symbolic import KerasTensor, call_symbolic
         flat = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         if any(isinstance(x, KerasTensor) for x in flat):

@@ -8,6 +8,7 @@ import numpy as np
 from .. import functional as F
 from .. import init, regularizers
 from ..functional.dropout import check_rate
+from ..functional.linear import Dense as DenseNode
 from .base import Layer
 
 __all__ = ["Dense", "Activation", "Flatten", "Reshape", "Dropout", "Identity", "RepeatVector"]
@@ -153,9 +154,17 @@ class Dense(_KernelLayer):
         raise ValueError(msg)
 
     def call(self, inputs, training=False):
-        self._check(inputs.shape)
-        x = _as_float(inputs, self.kernel.dtype)
-        out = F.dense(x, self.kernel, self.bias, activation=self._fused)
+        shape = inputs.data.shape
+        if len(shape) < 2 or shape[-1] != self.kernel.data.shape[0]:
+            self._check(shape)  # raises the explanatory error
+        if inputs.data.dtype.kind in "iub":
+            inputs = _as_float(inputs, self.kernel.dtype)
+        # The node of F.dense, without its argument checks: ours are done above.
+        relu = self._fused is not None
+        if self.bias is None:
+            out = DenseNode.apply(inputs, self.kernel, relu=relu)
+        else:
+            out = DenseNode.apply(inputs, self.kernel, self.bias, relu=relu)
         if self.activation is not None and self._fused is None:
             out = self.activation(out)
         return out

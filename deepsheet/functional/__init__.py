@@ -5,6 +5,7 @@ lowercase wrapper carrying the formula in its docstring. Names and signatures fo
 wherever NumPy has the function (``axis=``, ``keepdims=``, ``ddof=``, ``numpy.pad`` widths).
 """
 from .math import *  # noqa: F401,F403
+from .reductions import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .activations import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403

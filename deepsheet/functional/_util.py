@@ -1,6 +1,8 @@
 """Helpers shared by the functional families (not public)."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -40,3 +42,10 @@ def normalize_axis(axis, ndim):
 
 def shape_of(x):
     return x.shape if hasattr(x, "shape") else ()
+
+
+def quiet(xp):
+    """Silence NumPy's divide/invalid warnings where inf/nan are the intended result."""
+    if xp is np:
+        return np.errstate(divide="ignore", invalid="ignore")
+    return contextlib.nullcontext()

@@ -1,12 +1,14 @@
-"""The fully connected (dense) layer's affine map as one graph node."""
+"""Matrix products: the dense layer's affine map as one graph node, and ``matmul``."""
 from __future__ import annotations
 
-from .. import backend
-from ..autograd import Function
-from ._im2col import relu_
-from ._util import shape_of
+import numpy as np
 
-__all__ = ["dense"]
+from .. import backend
+from ..autograd import Function, unbroadcast
+from ._im2col import relu_
+from ._util import operand, shape_of
+
+__all__ = ["dense", "matmul"]
 
 _SMALL = 4096  # outputs up to this many values take the plain ReLU (see forward)
 
@@ -94,3 +96,78 @@ def dense(x, kernel, bias=None, activation=None):
     if bias is None:
         return Dense.apply(x, kernel, relu=relu)
     return Dense.apply(x, kernel, bias, relu=relu)
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        na, nb = self.needs_input_grad
+        self.a = a if nb else None
+        self.b = b if na else None
+        self.sa, self.sb = a.shape, b.shape
+        return a @ b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        xp = backend.array_module(g)
+        a, b = self.a, self.b
+        sa, sb = self.sa, self.sb
+        ga = gb = None
+        if len(sa) == 1 and len(sb) == 1:  # dot product -> scalar
+            return (g * b if na else None), (g * a if nb else None)
+        if len(sa) == 1:  # (k) @ (..., k, n) -> (..., n)
+            if na:
+                ga = unbroadcast(xp.matmul(g[..., None, :], xp.swapaxes(b, -1, -2))[..., 0, :], sa)
+            if nb:
+                gb = unbroadcast(a[:, None] * g[..., None, :], sb)
+            return ga, gb
+        if len(sb) == 1:  # (..., m, k) @ (k) -> (..., m)
+            if na:
+                ga = unbroadcast(g[..., :, None] * b, sa)
+            if nb:
+                gb = unbroadcast(xp.matmul(xp.swapaxes(a, -1, -2), g[..., :, None])[..., 0], sb)
+            return ga, gb
+        if na:
+            ga = unbroadcast(xp.matmul(g, xp.swapaxes(b, -1, -2)), sa)
+        if nb:
+            if a.ndim > 2 and len(sb) == 2:
+                # Fold the batch axes into rows: one large GEMM instead of a batched one
+                # followed by a sum (the Dense-on-sequences case).
+                gb = a.reshape(-1, sa[-1]).T @ g.reshape(-1, g.shape[-1])
+            else:
+                gb = unbroadcast(xp.matmul(xp.swapaxes(a, -1, -2), g), sb)
+        return ga, gb
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's ``matmul`` rules (batched, broadcast, 1-D promoted).
+
+    Formula
+    -------
+    Y = A B;   dL/dA = G Bᵀ,  dL/dB = Aᵀ G   (batch axes unbroadcast)
+
+    Shape
+    -----
+    (..., m, k) @ (..., k, n) -> (..., m, n); a 1-D left operand acts as (1, k), a 1-D
+    right operand as (k, 1), and that axis is dropped from the result.
+
+    Examples
+    --------
+    >>> import deepsheet as ds, numpy as np
+    >>> ds.functional.matmul(ds.tensor(np.ones((2, 3))), ds.tensor(np.ones((3, 4)))).shape
+    (2, 4)
+    """
+    a, b = operand(a), operand(b)
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {sa} and {sb}")
+    ka = sa[-1]
+    kb = sb[-2] if len(sb) >= 2 else sb[0]
+    if ka != kb:
+        raise ValueError(f"matmul: inner dimensions differ, shapes {sa} and {sb} "
+                         f"({ka} != {kb})")
+    try:
+        np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise ValueError(
+            f"matmul: batch axes of shapes {sa} and {sb} cannot be broadcast") from None
+    return MatMul.apply(a, b)

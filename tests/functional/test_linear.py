@@ -1,4 +1,5 @@
-"""functional.dense (the fused Dense node) against torch.nn.functional.linear and finite differences."""
+"""functional.dense (the fused Dense node) against torch.nn.functional.linear, and
+functional.matmul against torch.matmul; both also against finite differences."""
 import numpy as np
 import pytest
 import torch
@@ -58,3 +59,30 @@ def test_bad_input():
         F.dense(ds.tensor(rand(2, 4)), w, activation="tanh")
     with pytest.raises(ValueError, match="2-D"):
         F.dense(ds.tensor(rand(2, 4)), ds.tensor(rand(4)))
+
+
+def test_dense_relu_on_a_large_output_vs_torch():
+    # Past 4096 output values the fused ReLU runs blockwise against zeros (another code path).
+    x, w, b = rand(33, 5, seed=1), rand(5, 130, seed=2), rand(130, seed=3)
+    check_op(lambda x, w, b: F.dense(x, w, b, activation="relu"),
+             lambda x, w, b: _torch_dense(x, w, b, relu=True), x, w, b)
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (3, 4, 2)),
+                                   ((4,), (4,)), ((4,), (2, 4, 3)), ((2, 3, 4), (4,)),
+                                   ((0, 4), (4, 3)), ((3, 0), (0, 2)), ((1, 4), (4, 1))])
+def test_matmul(sa, sb):
+    check_op(F.matmul, torch.matmul, rand(*sa, seed=1), rand(*sb, seed=2))
+
+
+def test_matmul_operator_and_rmatmul_with_ndarray():
+    a, b = rand(3, 4, seed=1), rand(4, 2, seed=2)
+    check_op(lambda x: x @ b, lambda x: x @ torch.from_numpy(b), a)
+    check_op(lambda y: a @ y, lambda y: torch.from_numpy(a) @ y, b)
+
+
+def test_matmul_mismatch_names_shapes():
+    with pytest.raises(ValueError, match=r"matmul.*\(2, 3\).*\(4, 5\)"):
+        ds.tensor(rand(2, 3)) @ ds.tensor(rand(4, 5))
+    with pytest.raises(ValueError, match="matmul.*1-D"):
+        F.matmul(ds.tensor(1.0), ds.tensor(rand(3)))

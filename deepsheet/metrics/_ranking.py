@@ -273,6 +273,17 @@ def _check_average(average):
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
 
 
+def _score_inputs(y_true, y_score, sample_weight):
+    """(labels as a 1-D host array, their target type, the score matrix, sample weights)."""
+    y_true = to_host(y_true, "y_true")
+    if y_true.ndim == 2 and y_true.shape[1] == 1:
+        y_true = y_true[:, 0]
+    y_type = target_type(y_true, "y_true")
+    y_score = _score_matrix(y_score)
+    check_lengths(y_true=y_true, y_score=y_score, sample_weight=sample_weight)
+    return y_true, y_type, y_score, check_sample_weight(sample_weight, len(y_true))
+
+
 def _score_matrix(y_score):
     s = to_host(y_score, "y_score")
     if s.dtype.kind not in "biuf":
@@ -343,15 +354,9 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
     _check_average(average)
     if multi_class not in ("raise", "ovr", "ovo"):
         raise ValueError(f"multi_class must be 'raise', 'ovr' or 'ovo', got {multi_class!r}")
-    y_true = to_host(y_true, "y_true")
-    if y_true.ndim == 2 and y_true.shape[1] == 1:
-        y_true = y_true[:, 0]
-    y_type = target_type(y_true, "y_true")
-    y_score = _score_matrix(y_score)
-    check_lengths(y_true=y_true, y_score=y_score, sample_weight=sample_weight)
+    y_true, y_type, y_score, w = _score_inputs(y_true, y_score, sample_weight)
     if len(y_true) == 0:
         raise ValueError("y_true and y_score are empty: at least one sample is needed")
-    w = check_sample_weight(sample_weight, len(y_true))
     if y_type == "multiclass" or (y_type == "binary" and y_score.ndim == 2
                                   and y_score.shape[1] > 2):
         if max_fpr is not None and max_fpr != 1.0:
@@ -430,13 +435,7 @@ def average_precision_score(y_true, y_score, *, average="macro", pos_label=1,
     0.8333
     """
     _check_average(average)
-    y_true = to_host(y_true, "y_true")
-    if y_true.ndim == 2 and y_true.shape[1] == 1:
-        y_true = y_true[:, 0]
-    y_type = target_type(y_true, "y_true")
-    y_score = _score_matrix(y_score)
-    check_lengths(y_true=y_true, y_score=y_score, sample_weight=sample_weight)
-    w = check_sample_weight(sample_weight, len(y_true))
+    y_true, y_type, y_score, w = _score_inputs(y_true, y_score, sample_weight)
     present = np.unique(y_true)
     if y_type == "binary":
         if present.shape[0] == 2 and not np.any(present == pos_label):

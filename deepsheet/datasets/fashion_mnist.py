@@ -3,12 +3,11 @@
 Zalando Research's drop-in replacement for MNIST (Xiao, Rasul & Vollgraf 2017,
 arXiv:1708.07747; MIT licence): 60,000 training and 10,000 test images, pixel values
 0-255, one label 0-9 per image (names in ``CLASS_NAMES``). Nothing is downloaded: the
-four standard files are read from the first folder that holds them all, searched in
-this order:
+four standard files are read from the folder given as ``path``; without one, from the
+first folder that holds them all, searched in this order:
 
-1. the ``path`` argument;
-2. ``$DEEPSHEET_DATA/fashion-mnist``;
-3. ``/usr/share/datasets/fashion-mnist`` (``DEFAULT_DIR``; Debian/Ubuntu's
+1. ``$DEEPSHEET_DATA/fashion-mnist``;
+2. ``/usr/share/datasets/fashion-mnist`` (``DEFAULT_DIR``; Debian/Ubuntu's
    ``apt-get install dataset-fashion-mnist`` puts them there).
 
 Examples
@@ -69,8 +68,9 @@ def load_data(path=None):
     Parameters
     ----------
     path : str or os.PathLike, optional
-        A folder holding the four IDX files (tried first; see the module docstring for
-        the rest of the search order).
+        A folder holding the four IDX files. When given, it is the only place looked at:
+        a missing folder or file raises ``FileNotFoundError`` (the other places of the
+        module docstring are searched only when ``path`` is None).
 
     Returns
     -------
@@ -86,13 +86,29 @@ def load_data(path=None):
     deepsheet.datasets.idx.IDXFormatError
         A file is broken, or holds something other than 28x28 uint8 images with labels 0-9.
     """
-    folders = search_paths(path)
+    if path is not None:
+        # A folder the user names is used or refused, never silently swapped for another copy.
+        folder = os.fspath(path)
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"fashion_mnist.load_data(path={folder!r}): no such folder")
+        files = idx.find_files(folder)
+        missing = [role for role, found in files.items() if not found]
+        if missing:
+            names = ", ".join(f"{idx.FILE_STEMS[r]}[.gz]" for r in missing)
+            raise FileNotFoundError(f"fashion_mnist.load_data(path={folder!r}): the folder lacks "
+                                    f"{names}\n" + _not_found_message([folder]))
+        return _load(folder, files)
+    folders = search_paths(None)
     for folder in folders:
         files = idx.find_files(folder)
         if all(files.values()):
             break
     else:
         raise FileNotFoundError(_not_found_message(folders))
+    return _load(folder, files)
+
+
+def _load(folder, files):
     (x_train, y_train), (x_test, y_test) = idx.load_folder(folder)
     for x, y, role in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         _check(x, files[f"{role}_images"], y, files[f"{role}_labels"])

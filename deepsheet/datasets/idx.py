@@ -31,6 +31,8 @@ import zlib
 
 import numpy as np
 
+from .._files import regular_file
+
 __all__ = ["IDXFormatError", "read_idx", "write_idx", "load_folder", "find_files", "FILE_STEMS"]
 
 # type code -> big-endian dtype as stored in the file
@@ -60,6 +62,7 @@ class IDXFormatError(ValueError):
 
 def _open(path):
     """Open ``path`` for binary reading, through gzip when its first bytes say so."""
+    path = regular_file(path, "IDX", IDXFormatError)
     with open(path, "rb") as raw:
         head = raw.read(2)
     if head == _GZIP_MAGIC:

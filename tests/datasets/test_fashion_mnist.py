@@ -37,8 +37,30 @@ def test_search_order_env_then_default(nowhere, monkeypatch):
     assert len(fashion_mnist.load_data()[0][0]) == 2
     write_idx_folder(nowhere / "explicit", n_train=4, seed=3)
     assert len(fashion_mnist.load_data(nowhere / "explicit")[0][0]) == 4
-    # An explicit folder without the files falls through to the next place.
-    assert len(fashion_mnist.load_data(nowhere / "empty")[0][0]) == 2
+    # A folder the user names is never swapped for another copy: missing or empty, it raises.
+    with pytest.raises(FileNotFoundError, match=r"empty'\): no such folder"):
+        fashion_mnist.load_data(nowhere / "empty")
+    (nowhere / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"the folder lacks train-images-idx3-ubyte\[.gz\]"):
+        fashion_mnist.load_data(nowhere / "empty")
+
+
+def test_explicit_folder_lacking_one_file_names_it(nowhere, monkeypatch):
+    write_idx_folder(nowhere / "default", n_train=3, seed=2)
+    monkeypatch.setattr(fashion_mnist, "DEFAULT_DIR", str(nowhere / "default"))
+    write_idx_folder(nowhere / "mine")
+    os.remove(nowhere / "mine" / "train-labels-idx1-ubyte.gz")
+    with pytest.raises(FileNotFoundError) as info:
+        fashion_mnist.load_data(nowhere / "mine")
+    assert "lacks train-labels-idx1-ubyte[.gz]" in str(info.value)
+    assert "t10k" not in str(info.value).split("\n")[0]
+
+
+def test_fifo_is_refused_before_opening(tmp_path):
+    fifo = tmp_path / "train-images-idx3-ubyte"
+    os.mkfifo(fifo)
+    with pytest.raises(IDXFormatError, match="FIFO"):
+        idx.read_idx(fifo)
 
 
 def test_incomplete_folder_is_skipped(nowhere):
@@ -51,14 +73,13 @@ def test_incomplete_folder_is_skipped(nowhere):
 def test_not_found_message_says_how_to_get_files(nowhere, monkeypatch):
     monkeypatch.setenv(fashion_mnist.ENV_VAR, str(nowhere / "envroot"))
     with pytest.raises(FileNotFoundError) as info:
-        fashion_mnist.load_data(nowhere / "mine")
+        fashion_mnist.load_data()
     msg = str(info.value)
     assert "apt-get install dataset-fashion-mnist" in msg
     for stem in idx.FILE_STEMS.values():
         assert stem in msg
     # every searched folder is listed, in order
-    places = [str(nowhere / "mine"), os.path.join(str(nowhere / "envroot"), "fashion-mnist"),
-              fashion_mnist.DEFAULT_DIR]
+    places = [os.path.join(str(nowhere / "envroot"), "fashion-mnist"), fashion_mnist.DEFAULT_DIR]
     positions = [msg.index(p) for p in places]
     assert positions == sorted(positions)
 

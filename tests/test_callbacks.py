@@ -172,7 +172,7 @@ def test_progbar_line_format(capsys):
 
 
 def test_live_bar_on_a_terminal(capsys, monkeypatch):
-    monkeypatch.setattr(C, "_is_terminal", lambda stream: True)
+    monkeypatch.setattr(C.progbar_logger, "_is_terminal", lambda stream: True)
     cbl = C.CallbackList(add_progbar=True, verbose=1)
     assert [type(c).__name__ for c in cbl.train_batch] == ["ProgbarLogger"]
     _model().fit(X, Y, epochs=2, batch_size=4, verbose=1)

@@ -106,6 +106,30 @@ def test_user_errors_become_one_line(capsys, monkeypatch):
     assert capsys.readouterr().err.strip() == "deepsheet boom: error: no such model file 'x.deepsheet'"
 
 
+def test_a_module_adds_a_subcommand_and_a_shared_option(capsys, monkeypatch):
+    # what a new cli module does: @command for its subcommand, @option for an option of others
+    monkeypatch.setattr(cli._registry, "COMMANDS", dict(cli.COMMANDS))
+    monkeypatch.setattr(cli, "COMMANDS", cli._registry.COMMANDS)
+    monkeypatch.setattr(cli._registry, "OPTIONS", [])
+    monkeypatch.setattr(cli, "OPTIONS", cli._registry.OPTIONS)
+    seen = []
+
+    @cli.command("echo", "print its word", arguments=lambda p: p.add_argument("word"))
+    def run(args):
+        print(args.word, args.times)
+        return 0
+
+    @cli.option(["echo"], lambda p: p.add_argument("--times", type=int, default=1))
+    def apply(args):
+        seen.append(args.times)
+
+    assert cli.main(["echo", "hi", "--times", "3"]) == 0
+    assert capsys.readouterr().out == "hi 3\n" and seen == [3]
+    with pytest.raises(SystemExit):
+        cli.main(["info", "--times", "3"])  # the option belongs to echo only
+    assert "unrecognized arguments: --times" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(shutil.which("deepsheet") is None, reason="package not installed (no console script)")
 def test_console_script():
     result = _run("deepsheet", "--version")

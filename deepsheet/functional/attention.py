@@ -1,0 +1,241 @@
+"""Attention: scaled dot-product attention as one fused graph node.
+
+``scaled_dot_product_attention`` follows ``torch.nn.functional.scaled_dot_product_attention``
+(signature, shapes, mask semantics). The scores, the mask, the softmax, the dropout of the
+weights and the weighted sum of the values are one ``Function`` with a hand-written backward,
+so a whole attention costs two graph nodes' worth of Python, not a dozen. The layers
+(``layers.Attention``, ``layers.MultiHeadAttention``, the transformer blocks) all end here.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, unbroadcast
+from ..tensor import Tensor, _as_array
+from ._util import quiet, shape_of
+from .dropout import check_rate
+
+__all__ = ["scaled_dot_product_attention", "causal_mask"]
+
+
+def _swap(a):
+    return a.swapaxes(-1, -2)
+
+
+class ScaledDotProductAttention(Function):
+    """out = dropout(softmax(Q Kᵀ · scale + mask)) V, and the attention weights.
+
+    Outputs ``(out, weights)``; ``weights`` are the softmax before dropout (what Keras's
+    ``return_attention_scores`` gives). ``mask_kind`` is None, "bool" or "float"; a boolean
+    mask arrives as an array (True = take part), a float mask as the fourth input (it may
+    carry a gradient, as in PyTorch).
+    """
+
+    def forward(self, q, k, v, *rest):
+        xp = backend.array_module(q)
+        s = xp.matmul(q, _swap(k))
+        s *= self.scale
+        fmask = rest[0] if rest else None
+        if fmask is not None:
+            s = s + fmask  # may broadcast s up to the mask's batch dims
+        bmask = self.bool_mask
+        if bmask is not None:
+            if s.shape != np.broadcast_shapes(s.shape, bmask.shape):
+                s = xp.broadcast_to(s, np.broadcast_shapes(s.shape, bmask.shape)).copy()
+            xp.copyto(s, -xp.inf, where=~bmask)
+        # Row max shift: every exponent <= 0. A row whose keys are all masked has max -inf;
+        # shifting by 0 there makes its exponentials 0 and its weights 0 (PyTorch's CPU
+        # result), never NaN.
+        m = s.max(axis=-1, keepdims=True)
+        if bmask is not None or fmask is not None:
+            m[~xp.isfinite(m)] = 0.0
+        s -= m
+        p = xp.exp(s, out=s)
+        z = p.sum(axis=-1, keepdims=True)
+        if bmask is not None or fmask is not None:
+            z[z == 0] = 1.0
+        p /= z
+        drop = self.drop
+        pd = p * drop if drop is not None else p
+        out = xp.matmul(pd, v)
+        if any(self.needs_input_grad):
+            self.q, self.k, self.v, self.p = q, k, v, p
+            self.fshape = None if fmask is None else fmask.shape
+        return out, p
+
+    def backward(self, g, gp):
+        xp = backend.array_module(self.p)
+        q, k, v, p, drop = self.q, self.k, self.v, self.p, self.drop
+        need = self.needs_input_grad
+        gq = gk = gv = gm = None
+        if g is None:
+            g = xp.zeros(p.shape[:-1] + (v.shape[-1],), p.dtype)
+        if need[2]:
+            pd = p * drop if drop is not None else p
+            gv = unbroadcast(xp.matmul(_swap(pd), g), v.shape)
+        if need[0] or need[1] or (len(need) > 3 and need[3]):
+            # dL/dP through the dropout, plus any gradient on the returned weights;
+            # then the softmax Jacobian: dS = P ⊙ (dP − Σ_j dP ⊙ P).
+            dp = xp.matmul(g, _swap(v))
+            if drop is not None:
+                dp *= drop
+            if gp is not None:
+                dp += gp
+            ds = dp
+            ds *= p
+            ds -= p * ds.sum(axis=-1, keepdims=True)
+            if len(need) > 3 and need[3]:
+                gm = unbroadcast(ds, self.fshape)
+            ds *= self.scale
+            if need[0]:
+                gq = unbroadcast(xp.matmul(ds, k), q.shape)
+            if need[1]:
+                gk = unbroadcast(xp.matmul(_swap(ds), q), k.shape)
+        return (gq, gk, gv, gm) if len(need) > 3 else (gq, gk, gv)
+
+
+def causal_mask(query_length, key_length, xp=np):
+    """Boolean (L, S) mask, True on and below the diagonal: position i sees keys 0..i.
+
+    PyTorch's ``is_causal`` mask (``torch.ones(L, S).tril()``): top-left aligned, so with
+    S > L the last S − L keys are hidden from every query.
+    """
+    return xp.tri(int(query_length), int(key_length), dtype=bool)
+
+
+def _as_tensor(x, name):
+    if isinstance(x, Tensor):
+        t = x
+    else:
+        t = Tensor._wrap(_as_array(x))
+    if t.data.dtype.kind != "f":
+        raise TypeError(f"scaled_dot_product_attention: {name} must be a float tensor, "
+                        f"got dtype {t.data.dtype}")
+    return t
+
+
+def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                           scale=None, training=True, generator=None):
+    """``scaled_dot_product_attention`` that also returns the weights (softmax, before dropout).
+
+    Returns ``(out, weights)`` with ``weights`` of shape (..., L, S). Used by the attention
+    layers for ``return_attention_scores``; same arguments as
+    ``scaled_dot_product_attention`` plus ``training`` (False disables the dropout).
+    """
+    where = "scaled_dot_product_attention"
+    q, k, v = (_as_tensor(t, n) for t, n in ((query, "query"), (key, "key"), (value, "value")))
+    sq, sk, sv = q.shape, k.shape, v.shape
+    if len(sq) < 2 or len(sk) < 2 or len(sv) < 2:
+        raise ValueError(f"{where}: query, key and value need rank >= 2 (..., length, features), "
+                         f"got shapes {sq}, {sk}, {sv}")
+    if sq[-1] != sk[-1]:
+        raise ValueError(f"{where}: query and key must have the same feature size (last axis), "
+                         f"got query {sq} and key {sk}")
+    if sk[-2] != sv[-2]:
+        raise ValueError(f"{where}: key and value must have the same length (axis -2), got key "
+                         f"{sk} and value {sv}")
+    try:
+        batch = np.broadcast_shapes(sq[:-2], sk[:-2], sv[:-2])
+    except ValueError:
+        raise ValueError(f"{where}: the batch dimensions of query {sq}, key {sk} and value {sv} "
+                         "do not broadcast") from None
+    if q.dtype != k.dtype or q.dtype != v.dtype:
+        raise TypeError(f"{where}: query, key and value must share a dtype, got {q.dtype}, "
+                        f"{k.dtype}, {v.dtype}")
+    L, S = sq[-2], sk[-2]
+    scores_shape = tuple(batch) + (L, S)
+    xp = backend.array_module(q.data)
+    scale = 1.0 / math.sqrt(sq[-1]) if scale is None else float(scale)
+    bool_mask, float_mask = None, None
+    if attn_mask is not None:
+        m = attn_mask if isinstance(attn_mask, Tensor) else Tensor._wrap(_as_array(attn_mask))
+        ms = shape_of(m)
+        try:
+            if np.broadcast_shapes(ms, scores_shape) != scores_shape:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"{where}: attn_mask of shape {ms} must broadcast to the scores' "
+                             f"shape {scores_shape} (batch..., query length, key length)") from None
+        if m.dtype == np.bool_:
+            bool_mask = m.data
+        elif m.dtype.kind == "f":
+            if m.dtype != q.dtype:
+                raise TypeError(f"{where}: a float attn_mask must have the query's dtype "
+                                f"{q.dtype}, got {m.dtype}")
+            float_mask = m
+        else:
+            raise TypeError(f"{where}: attn_mask must be boolean (True = take part) or float "
+                            f"(added to the scores), got dtype {m.dtype}")
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError(f"{where}: give either attn_mask or is_causal=True, not both "
+                             "(as PyTorch)")
+        bool_mask = causal_mask(L, S, xp)
+    p = check_rate(dropout_p, where + ": dropout_p")
+    drop = None
+    if p > 0.0 and training:
+        rng = generator if generator is not None else backend.rng()
+        keep = rng.random(scores_shape, dtype=np.float32) >= p
+        drop = np.multiply(keep, 1.0 / (1.0 - p), dtype=q.dtype)
+        drop = backend.to_device(drop, backend.device_of(q.data))
+    with quiet(xp):
+        if float_mask is not None:
+            return ScaledDotProductAttention.apply(q, k, v, float_mask, scale=scale,
+                                                   bool_mask=bool_mask, drop=drop)
+        return ScaledDotProductAttention.apply(q, k, v, scale=scale, bool_mask=bool_mask,
+                                               drop=drop)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, generator=None):
+    """Scaled dot-product attention, one fused node (PyTorch's signature and semantics).
+
+    Formula
+    -------
+    ::
+
+        S = Q Kᵀ · scale + M          scale = 1/√d_k unless given
+        P = softmax(S) along the keys  (row i: how much query i looks at each key)
+        out = dropout(P) V
+
+    Backward (dO the output gradient, D the dropout mask)::
+
+        dV = (P ⊙ D)ᵀ dO,  dP = (dO Vᵀ) ⊙ D,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),
+        dQ = dS K · scale,  dK = dSᵀ Q · scale,  dM = dS (float mask)
+
+    Masks as in PyTorch: a boolean ``attn_mask`` says which keys take part (True) — a
+    masked score becomes −∞ before the softmax; a float mask is added to the scores.
+    ``is_causal=True`` lets query i see keys 0..i only. A query row whose keys are all
+    masked gets zero weights and a zero output (PyTorch's CPU result), not NaN.
+
+    Parameters
+    ----------
+    query : Tensor, shape (..., L, E)
+    key : Tensor, shape (..., S, E)
+    value : Tensor, shape (..., S, Ev)
+    attn_mask : bool or float array/Tensor broadcastable to (..., L, S), optional
+    dropout_p : float
+        Dropout on the attention weights (always applied when > 0, as PyTorch; layers pass
+        0 at inference).
+    is_causal : bool
+    scale : float, optional
+    generator : numpy.random.Generator, optional
+        Source of the dropout mask (the library RNG by default).
+
+    Shape
+    -----
+    Batch dimensions (...) broadcast between query, key and value. Output (..., L, Ev).
+
+    Examples
+    --------
+    >>> import numpy as np, deepsheet as ds
+    >>> q = ds.tensor(np.ones((2, 3, 4), np.float32))
+    >>> ds.functional.scaled_dot_product_attention(q, q, q, is_causal=True).shape
+    (2, 3, 4)
+    """
+    out, _ = attention_with_weights(query, key, value, attn_mask, dropout_p, is_causal, scale,
+                                    training=True, generator=generator)
+    return out

@@ -18,20 +18,60 @@ from ..tensor import Tensor, _as_array
 from ._util import quiet, shape_of
 from .dropout import check_rate
 
-__all__ = ["scaled_dot_product_attention", "causal_mask"]
+__all__ = ["scaled_dot_product_attention", "causal_mask", "attend", "split_heads_projection",
+           "merge_heads_projection"]
 
 
 def _swap(a):
     return a.swapaxes(-1, -2)
 
 
+def _masked_softmax(xp, s, bmask, masked):
+    """Row softmax of the scores ``s`` (overwritten) with the boolean mask applied first.
+
+    A masked score becomes −∞. Row max shift: every exponent <= 0. A row whose keys are all
+    masked has max −∞; shifting by 0 there makes its exponentials 0 and its weights 0
+    (PyTorch's CPU result), never NaN.
+    """
+    if bmask is not None:
+        full = np.broadcast_shapes(s.shape, bmask.shape)
+        if s.shape != full:
+            s = xp.broadcast_to(s, full).copy()
+        xp.copyto(s, -xp.inf, where=~bmask)
+    masked = masked or bmask is not None
+    m = s.max(axis=-1, keepdims=True)
+    if masked:
+        m[~xp.isfinite(m)] = 0.0
+    s -= m
+    p = xp.exp(s, out=s)
+    z = p.sum(axis=-1, keepdims=True)
+    if masked:
+        z[z == 0] = 1.0
+    p /= z
+    return p
+
+
+def _softmax_backward(p, dp):
+    """dS = P ⊙ (dP − Σ_j dP ⊙ P), in place in ``dp``."""
+    dp *= p
+    dp -= p * dp.sum(axis=-1, keepdims=True)
+    return dp
+
+
+def _drop_mask(shape, rate, dtype, like, generator):
+    """Inverted-dropout multipliers {0, 1/(1-rate)} of ``shape`` on ``like``'s device."""
+    rng = generator if generator is not None else backend.rng()
+    keep = rng.random(shape, dtype=np.float32) >= rate
+    drop = np.multiply(keep, 1.0 / (1.0 - rate), dtype=dtype)
+    return backend.to_device(drop, backend.device_of(like))
+
+
 class ScaledDotProductAttention(Function):
     """out = dropout(softmax(Q Kᵀ · scale + mask)) V, and the attention weights.
 
     Outputs ``(out, weights)``; ``weights`` are the softmax before dropout (what Keras's
-    ``return_attention_scores`` gives). ``mask_kind`` is None, "bool" or "float"; a boolean
-    mask arrives as an array (True = take part), a float mask as the fourth input (it may
-    carry a gradient, as in PyTorch).
+    ``return_attention_scores`` gives). A boolean mask arrives as a parameter (True = take
+    part), a float mask as the fourth input (it may carry a gradient, as in PyTorch).
     """
 
     def forward(self, q, k, v, *rest):
@@ -41,23 +81,7 @@ class ScaledDotProductAttention(Function):
         fmask = rest[0] if rest else None
         if fmask is not None:
             s = s + fmask  # may broadcast s up to the mask's batch dims
-        bmask = self.bool_mask
-        if bmask is not None:
-            if s.shape != np.broadcast_shapes(s.shape, bmask.shape):
-                s = xp.broadcast_to(s, np.broadcast_shapes(s.shape, bmask.shape)).copy()
-            xp.copyto(s, -xp.inf, where=~bmask)
-        # Row max shift: every exponent <= 0. A row whose keys are all masked has max -inf;
-        # shifting by 0 there makes its exponentials 0 and its weights 0 (PyTorch's CPU
-        # result), never NaN.
-        m = s.max(axis=-1, keepdims=True)
-        if bmask is not None or fmask is not None:
-            m[~xp.isfinite(m)] = 0.0
-        s -= m
-        p = xp.exp(s, out=s)
-        z = p.sum(axis=-1, keepdims=True)
-        if bmask is not None or fmask is not None:
-            z[z == 0] = 1.0
-        p /= z
+        p = _masked_softmax(xp, s, self.bool_mask, fmask is not None)
         drop = self.drop
         pd = p * drop if drop is not None else p
         out = xp.matmul(pd, v)
@@ -84,9 +108,7 @@ class ScaledDotProductAttention(Function):
                 dp *= drop
             if gp is not None:
                 dp += gp
-            ds = dp
-            ds *= p
-            ds -= p * ds.sum(axis=-1, keepdims=True)
+            ds = _softmax_backward(p, dp)
             if len(need) > 3 and need[3]:
                 gm = unbroadcast(ds, self.fshape)
             ds *= self.scale
@@ -95,6 +117,77 @@ class ScaledDotProductAttention(Function):
             if need[1]:
                 gk = unbroadcast(xp.matmul(_swap(ds), q), k.shape)
         return (gq, gk, gv, gm) if len(need) > 3 else (gq, gk, gv)
+
+
+class AttendScores(Function):
+    """out = dropout(softmax(S with mask)) V for scores S computed elsewhere, and the weights.
+
+    The back half of attention for layers whose scores are not a plain dot product
+    (additive/concat scores, a trainable scale): one node for mask, softmax, dropout and
+    the weighted sum.
+    """
+
+    def forward(self, s, v):
+        xp = backend.array_module(s)
+        p = _masked_softmax(xp, s.copy(), self.bool_mask, False)
+        drop = self.drop
+        pd = p * drop if drop is not None else p
+        if any(self.needs_input_grad):
+            self.v, self.p = v, p
+        return xp.matmul(pd, v), p
+
+    def backward(self, g, gp):
+        xp = backend.array_module(self.p)
+        v, p, drop = self.v, self.p, self.drop
+        if g is None:
+            g = xp.zeros(p.shape[:-1] + (v.shape[-1],), p.dtype)
+        gs = gv = None
+        if self.needs_input_grad[1]:
+            pd = p * drop if drop is not None else p
+            gv = unbroadcast(xp.matmul(_swap(pd), g), v.shape)
+        if self.needs_input_grad[0]:
+            dp = xp.matmul(g, _swap(v))
+            if drop is not None:
+                dp *= drop
+            if gp is not None:
+                dp += gp
+            gs = unbroadcast(_softmax_backward(p, dp), self.s_shape)
+        return gs, gv
+
+
+def attend(scores, value, mask=None, dropout_p=0.0, training=True, generator=None):
+    """Masked softmax of precomputed ``scores`` and the weighted sum of ``value``: one node.
+
+    Formula::
+
+        P = softmax(S masked),  out = dropout(P) V
+
+    Parameters
+    ----------
+    scores : Tensor, shape (..., L, S)
+    value : Tensor, shape (..., S, Ev)
+    mask : bool array broadcastable to (..., L, S), optional (True = take part)
+
+    Returns
+    -------
+    (out, weights): (..., L, Ev) and the softmax (..., L, S) before dropout.
+    """
+    s = _as_tensor(scores, "scores")
+    v = _as_tensor(value, "value")
+    if s.shape[-1] != v.shape[-2]:
+        raise ValueError(f"attend: scores {s.shape} cover {s.shape[-1]} keys but value {v.shape} "
+                         f"has {v.shape[-2]}")
+    if mask is not None:
+        mask = mask.data if isinstance(mask, Tensor) else mask
+        if mask.dtype != np.bool_:
+            raise TypeError(f"attend: mask must be boolean (True = take part), got {mask.dtype}")
+    rate = check_rate(dropout_p, "attend: dropout_p")
+    drop = None
+    if rate > 0.0 and training:
+        drop = _drop_mask(np.broadcast_shapes(s.shape, shape_of(mask)), rate, s.dtype, s.data,
+                          generator)
+    with quiet(backend.array_module(s.data)):
+        return AttendScores.apply(s, v, bool_mask=mask, drop=drop, s_shape=s.shape)
 
 
 def causal_mask(query_length, key_length, xp=np):
@@ -177,10 +270,7 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
     p = check_rate(dropout_p, where + ": dropout_p")
     drop = None
     if p > 0.0 and training:
-        rng = generator if generator is not None else backend.rng()
-        keep = rng.random(scores_shape, dtype=np.float32) >= p
-        drop = np.multiply(keep, 1.0 / (1.0 - p), dtype=q.dtype)
-        drop = backend.to_device(drop, backend.device_of(q.data))
+        drop = _drop_mask(scores_shape, p, q.dtype, q.data, generator)
     with quiet(xp):
         if float_mask is not None:
             return ScaledDotProductAttention.apply(q, k, v, float_mask, scale=scale,
@@ -239,3 +329,107 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     out, _ = attention_with_weights(query, key, value, attn_mask, dropout_p, is_causal, scale,
                                     training=True, generator=generator)
     return out
+
+
+# ----------------------------------------------------------------------------- head projections
+class SplitHeads(Function):
+    """y[..., h, t, d] = Σ_i x[..., t, i] W[i, h, d] + b[h, d]: project and split into heads."""
+
+    def forward(self, x, w, b=None):
+        xp = backend.array_module(x)
+        dim, h, d = w.shape
+        x2 = x.reshape(-1, dim)
+        y = xp.matmul(x2, w.reshape(dim, h * d))
+        if b is not None:
+            y += b.reshape(-1)
+        self.x2, self.w = (x2, w) if any(self.needs_input_grad) else (None, None)
+        lead, t = x.shape[:-2], x.shape[-2]
+        return xp.ascontiguousarray(y.reshape(lead + (t, h, d)).swapaxes(-2, -3))
+
+    def backward(self, g):
+        dim, h, d = self.w.shape
+        g2 = g.swapaxes(-2, -3).reshape(-1, h * d)
+        need = self.needs_input_grad
+        gx = (g2 @ self.w.reshape(dim, h * d).T).reshape(g.shape[:-3] + (g.shape[-2], dim)) \
+            if need[0] else None
+        gw = (self.x2.T @ g2).reshape(dim, h, d) if need[1] else None
+        if len(need) > 2:
+            gb = g2.sum(axis=0).reshape(h, d) if need[2] else None
+            return gx, gw, gb
+        return gx, gw
+
+
+class MergeHeads(Function):
+    """y[..., t, o] = Σ_{h,d} x[..., h, t, d] W[h, d, o] + b[o]: merge heads and project."""
+
+    def forward(self, x, w, b=None):
+        xp = backend.array_module(x)
+        h, d, o = w.shape
+        lead, t = x.shape[:-3], x.shape[-2]
+        x2 = xp.ascontiguousarray(x.swapaxes(-2, -3)).reshape(-1, h * d)
+        y = xp.matmul(x2, w.reshape(h * d, o))
+        if b is not None:
+            y += b
+        self.x2, self.w = (x2, w) if any(self.needs_input_grad) else (None, None)
+        self.lead_t = lead + (t,)
+        return y.reshape(lead + (t, o))
+
+    def backward(self, g):
+        h, d, o = self.w.shape
+        g2 = g.reshape(-1, o)
+        need = self.needs_input_grad
+        gx = None
+        if need[0]:
+            gx = (g2 @ self.w.reshape(h * d, o).T).reshape(self.lead_t + (h, d)).swapaxes(-2, -3)
+        gw = (self.x2.T @ g2).reshape(h, d, o) if need[1] else None
+        if len(need) > 2:
+            return gx, gw, (g2.sum(axis=0) if need[2] else None)
+        return gx, gw
+
+
+def split_heads_projection(x, kernel, bias=None):
+    """Project ``x`` with a (dim, heads, head_dim) kernel and move heads before time: one node.
+
+    Formula::
+
+        Y[..., h, t, :] = X[..., t, :] · W[:, h, :] + b[h, :]
+
+    Keras's ``MultiHeadAttention`` query/key/value layout (kernel (dim, heads, key_dim), bias
+    (heads, key_dim)); the result is laid out for ``scaled_dot_product_attention``.
+
+    Shape
+    -----
+    (..., T, dim) -> (..., heads, T, head_dim)
+    """
+    x = _as_tensor(x, "x")
+    if len(shape_of(kernel)) != 3 or x.shape[-1] != shape_of(kernel)[0] or x.ndim < 2:
+        raise ValueError(f"split_heads_projection: x of shape {x.shape} and kernel of shape "
+                         f"{shape_of(kernel)} do not fit (expected (..., T, dim) and (dim, heads, "
+                         "head_dim))")
+    if bias is None:
+        return SplitHeads.apply(x, kernel)
+    return SplitHeads.apply(x, kernel, bias)
+
+
+def merge_heads_projection(x, kernel, bias=None):
+    """Merge heads and project with a (heads, head_dim, out) kernel: one node.
+
+    Formula::
+
+        Y[..., t, :] = Σ_h X[..., h, t, :] · W[h, :, :] + b
+
+    Keras's ``MultiHeadAttention`` output layout (kernel (heads, value_dim, out), bias (out,)).
+
+    Shape
+    -----
+    (..., heads, T, head_dim) -> (..., T, out)
+    """
+    x = _as_tensor(x, "x")
+    ks = shape_of(kernel)
+    if len(ks) != 3 or x.ndim < 3 or (x.shape[-3], x.shape[-1]) != tuple(ks[:2]):
+        raise ValueError(f"merge_heads_projection: x of shape {x.shape} and kernel of shape {ks} "
+                         "do not fit (expected (..., heads, T, head_dim) and (heads, head_dim, "
+                         "out))")
+    if bias is None:
+        return MergeHeads.apply(x, kernel)
+    return MergeHeads.apply(x, kernel, bias)

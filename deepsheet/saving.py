@@ -42,6 +42,9 @@ import zlib
 import numpy as np
 
 from . import backend
+from ._checked_read import (DEFAULT_MAX_BYTES, check_names, parse_json, read_json_entries,
+                            read_tensor_entries, read_tensor_stream, safetensors_header)
+from ._files import regular_file
 
 __all__ = ["SavingError", "save_model", "load_model", "save_weights", "load_weights",
            "read_archive", "atomic_write", "training_state", "restore_training_state",
@@ -121,11 +124,7 @@ def _read_tensors(blob, what, path):
 
 
 def _check_file(path, kind):
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no {kind} file at {path!r}")
-    if os.path.isdir(path):
-        raise SavingError(f"{path!r} is a folder, expected a {kind} file")
+    path = regular_file(path, kind, SavingError)
     if os.path.getsize(path) == 0:
         raise SavingError(f"{path!r} is empty (0 bytes), not a {kind} file; was a save "
                           "interrupted?")
@@ -183,8 +182,12 @@ def _describe(head):
 
 # ------------------------------------------------------------------ archives
 
-def read_archive(path):
-    """Open and validate a ``.deepsheet`` archive.
+def read_archive(path, max_bytes=DEFAULT_MAX_BYTES):
+    """Open and validate a ``.deepsheet`` archive, reading nothing past its budgets.
+
+    Sizes, names, JSON nesting and number lengths, and the safetensors headers are
+    checked before the bytes are read (see ``deepsheet._checked_read``); all weights
+    together may take at most ``max_bytes``.
 
     Returns ``(config, metadata, arrays)`` where ``arrays`` maps each ``.safetensors``
     entry's name (``"model"``, ``"optimizer"``, ``"callbacks"``) to its arrays. Raises
@@ -201,42 +204,29 @@ def read_archive(path):
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise SavingError(f"{path!r} is corrupt or truncated: {exc}") from None
     with zf:
-        names = set(zf.namelist())
-        missing = [n for n in REQUIRED if n not in names]
-        if missing:
-            raise SavingError(f"{path!r} is not a deepsheet model file: it lacks {missing} "
-                              f"(it holds {sorted(names)[:10]})")
-        extra = sorted(names - set(REQUIRED) - set(OPTIONAL))
-        if extra:
-            raise SavingError(f"{path!r} holds unexpected entries {extra}; refusing to load it "
-                              f"(a deepsheet model holds only {list(REQUIRED + OPTIONAL)})")
-        try:
-            raw = {n: zf.read(n) for n in names}
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-            raise SavingError(f"{path!r} is corrupt or truncated: {exc}") from None
-    parsed = {}
-    for name in ("config.json", "metadata.json"):
-        try:
-            parsed[name] = json.loads(raw[name])
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise SavingError(f"{path!r}: {name} is not valid JSON ({exc})") from None
-        if not isinstance(parsed[name], dict):
-            raise SavingError(f"{path!r}: {name} must hold a JSON object, got "
-                              f"{type(parsed[name]).__name__}")
-    config, metadata = parsed["config.json"], parsed["metadata.json"]
-    if metadata.get("format") != FORMAT:
-        raise SavingError(f"{path!r}: metadata.json does not declare format {FORMAT!r}; "
-                          "not a deepsheet model file")
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise SavingError(f"{path!r}: metadata.json has no valid format_version ({version!r})")
-    if version > FORMAT_VERSION:
-        raise SavingError(f"{path!r} was written by a newer deepsheet (format version "
-                          f"{version}, this one reads up to {FORMAT_VERSION}); upgrade deepsheet")
-    unknown = set(config) - CONFIG_KEYS
-    if unknown or "model" not in config:
-        raise SavingError(f"{path!r}: config.json has unknown keys {sorted(unknown)}" if unknown
-                          else f"{path!r}: config.json has no 'model' entry")
+        infos = check_names(zf, REQUIRED, OPTIONAL, path, SavingError)
+        raw = read_json_entries(zf, infos, path, SavingError)
+        parsed = {}
+        for name in ("config.json", "metadata.json"):
+            parsed[name] = parse_json(raw[name], name, path, SavingError)
+            if not isinstance(parsed[name], dict):
+                raise SavingError(f"{path!r}: {name} must hold a JSON object, got "
+                                  f"{type(parsed[name]).__name__}")
+        config, metadata = parsed["config.json"], parsed["metadata.json"]
+        if metadata.get("format") != FORMAT:
+            raise SavingError(f"{path!r}: metadata.json does not declare format {FORMAT!r}; "
+                              "not a deepsheet model file")
+        version = metadata.get("format_version")
+        if not isinstance(version, int) or version < 1:
+            raise SavingError(f"{path!r}: metadata.json has no valid format_version ({version!r})")
+        if version > FORMAT_VERSION:
+            raise SavingError(f"{path!r} was written by a newer deepsheet (format version "
+                              f"{version}, this one reads up to {FORMAT_VERSION}); upgrade deepsheet")
+        unknown = set(config) - CONFIG_KEYS
+        if unknown or "model" not in config:
+            raise SavingError(f"{path!r}: config.json has unknown keys {sorted(unknown)}" if unknown
+                              else f"{path!r}: config.json has no 'model' entry")
+        raw = read_tensor_entries(zf, infos, path, SavingError, max_bytes)
     arrays = {name[:-len(".safetensors")]: _read_tensors(raw[name], name, path)
               for name in raw if name.endswith(".safetensors")}
     return config, metadata, arrays
@@ -258,8 +248,12 @@ def _assign_weights(model, arrays, path):
             raise SavingError(f"{path!r}: weight {i} ('{w.name}') has dtype {a.dtype} in the "
                               f"file, the model expects {w.data.dtype}")
     for i, w in enumerate(own):
-        xp = backend.array_module(w.data)
-        w.data[...] = xp.asarray(arrays[expected[i]])
+        a = arrays[expected[i]]
+        if isinstance(w.data, np.ndarray) and not w.data.flags.writeable:
+            # a placeholder from deferred_initializers: the file's array takes its place
+            w.data = backend.to_device(np.array(a, copy=True), backend.get_default_device())
+        else:
+            w.data[...] = backend.array_module(w.data).asarray(a)
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata=None,
@@ -342,7 +336,7 @@ def _restore_generators(model, states, path):
             raise SavingError(f"{path!r}: bad generator state for layer '{name}' ({exc})") from None
 
 
-def load_model(filepath, compile=True):  # noqa: A002 - Keras's argument name
+def load_model(filepath, compile=True, max_bytes=DEFAULT_MAX_BYTES):  # noqa: A002 - Keras's name
     """Rebuild a model saved by ``model.save``, ready to predict or to continue training.
 
     Architecture, weights, and (with ``compile=True``, if it was compiled) the compile
@@ -360,13 +354,18 @@ def load_model(filepath, compile=True):  # noqa: A002 - Keras's argument name
     """
     from . import models  # noqa: F401 - registers Model and Sequential with the layer registry
     from .layers import deserialize
+    from .layers.base import deferred_initializers
     path = os.fspath(filepath)
     if not os.path.exists(path) and os.path.exists(path + EXTENSION):
         path += EXTENSION
-    config, metadata, arrays = read_archive(path)
+    config, metadata, arrays = read_archive(path, max_bytes)
     try:
-        model = deserialize(config["model"])
-    except (TypeError, KeyError, ValueError, IndexError, AttributeError) as exc:
+        # Weights are placeholders until their shapes are checked against the file: a
+        # config asking for 10**8 units costs nothing before it is refused.
+        with deferred_initializers():
+            model = deserialize(config["model"])
+    except (TypeError, KeyError, ValueError, IndexError, AttributeError, OverflowError,
+            RecursionError, MemoryError) as exc:
         raise SavingError(f"{path!r}: cannot rebuild the architecture: {exc}") from None
     if not hasattr(model, "_ordered_weights") or not hasattr(model, "compile"):
         raise SavingError(f"{path!r}: config.json describes a {type(model).__name__}, not a model")
@@ -405,18 +404,29 @@ def save_weights(model, filepath, overwrite=True):
     return path
 
 
-def load_weights(model, filepath):
-    """Load weights written by ``save_weights`` (or a whole model file) into ``model``."""
+def load_weights(model, filepath, max_bytes=DEFAULT_MAX_BYTES):
+    """Load weights written by ``save_weights`` (or a whole model file) into ``model``.
+
+    The safetensors header is read and checked first; no more than it declares (and at
+    most ``max_bytes``) is read.
+    """
     path = _check_file(filepath, "weights")
     with open(path, "rb") as f:
-        blob = f.read()
-    if blob[:4] == b"PK\x03\x04":
-        arrays = read_archive(path)[2]["model"]
-    else:
-        if len(blob) < 8 or int.from_bytes(blob[:8], "little") > len(blob) - 8:
-            raise SavingError(f"{path!r} is not a deepsheet weights file (safetensors) nor a "
-                              f"model file{_describe(blob[:8])}; or it is truncated")
-        arrays = _read_tensors(blob, "the weights file", path)
+        head = f.read(8)
+        if head[:4] == b"PK\x03\x04":
+            arrays = None
+        else:
+            f.seek(0)
+            what = "the weights file"
+            try:
+                blob, _ = read_tensor_stream(f, what, max_bytes, max_bytes, path, SavingError)
+            except SavingError as exc:
+                raise SavingError(f"{exc}; {path!r} is not a deepsheet weights file "
+                                  f"(safetensors) nor a model file{_describe(head)}") from None
+            safetensors_header(blob, what, path, SavingError)
+            arrays = _read_tensors(blob, what, path)
+    if arrays is None:
+        arrays = read_archive(path, max_bytes)[2]["model"]
     _assign_weights(model, arrays, path)
 
 

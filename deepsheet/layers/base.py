@@ -12,6 +12,8 @@ one registry (the model loader uses the same), rejecting unknown classes and key
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
 
 import numpy as np
@@ -21,6 +23,8 @@ from ..autograd import no_grad
 from ..tensor import Tensor, _as_array
 
 _REGISTRY: dict[str, type] = {}
+# Set while load_model rebuilds an architecture whose weights the file will supply.
+_DEFER_INIT = contextvars.ContextVar("deepsheet_defer_init", default=False)
 _NAME_COUNTS: dict[str, int] = {}
 
 
@@ -87,6 +91,18 @@ def to_tensor_input(x):
     return Tensor(arr)
 
 
+@contextlib.contextmanager
+def deferred_initializers():
+    """Inside, ``add_weight`` makes zero-cost read-only placeholders instead of running
+    initializers: ``load_model`` builds the architecture this way, checks every weight's
+    shape against the file, and only then allocates (the file's arrays)."""
+    token = _DEFER_INIT.set(True)
+    try:
+        yield
+    finally:
+        _DEFER_INIT.reset(token)
+
+
 class Layer:
     """Base of all layers (Keras's ``Layer``): build on first call, weights, training flag, config.
 
@@ -151,7 +167,12 @@ class Layer:
         from .. import init
         dtype = np.dtype(dtype or self.dtype)
         shape = tuple(int(s) for s in shape)
-        data = init.get(initializer)(shape, dtype=dtype)
+        if _DEFER_INIT.get():
+            # A read-only zero of the right shape that costs no memory: the loader checks
+            # the shape against the file, then puts the file's array in its place.
+            data = np.broadcast_to(np.zeros((), dtype), shape)
+        else:
+            data = init.get(initializer)(shape, dtype=dtype)
         w = Tensor(data, requires_grad=bool(trainable) and self._trainable)
         w.name = f"{self.name}/{name}"
         w.trainable = bool(trainable)

@@ -12,9 +12,10 @@ __version__ = "0.1.0"
 
 from .backend import (get_default_device, get_default_dtype, manual_seed,  # noqa: E402
                       set_default_device, set_default_dtype)
+from .parallel import get_num_threads, set_num_threads  # noqa: E402
 from .tensor import Tensor, is_tensor, tensor  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
-from . import backend, functional  # noqa: E402,F401
+from . import backend, functional, parallel  # noqa: E402,F401
 
 _SUBMODULES = {
     "autograd", "init", "layers", "models", "losses", "optimizers", "regularizers", "callbacks",
@@ -31,7 +32,8 @@ _LAZY = {
 
 __all__ = ["Tensor", "tensor", "is_tensor", "no_grad", "enable_grad", "is_grad_enabled",
            "set_grad_enabled", "manual_seed", "get_default_device", "set_default_device",
-           "get_default_dtype", "set_default_dtype", "functional", "backend", *_LAZY,
+           "get_default_dtype", "set_default_dtype", "get_num_threads", "set_num_threads",
+           "functional", "backend", "parallel", *_LAZY,
            *sorted(_SUBMODULES)]
 
 

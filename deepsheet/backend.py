@@ -232,6 +232,10 @@ class _FlushDenormal:
             return True
         return False
 
+    def active(self):
+        """True inside ``flush_denormal()`` on this thread (the pool's workers then match it)."""
+        return bool(getattr(self._local, "depth", 0))
+
     @contextlib.contextmanager
     def __call__(self):
         if not self.available or getattr(self._local, "depth", 0):

@@ -43,6 +43,7 @@ class Adagrad(Optimizer):
     tensor([ 0.9, -1.9], requires_grad=True)
     """
 
+    _blockwise = True  # elementwise, in place: may run in blocks on several threads
     _config_keys = ("initial_accumulator_value", "epsilon", "lr_decay")
 
     def __init__(self, params=None, learning_rate=1e-2, initial_accumulator_value=0.0,

@@ -48,6 +48,7 @@ class Adam(Optimizer):
     tensor([ 0.9, -1.9], requires_grad=True)
     """
 
+    _blockwise = True  # elementwise, in place: may run in blocks on several threads
     _config_keys = ("beta_1", "beta_2", "epsilon", "amsgrad")
 
     def __init__(self, params=None, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8,

@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from .. import backend
+from .. import backend, parallel
 from ..tensor import Tensor
 from . import schedules as _schedules
 
@@ -31,6 +31,9 @@ SUBNORMAL_MODES = ("flush", "zero", "keep")
 # 9th, ...): moments need ~150 (β₁ = 0.9) to ~14,000 (β₂ = 0.999) updates to decay through
 # the subnormal range, so a scan every 8 catches them early at an eighth of the cost.
 ZERO_EVERY = 8
+# Elements per block of the threaded update (128 KiB of float32 per array: each block's
+# arrays stay in the core's L2 cache through the update's several passes).
+BLOCK = 1 << 15
 
 
 def _is_number(x):
@@ -103,6 +106,10 @@ class Optimizer:
     # AdamW overrides: decay the weights instead of adding λθ to the gradient.
     _decoupled_weight_decay = False
     subnormals = "flush"
+    # True where _update works elementwise and in place on whatever arrays it is given: then
+    # step() may update blocks of the flattened parameters on several threads (see
+    # _step_in_blocks). The built-in optimizers declare it; a user's subclass opts in.
+    _blockwise = False
 
     def __init__(self, params=None, learning_rate=1e-3, *, weight_decay=0.0, clipnorm=None,
                  clipvalue=None, global_clipnorm=None, name=None):
@@ -237,8 +244,10 @@ class Optimizer:
             raise ValueError(f"{owner}: subnormals must be one of {SUBNORMAL_MODES}, got {mode!r}")
         flushing = mode == "flush" and backend.flush_denormal.available
         ctx = backend.flush_denormal() if flushing else contextlib.nullcontext()
+        zeroing = mode != "keep" and not flushing
         with ctx:
             grads = self._clip([g for _, g in pairs])
+            items = []
             for (p, _), g in zip(pairs, grads):
                 data = p.data
                 if g.shape != data.shape:
@@ -250,14 +259,61 @@ class Optimizer:
                 else:
                     self._follow(state, data)
                 state["step"] += 1
-                xp = np if type(data) is np.ndarray else backend.array_module(data)
-                scratch = self._scratch(data)
-                self._update(data, g, state, lr, xp, scratch)
-                if (mode != "keep" and not flushing and xp is np
-                        and state["step"] % ZERO_EVERY == 1 % ZERO_EVERY):
-                    _zero_subnormals(state, scratch[0], *self._pooled(data, np.bool_, 2))
+                items.append((data, g, state))
+            if not self._step_in_blocks(items, lr, zeroing):
+                for data, g, state in items:
+                    xp = np if type(data) is np.ndarray else backend.array_module(data)
+                    scratch = self._scratch(data)
+                    self._update(data, g, state, lr, xp, scratch)
+                    if zeroing and xp is np and state["step"] % ZERO_EVERY == 1 % ZERO_EVERY:
+                        _zero_subnormals(state, scratch[0], *self._pooled(data, np.bool_, 2))
         self.iterations += 1
         return loss
+
+    def _step_in_blocks(self, items, lr, zeroing):
+        """The update over the flat parameter set in fixed blocks on the thread pool.
+
+        Every update is elementwise, so a block of a parameter (with the same blocks of its
+        gradient and state) updates exactly as the whole would: results do not depend on the
+        thread count. Returns False (nothing done) where this does not apply: one thread,
+        little work, GPU arrays, mixed dtypes, non-contiguous arrays, a subclass not declared
+        ``_blockwise``, or state buffers still to be created by ``_update``.
+        """
+        if not self._blockwise or not items or parallel.get_num_threads() == 1:
+            return False
+        dtype = items[0][0].dtype
+        total = 0
+        names = self._buffer_names()
+        for data, _, state in items:
+            if (type(data) is not np.ndarray or data.dtype != dtype
+                    or not data.flags.c_contiguous or any(k not in state for k in names)):
+                return False
+            for k, v in state.items():
+                if k != "step" and not (type(v) is np.ndarray and v.flags.c_contiguous):
+                    return False
+            total += data.size
+        # p, g, the state and two scratch arrays are streamed through (about 6 arrays).
+        if total * dtype.itemsize * 6 < parallel.MIN_PARALLEL_WORK:
+            return False
+        jobs, off = [], 0
+        for data, g, state in items:
+            flat = {k: (v if k == "step" else v.reshape(-1)) for k, v in state.items()}
+            fp, fg = data.reshape(-1), g.reshape(-1)
+            jobs += [(fp, fg, flat, a, b, off + a) for a, b in parallel.spans(data.size, BLOCK)]
+            off += data.size
+        tmp = self._pooled(np.empty(total, dtype), dtype, 2)
+        masks = self._pooled(np.empty(total, dtype), np.bool_, 2) if zeroing else None
+
+        def run(i):
+            fp, fg, flat, a, b, o = jobs[i]
+            state = {k: (v if k == "step" else v[a:b]) for k, v in flat.items()}
+            scratch = (tmp[0][o:o + b - a], tmp[1][o:o + b - a])
+            self._update(fp[a:b], fg[a:b], state, lr, np, scratch)
+            if zeroing and state["step"] % ZERO_EVERY == 1 % ZERO_EVERY:
+                _zero_subnormals(state, scratch[0], masks[0][o:o + b - a],
+                                 masks[1][o:o + b - a])
+        parallel.parallel_for(len(jobs), run)
+        return True
 
     def _clip(self, grads):
         """Clipped copies of ``grads`` (the arrays themselves where nothing changes)."""

@@ -48,6 +48,7 @@ class RMSprop(Optimizer):
     dtype('float32')
     """
 
+    _blockwise = True  # elementwise, in place: may run in blocks on several threads
     _config_keys = ("rho", "momentum", "epsilon", "centered")
 
     def __init__(self, params=None, learning_rate=1e-2, rho=0.99, momentum=0.0, epsilon=1e-8,

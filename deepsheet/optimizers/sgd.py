@@ -45,6 +45,7 @@ class SGD(Optimizer):
     tensor([ 0.8, -1.6], requires_grad=True)
     """
 
+    _blockwise = True  # elementwise, in place: may run in blocks on several threads
     _config_keys = ("momentum", "nesterov", "dampening")
 
     def __init__(self, params=None, learning_rate=1e-3, momentum=0.0, nesterov=False,

@@ -1,0 +1,187 @@
+"""Threads and busy machines: deepsheet ``fit`` against PyTorch, each library in its own process.
+
+For every setting asked for, the script starts one fresh Python process per library (so
+neither library's threads, allocator or BLAS state disturbs the other, and PyTorch does
+not train slower after deepsheet has run), alternating ours / theirs (A B A B) for
+``--rounds`` rounds, and prints samples/s (median and best over the rounds) and the ratio
+ours/torch. Both sides train the same recipe on the same samples in the same order: epoch
+e uses the permutation ``numpy.random.default_rng(e).permutation(n)``, applied to the data
+before the clock starts (deepsheet fits it with ``shuffle=False``). One warm-up epoch of
+``--warmup`` steps runs first in each process.
+
+Settings (``--settings``, comma separated):
+
+* ``1``, ``2``, ...: both libraries pinned to that many threads (``ds.set_num_threads`` /
+  ``torch.set_num_threads``), on the machine as it is.
+* ``busy-default``: one competing busy process (``python -c "while True: pass"``) is
+  started before each pair and stopped after it; both libraries keep their defaults.
+* ``busy-1``, ``busy-2``: the busy process and both libraries pinned to 1 or 2 threads.
+
+The load average (``os.getloadavg``) is printed with every measurement: the machine this
+was written on is shared, so alternate, repeat and compare only rows measured together.
+
+    python benchmarks/bench_threads.py --model cnn --settings 1,2,busy-default --rounds 3
+    python benchmarks/bench_threads.py --model mlp --settings 2 --subset 60000
+
+Worker mode (used by the script itself): ``--worker ours|torch --threads N|default``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BATCH = 128
+
+
+# ------------------------------------------------------------------ worker (one library)
+def _load(model, subset):
+    import numpy as np
+    from deepsheet.datasets import fashion_mnist
+    (x, y), _ = fashion_mnist.load_data()
+    x, y = x[:subset], y[:subset].astype(np.int64)
+    x = x.astype(np.float32) / 255.0
+    x = x.reshape(len(x), 28, 28, 1) if model == "cnn" else x.reshape(len(x), -1)
+    return x, y
+
+
+def _epochs(model, subset, epochs, warmup):
+    """(permuted x, y) per epoch: warm-up epoch first (``warmup`` steps), then ``epochs``."""
+    import numpy as np
+    x, y = _load(model, subset)
+    out = []
+    for e in range(epochs + 1):
+        p = np.random.default_rng(e).permutation(len(x))
+        if e == 0:
+            p = p[:warmup * BATCH]
+        out.append((np.ascontiguousarray(x[p]), y[p]))
+    return out
+
+
+def worker(args):
+    sys.path.insert(0, HERE)
+    sys.path.insert(0, os.path.dirname(HERE))
+    import deepsheet as ds
+    if args.threads != "default":
+        ds.set_num_threads(int(args.threads))
+    data = _epochs(args.model, args.subset, args.epochs, args.warmup)
+    if args.worker == "ours":
+        import bench_cnn
+        import bench_mlp
+        model = (bench_cnn if args.model == "cnn" else bench_mlp).ours_model(0)
+
+        def epoch(x, y):
+            model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+        threads = ds.get_num_threads()
+    else:
+        import torch
+        if args.threads != "default":
+            torch.set_num_threads(int(args.threads))
+        import bench_cnn
+        import bench_mlp
+        from _common import torch_epoch
+        net, opt = (bench_cnn if args.model == "cnn" else bench_mlp).torch_model(0)
+
+        def epoch(x, y):
+            tx = bench_cnn.to_nchw(x) if args.model == "cnn" else torch.from_numpy(x)
+            ty = torch.from_numpy(y)
+            torch_epoch(net, opt, tx, ty, torch.arange(len(x)), BATCH)
+        threads = torch.get_num_threads()
+    rates, cpus = [], []
+    for i, (x, y) in enumerate(data):
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = time.perf_counter()
+        epoch(x, y)
+        wall = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        if i:
+            rates.append(len(x) / wall)
+            cpus.append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) / wall)
+    print(json.dumps({"rates": rates, "cores": cpus, "threads": threads}))
+
+
+# ------------------------------------------------------------------ driver
+def _run(lib, setting, args):
+    threads = setting.split("-")[-1]
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--threads", threads,
+           "--model", args.model, "--subset", str(args.subset), "--epochs", str(args.epochs),
+           "--warmup", str(args.warmup)]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.dirname(HERE) + os.pathsep + env.get("PYTHONPATH", "")
+    load = os.getloadavg()[0]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if out.returncode:
+        raise SystemExit(f"{lib} worker failed:\n{out.stderr}")
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["load"] = load
+    return res
+
+
+def measure(setting, args):
+    busy = setting.startswith("busy")
+    results = {"ours": [], "torch": []}
+    for _ in range(args.rounds):
+        for lib in ("ours", "torch"):
+            hog = (subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                   if busy else None)
+            try:
+                time.sleep(0.2 if busy else 0)
+                results[lib].append(_run(lib, setting, args))
+            finally:
+                if hog is not None:
+                    hog.kill()
+                    hog.wait()
+            r = results[lib][-1]
+            print(f"    {setting:>12s} {lib:5s} ({r['threads']} threads): "
+                  f"{statistics.median(r['rates']):7.0f} samples/s, "
+                  f"{statistics.median(r['cores']):.2f} cores busy, load {r['load']:.1f}",
+                  flush=True)
+    return results
+
+
+def summary(setting, results):
+    med = {k: statistics.median(statistics.median(r["rates"]) for r in v)
+           for k, v in results.items()}
+    best = {k: max(max(r["rates"]) for r in v) for k, v in results.items()}
+    loads = [r["load"] for v in results.values() for r in v]
+    return (f"| {setting} | {med['ours']:.0f} ({best['ours']:.0f}) | {med['torch']:.0f} "
+            f"({best['torch']:.0f}) | {med['ours'] / med['torch']:.2f} "
+            f"({best['ours'] / best['torch']:.2f}) | {min(loads):.1f}-{max(loads):.1f} |")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=("mlp", "cnn"), default="cnn")
+    p.add_argument("--settings", default="1,2,busy-default")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--subset", type=int, default=None,
+                   help="training samples per epoch (default: 12,800 for cnn, 60,000 for mlp)")
+    p.add_argument("--epochs", type=int, default=2, help="timed epochs per process")
+    p.add_argument("--warmup", type=int, default=20, help="steps of the warm-up epoch")
+    p.add_argument("--worker", choices=("ours", "torch"), help=argparse.SUPPRESS)
+    p.add_argument("--threads", default="default", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.subset is None:
+        args.subset = 12800 if args.model == "cnn" else 60000
+    if args.worker:
+        return worker(args)
+    print(f"reference {args.model.upper()}, {args.subset} samples per epoch, batch {BATCH}, "
+          f"{args.epochs} timed epochs per process, {args.rounds} rounds (A B A B); "
+          f"{os.cpu_count()} CPUs; start {time.strftime('%H:%M:%S')}, load {os.getloadavg()}")
+    rows = []
+    for setting in args.settings.split(","):
+        rows.append(summary(setting, measure(setting, args)))
+    print("\n| setting | deepsheet samples/s median (best) | torch | ratio ours/torch median "
+          "(best) | load |\n|---|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"end {time.strftime('%H:%M:%S')}, load {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""The one thread pool: how many threads deepsheet uses, and ``parallel_for`` over fixed chunks.
+
+NumPy releases Python's GIL inside large array operations and BLAS calls, so plain Python
+threads can keep several cores busy on one training step. This module owns those threads.
+
+Three rules make the parallelism safe and predictable:
+
+* **Chunks do not depend on the thread count.** A kernel splits its work into chunks (a
+  slice of the batch, a block of a flat parameter vector) whose boundaries come from the
+  data's shape and a cache-sized byte budget only, then asks ``parallel_for`` to run them.
+  With 1, 2 or 8 threads the same chunks compute the same numbers; partial sums are added
+  in chunk order afterwards. A resumed run does not depend on the thread count.
+* **More chunks than threads, handed out on demand.** Each thread (the caller included)
+  takes the next unclaimed chunk, so a core that another process takes away slows only the
+  chunks it would have run, not a fixed half of the work.
+* **BLAS runs single-threaded.** OpenBLAS's own worker threads spin while they wait for
+  work; on a machine where another process is busy they fight that process and deepsheet's
+  threads for the cores (measured: both libraries ran ~3x slower with 2 BLAS threads and one
+  busy process on 2 cores). deepsheet therefore sets every loaded BLAS to
+  ``blas_threads`` (default 1) through ``threadpoolctl`` the first time it runs parallel
+  work, and does the splitting itself. Waiting threads here block (no spinning).
+
+Small work stays on the calling thread: waking a thread costs tens of microseconds, so
+``parallel_for`` runs serially below ``MIN_PARALLEL_WORK`` bytes (measured with
+``benchmarks/bench_threads.py``). Inside a chunk, a nested ``parallel_for`` runs serially.
+
+Settings: ``set_num_threads(n)`` / ``get_num_threads()`` (PyTorch's names), the
+``DEEPSHEET_NUM_THREADS`` environment variable, ``deepsheet train --threads N``. The default
+is the number of CPUs this process may run on.
+
+Examples
+--------
+>>> import numpy as np, deepsheet as ds
+>>> from deepsheet import parallel
+>>> x = np.arange(10.0); out = np.empty_like(x)
+>>> spans = parallel.spans(len(x), 4)                 # [(0, 4), (4, 8), (8, 10)]
+>>> def square(i):
+...     a, b = spans[i]
+...     np.multiply(x[a:b], x[a:b], out=out[a:b])
+>>> parallel.parallel_for(len(spans), square)
+>>> out[-1]
+81.0
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+
+from . import backend
+
+__all__ = ["get_num_threads", "set_num_threads", "get_blas_threads", "set_blas_threads",
+           "parallel_for", "spans", "thread_slot", "threads_info", "MIN_PARALLEL_WORK"]
+
+ENV_VAR = "DEEPSHEET_NUM_THREADS"
+# Below this many bytes of work a parallel_for runs on the calling thread. Measured with
+# benchmarks/bench_threads.py: handing a chunk to a woken thread costs ~20-60 us here, about
+# the time NumPy needs to stream ~256 KiB through an elementwise kernel.
+MIN_PARALLEL_WORK = 256 << 10
+
+_num_threads = None      # resolved on first use from DEEPSHEET_NUM_THREADS or the CPU count
+_blas_threads = 1
+_blas_applied = None     # the BLAS thread count last applied through threadpoolctl
+_pool = None
+_pool_lock = threading.Lock()
+_local = threading.local()  # .slot: this thread's slot in the pool; .busy: inside a chunk
+
+
+def _usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def _check_count(name, n):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    return n
+
+
+def _from_env():
+    raw = os.environ.get(ENV_VAR, "").strip()
+    if not raw:
+        return _usable_cpus()
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"{ENV_VAR} must be a positive integer, got {raw!r}")
+    return n
+
+
+def get_num_threads():
+    """Threads deepsheet's kernels use (the caller included): ``torch.get_num_threads``'s twin.
+
+    ``DEEPSHEET_NUM_THREADS`` if set, else the number of CPUs this process may run on,
+    until ``set_num_threads`` changes it.
+    """
+    global _num_threads
+    if _num_threads is None:
+        _num_threads = _from_env()
+    return _num_threads
+
+
+def set_num_threads(n):
+    """Use ``n`` threads (the caller plus ``n - 1`` pool workers) for deepsheet's kernels.
+
+    Results do not depend on ``n`` (see the module notes); only the speed does. BLAS stays
+    at ``get_blas_threads()`` (1 by default) whatever ``n`` is.
+
+    Parameters
+    ----------
+    n : int
+        A positive number of threads; 1 runs everything on the calling thread.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> ds.set_num_threads(1); ds.get_num_threads()
+    1
+    """
+    global _num_threads, _pool
+    n = _check_count("set_num_threads: n", n)
+    with _pool_lock:
+        _num_threads = n
+        if _pool is not None and _pool.size != n:
+            _pool.close()
+            _pool = None
+    _apply_blas()
+
+
+def get_blas_threads():
+    """Threads deepsheet lets each BLAS library use (1 unless ``set_blas_threads`` changed it)."""
+    return _blas_threads
+
+
+def set_blas_threads(n):
+    """Let BLAS use ``n`` threads inside deepsheet (default 1: deepsheet parallelizes itself).
+
+    More than 1 only pays for a single very large matrix product on an otherwise idle
+    machine; OpenBLAS's waiting threads spin and slow everything else down.
+    """
+    global _blas_threads
+    _blas_threads = _check_count("set_blas_threads: n", n)
+    _apply_blas()
+
+
+def _apply_blas():
+    """Set every loaded BLAS to ``_blas_threads`` through threadpoolctl (once per change)."""
+    global _blas_applied
+    if _blas_applied == _blas_threads:
+        return
+    import threadpoolctl  # noqa: PLC0415 - a few ms of library scanning, paid on first parallel use
+    threadpoolctl.threadpool_limits(limits=_blas_threads, user_api="blas")
+    _blas_applied = _blas_threads
+
+
+def ensure_blas():
+    """Apply the BLAS thread setting if not done yet (cheap after the first call).
+
+    Kernels that call BLAS outside ``parallel_for`` call this first, so that OpenBLAS never
+    starts its spinning threads behind deepsheet's back.
+    """
+    if _blas_applied != _blas_threads:
+        _apply_blas()
+
+
+def threads_info():
+    """A dict of the thread settings in use: deepsheet's pool, BLAS, usable CPUs, the variable."""
+    import threadpoolctl  # noqa: PLC0415
+    ensure_blas()
+    blas = {f"{i['internal_api']} {i.get('version') or ''}".strip(): i["num_threads"]
+            for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"}
+    return {"num_threads": get_num_threads(), "blas_threads": get_blas_threads(),
+            "blas": blas, "usable_cpus": _usable_cpus(), ENV_VAR: os.environ.get(ENV_VAR)}
+
+
+def spans(n, size):
+    """Fixed chunk boundaries [(0, size), (size, 2·size), ..., (.., n)] of ``range(n)``.
+
+    They depend on ``n`` and ``size`` only, never on the thread count.
+    """
+    size = max(1, int(size))
+    return [(a, min(n, a + size)) for a in range(0, n, size)]
+
+
+def thread_slot():
+    """Index in ``range(get_num_threads())`` of the thread running the current chunk.
+
+    Kernels keep one scratch buffer per slot (two chunks never run on one slot at once).
+    """
+    return getattr(_local, "slot", 0)
+
+
+class _Job:
+    """One parallel_for call: chunks are claimed one at a time by whichever thread is free."""
+
+    __slots__ = ("fn", "n", "next", "done", "lock", "finished", "errors", "flush")
+
+    def __init__(self, fn, n, flush):
+        self.fn, self.n, self.flush = fn, n, flush
+        self.next = 0
+        self.done = 0
+        self.lock = threading.Lock()
+        self.finished = threading.Lock()
+        self.finished.acquire()
+        self.errors = []
+
+    def run(self):
+        """Run chunks until none is left; the thread finishing the last one signals the caller."""
+        if self.flush:
+            with backend.flush_denormal():
+                self._loop()
+        else:
+            self._loop()
+
+    def _loop(self):
+        lock = self.lock
+        while True:
+            with lock:
+                i = self.next
+                if i >= self.n:
+                    return
+                self.next = i + 1
+            if not self.errors:
+                try:
+                    self.fn(i)
+                except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+                    self.errors.append((i, exc))
+            with lock:
+                self.done += 1
+                last = self.done == self.n
+            if last:
+                self.finished.release()
+
+
+class _Pool:
+    """``size - 1`` daemon worker threads, each blocked on its own queue until given a job."""
+
+    def __init__(self, size):
+        self.size = size
+        self.queues = []
+        for slot in range(1, size):
+            q = queue.SimpleQueue()
+            t = threading.Thread(target=self._work, args=(slot, q),
+                                 name=f"deepsheet-{slot}", daemon=True)
+            t.start()
+            self.queues.append(q)
+
+    @staticmethod
+    def _work(slot, q):
+        _local.slot = slot
+        _local.busy = True  # a nested parallel_for inside a chunk runs serially
+        while True:
+            job = q.get()
+            if job is None:
+                return
+            job.run()
+
+    def close(self):
+        for q in self.queues:
+            q.put(None)
+
+
+def _get_pool(n):
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool.size != n:
+            if _pool is not None:
+                _pool.close()
+            _pool = _Pool(n)
+        return _pool
+
+
+def parallel_for(n_chunks, fn, work=None):
+    """Call ``fn(i)`` for every i in ``range(n_chunks)``, spread over the thread pool.
+
+    Chunks are claimed one at a time by the caller and the pool's workers, so they may run
+    in any order and concurrently: ``fn`` must write disjoint outputs (per-chunk partial
+    results are summed by the caller afterwards, in chunk order, so the result does not
+    depend on the thread count). Returns when every chunk is done; the first exception
+    (lowest chunk index) raised by ``fn`` is re-raised here, and chunks not yet started
+    are skipped.
+
+    Parameters
+    ----------
+    n_chunks : int
+        Number of chunks.
+    fn : callable
+        ``fn(i)`` computes chunk ``i``; ``thread_slot()`` tells it which scratch to use.
+    work : int, optional
+        Total bytes the chunks touch; below ``MIN_PARALLEL_WORK`` everything runs on the
+        calling thread (waking threads would cost more than it saves).
+    """
+    threads = get_num_threads()
+    if _blas_applied != _blas_threads:
+        _apply_blas()
+    if (n_chunks <= 1 or threads == 1 or getattr(_local, "busy", False)
+            or (work is not None and work < MIN_PARALLEL_WORK)):
+        for i in range(n_chunks):
+            fn(i)
+        return
+    flush = backend.flush_denormal.active()
+    job = _Job(fn, n_chunks, flush)
+    pool = _get_pool(threads)
+    for q in pool.queues[:n_chunks - 1]:
+        q.put(job)
+    _local.busy = True
+    try:
+        job._loop()  # the caller already runs under its own floating-point mode
+    finally:
+        _local.busy = False
+    job.finished.acquire()
+    if job.errors:
+        raise min(job.errors, key=lambda e: e[0])[1]

@@ -1,0 +1,201 @@
+"""The thread pool: settings, parallel_for semantics, BLAS threads, floating-point mode."""
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import deepsheet as ds
+from deepsheet import backend, parallel
+
+
+@pytest.fixture
+def threads():
+    """Set the thread count for one test and restore it afterwards."""
+    before = ds.get_num_threads()
+    yield ds.set_num_threads
+    ds.set_num_threads(before)
+
+
+def test_set_and_get_num_threads(threads):
+    threads(3)
+    assert ds.get_num_threads() == 3
+    threads(1)
+    assert ds.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, "2", True, None])
+def test_set_num_threads_rejects_non_positive_integers(bad):
+    with pytest.raises(ValueError, match="set_num_threads: n must be a positive integer"):
+        ds.set_num_threads(bad)
+
+
+def _in_fresh_process(code, **env):
+    run_env = {**os.environ, **env}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=run_env, check=False)
+    return out.returncode, out.stdout.strip(), out.stderr
+
+
+def test_environment_variable_sets_the_default():
+    rc, out, err = _in_fresh_process("import deepsheet as ds; print(ds.get_num_threads())",
+                                     DEEPSHEET_NUM_THREADS="3")
+    assert rc == 0, err
+    assert out == "3"
+
+
+def test_environment_variable_must_be_a_positive_integer():
+    rc, _, err = _in_fresh_process("import deepsheet as ds; ds.get_num_threads()",
+                                   DEEPSHEET_NUM_THREADS="many")
+    assert rc != 0
+    assert "DEEPSHEET_NUM_THREADS must be a positive integer, got 'many'" in err
+
+
+def test_default_is_the_usable_cpu_count():
+    env = {k: v for k, v in os.environ.items() if k != "DEEPSHEET_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", "import os, deepsheet as ds; "
+                          "print(ds.get_num_threads(), len(os.sched_getaffinity(0)))"],
+                         capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_parallel_for_runs_every_chunk_once(threads, n):
+    threads(n)
+    seen = np.zeros(50, np.int64)
+    slots = set()
+
+    def fn(i):
+        seen[i] += 1
+        slots.add(parallel.thread_slot())
+    parallel.parallel_for(50, fn)
+    np.testing.assert_array_equal(seen, 1)
+    assert slots <= set(range(n))
+
+
+def test_parallel_for_uses_several_threads(threads):
+    threads(2)
+    names = set()
+    barrier = threading.Barrier(2, timeout=10)
+
+    def fn(i):
+        names.add(threading.current_thread().name)
+        barrier.wait()  # only passes if two threads run chunks at the same time
+    parallel.parallel_for(2, fn)
+    assert len(names) == 2
+
+
+def test_small_work_stays_on_the_calling_thread(threads):
+    threads(2)
+    names = set()
+    parallel.parallel_for(8, lambda i: names.add(threading.current_thread().name),
+                          work=parallel.MIN_PARALLEL_WORK - 1)
+    assert names == {threading.current_thread().name}
+
+
+def test_nested_parallel_for_runs_serially(threads):
+    threads(2)
+    inner = np.zeros((4, 4), np.int64)
+
+    def outer(i):
+        me = threading.current_thread().name
+        names = set()
+
+        def fn(j):
+            inner[i, j] += 1
+            names.add(threading.current_thread().name)
+        parallel.parallel_for(4, fn)
+        assert names == {me}
+    parallel.parallel_for(4, outer)
+    np.testing.assert_array_equal(inner, 1)
+
+
+def test_the_first_failing_chunk_is_raised(threads):
+    threads(2)
+
+    def fn(i):
+        if i in (3, 5):
+            raise KeyError(f"chunk {i}")
+    with pytest.raises(KeyError, match="chunk 3"):
+        parallel.parallel_for(8, fn)
+    # the pool still works afterwards
+    out = []
+    parallel.parallel_for(3, out.append)
+    assert sorted(out) == [0, 1, 2]
+
+
+def test_spans_do_not_depend_on_threads(threads):
+    threads(1)
+    a = parallel.spans(10, 4)
+    threads(3)
+    assert parallel.spans(10, 4) == a == [(0, 4), (4, 8), (8, 10)]
+    assert parallel.spans(0, 4) == []
+
+
+def test_blas_runs_single_threaded_after_parallel_work(threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    threads(2)
+    parallel.parallel_for(2, lambda i: None)
+    counts = [i["num_threads"] for i in threadpoolctl.threadpool_info()
+              if i["user_api"] == "blas"]
+    assert counts and all(c == parallel.get_blas_threads() == 1 for c in counts)
+    info = parallel.threads_info()
+    assert info["num_threads"] == 2 and info["blas_threads"] == 1
+
+
+@pytest.mark.skipif(not backend.flush_denormal.available, reason="needs x86-64 glibc MXCSR")
+def test_workers_follow_the_callers_denormal_mode(threads):
+    threads(2)
+    tiny = np.full(4, np.finfo(np.float32).tiny / 4, np.float32)  # subnormal
+    out = np.empty((2, 4), np.float32)
+    barrier = threading.Barrier(2, timeout=10)
+
+    def fn(i):
+        barrier.wait()  # both chunks run, one of them on a worker
+        np.multiply(tiny, 1.0, out=out[i])
+    with backend.flush_denormal():
+        parallel.parallel_for(2, fn)
+    np.testing.assert_array_equal(out, 0.0)   # flushed on the caller and the worker
+    parallel.parallel_for(2, fn)
+    assert np.all(out > 0)                    # and not outside the context
+
+
+OPTIMIZERS = [
+    lambda ps: ds.optimizers.Adam(ps, learning_rate=1e-2, weight_decay=0.1),
+    lambda ps: ds.optimizers.AdamW(ps, learning_rate=1e-2, amsgrad=True),
+    lambda ps: ds.optimizers.SGD(ps, learning_rate=1e-2, momentum=0.9, nesterov=True),
+    lambda ps: ds.optimizers.RMSprop(ps, learning_rate=1e-3, momentum=0.5, centered=True),
+    lambda ps: ds.optimizers.Adagrad(ps, learning_rate=1e-2),
+]
+
+
+def _optimizer_run(make, n_threads, subnormals):
+    ds.set_num_threads(n_threads)
+    rng = np.random.default_rng(0)
+    shapes = [(300, 200), (70,), (3, 5, 40, 11)]
+    ps = [ds.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+          for s in shapes]
+    opt = make(ps)
+    opt.subnormals = subnormals
+    for _ in range(10):
+        for p in ps:
+            p.grad = rng.standard_normal(p.shape).astype(np.float32)
+            p.grad[..., :3] = 0.0  # rows that never move: state decays toward subnormals
+        opt.step()
+    state = opt.state_dict()
+    return [p.data.copy() for p in ps], state
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+@pytest.mark.parametrize("subnormals", ["flush", "zero"])
+def test_optimizer_steps_are_identical_with_1_2_3_threads(threads, make, subnormals):
+    w1, s1 = _optimizer_run(make, 1, subnormals)  # one thread: the plain per-parameter loop
+    for n in (2, 3):
+        wn, sn = _optimizer_run(make, n, subnormals)
+        for a, b in zip(w1, wn):
+            np.testing.assert_array_equal(a, b)
+        assert s1.keys() == sn.keys()
+        for k in s1:
+            np.testing.assert_array_equal(np.asarray(s1[k]), np.asarray(sn[k]), err_msg=k)

@@ -6,7 +6,8 @@ functional or Sequential model by building the sub-model ``Model(model.input,
 [layer.output, ...])`` that shares the trained layers, and running it in inference mode
 without recording a graph. ``conv_filters`` returns a convolution's kernels laid out one
 filter per row, scaled to [0, 1] for display; ``plot_feature_maps`` and ``plot_filters``
-draw them when matplotlib is installed (imported only then).
+draw them when matplotlib is installed (they are ``deepsheet.plot.feature_maps`` and
+``deepsheet.plot.filters`` under their first names).
 """
 from __future__ import annotations
 
@@ -183,76 +184,15 @@ def conv_filters(model_or_layer, name=None, normalize="filter"):
     return out.astype(np.float32)
 
 
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install matplotlib") from None
-    return plt
-
-
-def _grid(images, ncols, titles, cmap, size):
-    plt = _pyplot()
-    n = len(images)
-    ncols = max(1, min(ncols, n))
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            img = images[i]
-            ax.imshow(img, cmap=None if img.ndim == 3 else cmap, interpolation="nearest")
-            if titles is not None:
-                ax.set_title(titles[i], fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def plot_feature_maps(maps, sample=0, max_channels=32, ncols=8, cmap="viridis", size=1.5):
-    """Draw the channels of one sample's feature map (an (N, H, W, C) array) as a grid.
-
-    Parameters
-    ----------
-    maps : array
-        One entry of ``feature_maps(...)``: (N, H, W, C) (or (N, T, C) for sequences).
-    sample : int
-        Which sample of the batch.
-    max_channels, ncols : int
-        How many channels to show, and per row.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    maps = np.asarray(maps)
-    if maps.ndim not in (3, 4):
-        raise ValueError(f"plot_feature_maps expects (N, H, W, C) or (N, T, C) activations, "
-                         f"got shape {maps.shape}")
-    m = maps[sample]
-    if m.ndim == 2:
-        m = m[None]
-    channels = min(m.shape[-1], max_channels)
-    images = [m[..., c] for c in range(channels)]
-    return _grid(images, ncols, [str(c) for c in range(channels)], cmap, size)
+    """Draw one sample's feature map channels; the same as ``deepsheet.plot.feature_maps``
+    (kept under this name, where it lived first)."""
+    from ..plot import feature_maps as draw
+    return draw(maps, sample, max_channels, ncols, cmap, size)
 
 
 def plot_filters(filters, max_filters=64, ncols=8, channel=None, cmap="gray", size=1.0):
-    """Draw ``conv_filters`` output as a grid: RGB when filters have 3 input channels,
-    else the chosen ``channel`` (default: the mean over input channels) in grey.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    filters = np.asarray(filters)
-    if filters.ndim != 4:
-        raise ValueError(f"plot_filters expects (filters, kh, kw, in) from conv_filters, "
-                         f"got shape {filters.shape}")
-    filters = filters[:max_filters]
-    if filters.shape[-1] == 3 and channel is None:
-        images = list(filters)
-    elif channel is None:
-        images = list(filters.mean(axis=-1))
-    else:
-        images = list(filters[..., channel])
-    return _grid(images, ncols, None, cmap, size)
+    """Draw ``conv_filters`` output as a grid; the same as ``deepsheet.plot.filters``
+    (kept under this name, where it lived first)."""
+    from ..plot import filters as draw
+    return draw(filters, max_filters, ncols, channel, cmap, size)

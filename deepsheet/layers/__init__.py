@@ -7,3 +7,4 @@ from .merge import *  # noqa: F401,F403  (Add, Concatenate, Multiply: models iss
 from .conv import *; from .pooling import *; from .reshaping import *  # noqa: E702,F401,F403  (convolution issue)
 from .augmentation import *  # noqa: F401,F403  (RandomFlip, RandomCrop, GaussianNoise, ...: metrics and data issue)
 from .attention import *  # noqa: F401,F403  (Attention, AdditiveAttention, MultiHeadAttention: attention issue)
+from .transformer import *  # noqa: F401,F403  (positional encodings, TransformerEncoder/Decoder: attention issue)

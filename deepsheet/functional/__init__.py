@@ -15,3 +15,4 @@ from .dropout import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403  (simple_rnn, lstm, gru: recurrent issue)

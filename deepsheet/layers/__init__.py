@@ -8,3 +8,6 @@ from .conv import *; from .pooling import *; from .reshaping import *  # noqa: E
 from .augmentation import *  # noqa: F401,F403  (RandomFlip, RandomCrop, GaussianNoise, ...: metrics and data issue)
 from .attention import *  # noqa: F401,F403  (Attention, AdditiveAttention, MultiHeadAttention: attention issue)
 from .transformer import *  # noqa: F401,F403  (positional encodings, TransformerEncoder/Decoder: attention issue)
+from .embedding import *  # noqa: F401,F403  (Embedding, Masking: recurrent issue)
+from .recurrent_cells import *; from .recurrent import *  # noqa: E702,F401,F403  (recurrent issue)
+from .recurrent_wrappers import *  # noqa: F401,F403  (Bidirectional, TimeDistributed)

@@ -71,7 +71,7 @@ class Tensor:
     """A node of the compute graph. Build one with ``deepsheet.tensor``."""
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_out_index", "_retains_grad",
-                 "name", "trainable", "_logits", "_keras_history", "__weakref__")
+                 "name", "trainable", "_logits", "_keras_mask", "__weakref__")
     # ndarray + Tensor must call Tensor.__radd__, not broadcast NumPy over our object.
     __array_ufunc__ = None
     __array_priority__ = 1000
@@ -90,7 +90,7 @@ class Tensor:
         self.name = None
         self.trainable = True
         self._logits = None
-        self._keras_history = None
+        self._keras_mask = None
 
     @staticmethod
     def _wrap(array, requires_grad=False):
@@ -109,7 +109,7 @@ class Tensor:
         t.name = None
         t.trainable = True
         t._logits = None
-        t._keras_history = None
+        t._keras_mask = None
         return t
 
     # ---------------------------------------------------------- properties

@@ -227,6 +227,8 @@ class GaussianNoise(_Augmentation):
     seed : int, optional
     """
 
+    supports_masking = True  # masks pass through unchanged (Keras)
+
     _images = False
 
     def __init__(self, stddev, seed=None, **kwargs):

@@ -21,6 +21,7 @@ import numpy as np
 from .. import backend
 from ..autograd import no_grad
 from ..tensor import Tensor, _as_array
+from ._call import CALL_TRAINING, CallSpec, build_shapes, check_keywords
 
 _REGISTRY: dict[str, type] = {}
 # Set while load_model rebuilds an architecture whose weights the file will supply.
@@ -79,11 +80,18 @@ def reset_names():
     _NAME_COUNTS.clear()
 
 
+def _is_array_like(x):
+    return isinstance(x, (Tensor, np.ndarray)) or (
+        hasattr(x, "__array__") and hasattr(x, "shape") and hasattr(x, "dtype"))
+
+
 def to_tensor_input(x):
     """A layer's eager input as a Tensor: float arrays become float32 (DESIGN), ints are kept."""
     if isinstance(x, Tensor):
         if x.data.dtype == np.float64:
-            return x.astype(np.float32)
+            out = x.astype(np.float32)
+            out._keras_mask = x._keras_mask
+            return out
         return x
     arr = _as_array(x)
     if arr.dtype.kind == "f" and arr.dtype != np.float32:
@@ -107,9 +115,31 @@ class Layer:
     """Base of all layers (Keras's ``Layer``): build on first call, weights, training flag, config.
 
     Subclasses implement ``build(input_shape)`` (create weights with ``add_weight``),
-    ``call(inputs, training=False)`` and, where it is cheap to state, ``compute_output_shape``
+    ``call(inputs, ...)`` and, where it is cheap to state, ``compute_output_shape``
     (otherwise it is found by running ``call`` on a batch of one under ``no_grad``); they add
     their constructor arguments to ``get_config()``.
+
+    Calls, as Keras 3 makes them
+        ``layer(*args, **kwargs)`` passes its positional and keyword arguments through to
+        ``call(inputs, *args, training=None, mask=None, **kwargs)``. ``training`` and ``mask``
+        are passed only when ``call`` declares them (``def call(self, inputs)`` is a valid
+        layer); ``training`` not given comes from the enclosing layer call (False outside
+        one). A keyword ``call`` does not take is a TypeError naming the layer. ``build``
+        gets the first argument's shape, or one shape per argument when it declares several
+        (``build(query_shape, value_shape)``). Called on symbolic tensors, every symbolic
+        argument (positional or keyword, e.g. ``initial_state=``, ``attention_mask=``) is an
+        edge of the functional graph and is kept by ``get_config``/save/load; ``call`` may
+        return a list or tuple of outputs.
+
+    Masks (Keras semantics)
+        A mask is a boolean array of shape (batch, time), True where a step is real. It
+        travels as the attribute ``_keras_mask`` of the tensor it belongs to (concrete
+        ``Tensor`` or symbolic ``KerasTensor``). When ``call`` declares ``mask`` and the
+        caller passes none, the base fills it from the first input's ``_keras_mask``. After
+        the call, outputs that carry no mask yet get ``compute_mask(inputs, mask)``: the
+        base returns None, or passes the input mask through when ``supports_masking`` is
+        True. Losses and metrics in ``compile``/``fit`` skip masked steps (they count
+        neither in the loss nor in metric averages).
 
     Parameters
     ----------
@@ -124,8 +154,11 @@ class Layer:
         Weight dtype, "float32" by default.
     """
 
+    supports_masking = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        cls._call_spec = CallSpec(cls)
         if not cls.__name__.startswith("_"):
             register(cls)
 
@@ -286,7 +319,7 @@ class Layer:
         """Create weights for inputs of ``input_shape`` (batch axis included, may be None)."""
         self.built = True
 
-    def call(self, inputs, training=False):  # pragma: no cover - abstract
+    def call(self, inputs, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.call")
 
     def compute_output_shape(self, input_shape):
@@ -305,7 +338,8 @@ class Layer:
             dummy = Tensor(np.zeros(concrete(input_shape), np.float32))
             batch = input_shape[0]
         with no_grad():
-            out = self.call(dummy, training=False)
+            out = self.call(dummy, training=False) if self._call_spec.training \
+                else self.call(dummy)
         if isinstance(out, (list, tuple)):
             return [(batch,) + tuple(o.shape[1:]) for o in out]
         return (batch,) + tuple(out.shape[1:])
@@ -316,39 +350,118 @@ class Layer:
             self.built = True
             self._build_input_shape = input_shape
 
-    def __call__(self, inputs, training=None, **kwargs):
-        # Fast path, the usual call between layers and of a model on a batch: one float32
-        # Tensor, or a float32 NumPy array while tensors live on the CPU, needs no conversion.
-        kind = type(inputs)
-        if kind is Tensor:
-            if inputs.data.dtype == np.float64:
-                inputs = inputs.astype(np.float32)
-        elif kind is np.ndarray and inputs.dtype == np.float32 \
-                and backend.get_default_device() == "cpu":
-            inputs = Tensor._wrap(inputs)
-        else:
-            return self._call_other(inputs, training, kwargs)
-        if not self.built:
-            self._maybe_build(tuple(inputs.data.shape))
-        if self._extra_losses:
-            self._extra_losses = []
-        return self.call(inputs, training=bool(training), **kwargs)
+    def _build_for_call(self, args, kwargs):
+        """Build from the shapes of the call's arguments (one, or one per ``build`` shape)."""
+        if self.built:
+            return
+        shapes, extra = build_shapes(self, args, kwargs)
+        if len(shapes) == 1 and not extra:
+            self._maybe_build(shapes[0])
+            return
+        self.build(*shapes, **extra)
+        self.built = True
+        self._build_input_shape = shapes[0]
 
-    def _call_other(self, inputs, training, kwargs):
-        """``__call__`` on symbolic tensors, lists of inputs and arrays to convert."""
-        from .symbolic import KerasTensor, call_symbolic
-        flat = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-        if any(isinstance(x, KerasTensor) for x in flat):
-            return call_symbolic(self, inputs, **kwargs)
-        if isinstance(inputs, (list, tuple)):
-            inputs = [to_tensor_input(x) for x in inputs]
-            shape = [tuple(x.shape) for x in inputs]
-        else:
-            inputs = to_tensor_input(inputs)
-            shape = tuple(inputs.shape)
-        self._maybe_build(shape)
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's output(s) for ``inputs`` whose mask is ``mask``.
+
+        None, unless ``supports_masking`` is True: then the input mask passes through.
+        Mask producers (``Embedding(mask_zero=True)``, ``Masking``) and layers that change
+        the time axis override it.
+        """
+        return mask if self.supports_masking else None
+
+    def __call__(self, *args, **kwargs):
+        training = kwargs.pop("training", None) if kwargs else None
+        mask = kwargs.pop("mask", None) if kwargs else None
+        # Fast path, the usual call between layers and of a model on a batch: one float32
+        # Tensor without a mask (or a float32 NumPy array while tensors live on the CPU)
+        # needs no conversion, no keyword check and no mask work.
+        if len(args) == 1 and not kwargs and mask is None:
+            inputs = args[0]
+            kind = type(inputs)
+            spec = self._call_spec
+            if kind is Tensor and inputs._keras_mask is None and spec.base_mask:
+                if inputs.data.dtype == np.float64:
+                    inputs = inputs.astype(np.float32)
+            elif kind is np.ndarray and inputs.dtype == np.float32 and spec.base_mask \
+                    and backend.get_default_device() == "cpu":
+                inputs = Tensor._wrap(inputs)
+            else:
+                return self._call_other(args, kwargs, training, mask)
+            if not self.built:
+                self._maybe_build(tuple(inputs.data.shape))
+            if self._extra_losses:
+                self._extra_losses = []
+            if training is None:
+                training = CALL_TRAINING[0]
+            if self._layers:  # sublayers called without training= inherit ours
+                outer = CALL_TRAINING[0]
+                CALL_TRAINING[0] = training
+                try:
+                    if spec.training:
+                        return self.call(inputs, training=bool(training))
+                    return self.call(inputs)
+                finally:
+                    CALL_TRAINING[0] = outer
+            if spec.training:
+                return self.call(inputs, training=bool(training))
+            return self.call(inputs)
+        return self._call_other(args, kwargs, training, mask)
+
+    def _call_other(self, args, kwargs, training, mask):
+        """``__call__`` on symbolic tensors, several arguments, keywords, masks and arrays
+        to convert."""
+        if not args:
+            if "inputs" not in kwargs:
+                raise TypeError(f"layer '{self.name}' ({type(self).__name__}) was called "
+                                "without inputs")
+            args = (kwargs.pop("inputs"),)
+        from .symbolic import call_symbolic, is_symbolic
+        if is_symbolic(args, kwargs):
+            return call_symbolic(self, args, kwargs, training, mask)
+        spec = self._call_spec
+        check_keywords(self, kwargs)
+        first = args[0]
+        first = [to_tensor_input(x) for x in first] if isinstance(first, (list, tuple)) \
+            else to_tensor_input(first)
+        args = (first,) + tuple(to_tensor_input(a) if _is_array_like(a) else a
+                                for a in args[1:])
+        self._build_for_call(args, kwargs)
         self._extra_losses = []
-        return self.call(inputs, training=bool(training), **kwargs)
+        if mask is None:
+            lead = first[0] if isinstance(first, list) and first else first
+            mask = getattr(lead, "_keras_mask", None)
+        if training is None:
+            training = CALL_TRAINING[0]
+        if spec.training:
+            kwargs["training"] = bool(training)
+        if spec.mask:
+            kwargs["mask"] = mask
+        outer = CALL_TRAINING[0]
+        CALL_TRAINING[0] = training
+        try:
+            out = self.call(*args, **kwargs)
+        finally:
+            CALL_TRAINING[0] = outer
+        self._set_output_masks(first, mask, out)
+        return out
+
+    def _set_output_masks(self, inputs, mask, out):
+        """Keras's mask bookkeeping: outputs that carry no mask yet get ``compute_mask``'s."""
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        if all(getattr(o, "_keras_mask", None) is not None for o in outs):
+            return  # call (or an inner layer) set them already
+        if mask is None and type(self)._call_spec.base_mask:
+            return
+        masks = self.compute_mask(inputs, mask)
+        if masks is None:
+            return
+        if not isinstance(masks, (list, tuple)):
+            masks = [masks] * len(outs)
+        for o, m in zip(outs, masks):
+            if isinstance(o, Tensor) and o._keras_mask is None and m is not None:
+                o._keras_mask = getattr(m, "data", m)
 
     # ------------------------------------------------------------ symbolic graph
     @property
@@ -391,3 +504,6 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+Layer._call_spec = CallSpec(Layer)

@@ -116,6 +116,8 @@ class Dense(_KernelLayer):
     [(3, 4), (4,)]
     """
 
+    supports_masking = True  # masks pass through unchanged (Keras)
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  **kwargs):
@@ -197,6 +199,8 @@ class Activation(Layer):
     >>> ds.layers.Activation("relu")(np.array([[-1.0, 2.0]], np.float32)).numpy().tolist()
     [[0.0, 2.0]]
     """
+
+    supports_masking = True  # masks pass through unchanged (Keras)
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -326,6 +330,8 @@ class Dropout(Layer):
     True
     """
 
+    supports_masking = True  # masks pass through unchanged (Keras)
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = check_rate(rate, f"Dropout '{self.name}'")
@@ -358,6 +364,8 @@ class Dropout(Layer):
 
 class Identity(Layer):
     """Passes its input through unchanged (a placeholder in architectures): y = x."""
+
+    supports_masking = True  # masks pass through unchanged (Keras)
 
     def call(self, inputs, training=False):
         return inputs

@@ -28,6 +28,8 @@ def _axis_config(axis):
 class _Norm(Layer):
     """Shared parts: axis, epsilon, center/scale weights, initializers and regularizers."""
 
+    supports_masking = True  # masks pass through unchanged (Keras)
+
     def __init__(self, axis, epsilon, center, scale, beta_initializer, gamma_initializer,
                  beta_regularizer, gamma_regularizer, **kwargs):
         super().__init__(**kwargs)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import no_grad
+from ..tensor import Tensor
+from ._call import check_keywords
 from .base import Layer
 
 
@@ -16,10 +19,11 @@ class KerasTensor:
     """A placeholder for a batch of data: shape (batch axis None), dtype, and its producer.
 
     ``node`` is the ``Node`` that created it and ``index`` its position among that node's
-    outputs; for an ``Input`` the node belongs to an ``InputLayer``.
+    outputs; for an ``Input`` the node belongs to an ``InputLayer``. ``_keras_mask`` is the
+    symbolic boolean (batch, time) mask of the data it stands for, or None (see ``Layer``).
     """
 
-    __slots__ = ("shape", "dtype", "node", "index", "name")
+    __slots__ = ("shape", "dtype", "node", "index", "name", "_keras_mask")
     __array_ufunc__ = None
 
     def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
@@ -28,6 +32,7 @@ class KerasTensor:
         self.node = node
         self.index = index
         self.name = name
+        self._keras_mask = None
 
     @property
     def ndim(self):
@@ -51,21 +56,54 @@ class KerasTensor:
         raise TypeError("a symbolic tensor has no value; build a Model and call it on data")
 
 
+class Slot:
+    """Where the ``index``-th symbolic input of a node sits inside the call's arguments."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def __repr__(self):
+        return f"Slot({self.index})"
+
+
+def map_structure(fn, obj):
+    """``obj`` with ``fn`` applied to every leaf of its lists, tuples and dicts."""
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(map_structure(fn, v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: map_structure(fn, v) for k, v in obj.items()}
+    return fn(obj)
+
+
+def fill(template, values):
+    """A call's arguments from its template: each ``Slot(i)`` becomes ``values[i]``."""
+    return map_structure(lambda v: values[v.index] if type(v) is Slot else v, template)
+
+
 class Node:
-    """One call of ``layer`` on symbolic ``inputs`` producing symbolic ``outputs``."""
+    """One call of ``layer`` on symbolic ``inputs`` producing symbolic ``outputs``.
 
-    __slots__ = ("layer", "inputs", "outputs", "kwargs", "list_input")
+    ``inputs`` are all symbolic arguments of the call, flattened in order (positional, then
+    keyword); ``args`` and ``kwargs`` are the call's arguments with each of them replaced by
+    a ``Slot`` (its index in ``inputs``), so the call can be replayed on data.
+    """
 
-    def __init__(self, layer, inputs, outputs, kwargs=None, list_input=False):
+    __slots__ = ("layer", "inputs", "outputs", "args", "kwargs")
+
+    def __init__(self, layer, inputs, outputs, args=None, kwargs=None):
         self.layer = layer
         self.inputs = list(inputs)
         self.outputs = list(outputs)
+        self.args = tuple(args) if args is not None else (
+            (Slot(0),) if self.inputs else ())
         self.kwargs = dict(kwargs or {})
-        self.list_input = list_input
 
     @property
-    def parent_nodes(self):
-        return [t.node for t in self.inputs if t.node is not None]
+    def simple(self):
+        """True for the common call ``layer(x)`` on one symbolic tensor."""
+        return (not self.kwargs and len(self.args) == 1 and type(self.args[0]) is Slot)
 
 
 class InputLayer(Layer):
@@ -85,7 +123,7 @@ class InputLayer(Layer):
         out.node = node
         self._inbound_nodes.append(node)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs):
         return inputs
 
     def compute_output_shape(self, input_shape):
@@ -112,27 +150,100 @@ def Input(shape, batch_size=None, name=None, dtype="float32"):  # noqa: N802 - K
     return layer._inbound_nodes[0].outputs[0]
 
 
-def call_symbolic(layer, inputs, **kwargs):
-    """Record ``layer(inputs)`` on symbolic tensors; returns symbolic output(s)."""
-    list_input = isinstance(inputs, (list, tuple))
-    flat = list(inputs) if list_input else [inputs]
-    for x in flat:
+def is_symbolic(args, kwargs):
+    """True when any argument of a layer call (at any depth) is a ``KerasTensor``."""
+    found = []
+
+    def look(v):
+        if isinstance(v, KerasTensor):
+            found.append(v)
+        return v
+    map_structure(look, (args, kwargs))
+    return bool(found)
+
+
+def _concrete(t):
+    """A batch-of-one stand-in for the symbolic tensor ``t`` (unknown sizes become 1)."""
+    shape = tuple(1 if d is None else d for d in t.shape)
+    out = Tensor(np.zeros(shape, dtype=t.dtype))
+    if t._keras_mask is not None:
+        out._keras_mask = np.ones(tuple(1 if d is None else d for d in t._keras_mask.shape),
+                                  dtype=bool)
+    return out
+
+
+def _symbolic_mask(mask):
+    if mask is None:
+        return None
+    mask = getattr(mask, "data", mask)
+    return KerasTensor((None,) + tuple(mask.shape[1:]), "bool")
+
+
+def call_symbolic(layer, args, kwargs, training=None, mask=None):
+    """Record ``layer(*args, **kwargs)`` on symbolic tensors; returns symbolic output(s).
+
+    Every symbolic argument becomes an input edge of the node. Output shapes come from
+    ``compute_output_shape`` for the common one-tensor call, otherwise (several symbolic
+    arguments, keywords, masks) from running the layer once on a batch of zeros.
+    """
+    first = args[0]
+    lead = list(first) if isinstance(first, (list, tuple)) else [first]
+    for x in lead:
         if not isinstance(x, KerasTensor):
             raise TypeError(f"layer '{layer.name}' got a mix of symbolic and concrete inputs "
                             f"({type(x).__name__}); wrap constants in an Input or a layer")
-    shape = [x.shape for x in flat] if list_input else flat[0].shape
-    layer._maybe_build(shape)
-    out_shape = layer.compute_output_shape(shape)
-    multi = isinstance(out_shape, list)
-    shapes = out_shape if multi else [out_shape]
-    # Integer inputs (token ids) feed layers whose outputs are float.
-    dtype = "float32" if flat[0].dtype.startswith(("int", "uint")) else flat[0].dtype
-    outputs = [KerasTensor(s, dtype, index=i, name=layer.name) for i, s in enumerate(shapes)]
-    node = Node(layer, flat, outputs, kwargs, list_input)
-    for o in outputs:
+    check_keywords(layer, kwargs)
+    kwargs = dict(kwargs)
+    if training is not None:
+        kwargs["training"] = training
+    if mask is not None:
+        kwargs["mask"] = mask
+    flat = []
+
+    def slot(v):
+        if isinstance(v, KerasTensor):
+            flat.append(v)
+            return Slot(len(flat) - 1)
+        return v
+    t_args = map_structure(slot, tuple(args))
+    t_kwargs = map_structure(slot, kwargs)
+    layer._build_for_call(args, {k: v for k, v in kwargs.items()
+                                 if k not in ("training", "mask")})
+
+    own_shape = type(layer).compute_output_shape is not Layer.compute_output_shape
+    lead_mask = lead[0]._keras_mask
+    if len(flat) == len(lead) and len(args) == 1 and not kwargs and own_shape and \
+            type(layer)._call_spec.base_mask:
+        # The common call: shapes by arithmetic, masks passed through or not.
+        shape = [x.shape for x in lead] if isinstance(first, (list, tuple)) else first.shape
+        out_shape = layer.compute_output_shape(shape)
+        multi = isinstance(out_shape, (list, tuple)) and bool(out_shape) and \
+            isinstance(out_shape[0], (list, tuple))
+        shapes = list(out_shape) if multi else [out_shape]
+        # Integer inputs (token ids) feed layers whose outputs are float.
+        dtype = "float32" if lead[0].dtype.startswith(("int", "uint")) else lead[0].dtype
+        dtypes = [dtype] * len(shapes)
+        masks = [lead_mask if layer.supports_masking else None] * len(shapes)
+        kind = list
+    else:
+        concrete = [_concrete(t) for t in flat]
+        with no_grad():
+            result = layer(*fill(t_args, concrete), **fill(t_kwargs, concrete))
+        multi = isinstance(result, (list, tuple))
+        outs = list(result) if multi else [result]
+        kind = type(result) if multi else list
+        batch = lead[0].shape[0]
+        shapes = [(batch,) + tuple(o.shape[1:]) for o in outs]
+        dtypes = [str(o.data.dtype) for o in outs]
+        masks = [_symbolic_mask(o._keras_mask) for o in outs]
+    outputs = [KerasTensor(s, d, index=i, name=layer.name)
+               for i, (s, d) in enumerate(zip(shapes, dtypes))]
+    node = Node(layer, flat, outputs, t_args, t_kwargs)
+    for o, m in zip(outputs, masks):
         o.node = node
+        o._keras_mask = m
     layer._inbound_nodes.append(node)
-    return outputs if multi else outputs[0]
+    return kind(outputs) if multi else outputs[0]
 
 
 def topological_nodes(outputs):

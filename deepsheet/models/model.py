@@ -16,7 +16,8 @@ itself (Keras's model subclassing); its sublayers are tracked as attributes.
 from __future__ import annotations
 
 from ..layers.base import Layer, deserialize, serialize
-from ..layers.symbolic import InputLayer, KerasTensor, topological_nodes
+from ..layers.symbolic import (InputLayer, KerasTensor, Slot, fill, map_structure,
+                               topological_nodes)
 from .training import Trainer
 
 
@@ -27,6 +28,42 @@ def _flatten(x, what):
             raise TypeError(f"Model {what} must be symbolic tensors (from deepsheet.Input or "
                             f"from calling layers on them), got {type(t).__name__}")
     return items
+
+
+def _node_config(layer, node, ref):
+    """One inbound node as JSON: the refs of its symbolic inputs and the call's arguments,
+    each symbolic one written ``{"__tensor__": i}`` (its position among the refs)."""
+    def encode(v):
+        if type(v) is Slot:
+            return {"__tensor__": v.index}
+        if v is None or isinstance(v, (str, bool, int, float)):
+            return v
+        raise ValueError(f"layer '{layer.name}' was called with a {type(v).__name__} argument "
+                         "that a config cannot hold; pass arrays as deepsheet.Input tensors")
+    return {"args": [ref(t) for t in node.inputs],
+            "call": {"args": map_structure(encode, list(node.args)),
+                     "kwargs": map_structure(encode, dict(node.kwargs))}}
+
+
+def _node_call(node, ins):
+    """``(args, kwargs)`` to replay an inbound node of a config on symbolic tensors ``ins``."""
+    call = node.get("call")
+    if call is None:  # files written before calls had several arguments
+        first = ins if node.get("list_input") else ins[0]
+        return (first,), dict(node.get("kwargs", {}))
+
+    def decode(v):
+        if isinstance(v, dict) and set(v) == {"__tensor__"}:
+            i = v["__tensor__"]
+            if not isinstance(i, int) or not 0 <= i < len(ins):
+                raise ValueError(f"inbound node refers to symbolic input {i!r} of {len(ins)}")
+            return ins[i]
+        if isinstance(v, dict):
+            return {k: decode(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [decode(x) for x in v]
+        return v
+    return tuple(decode(a) for a in call.get("args", [])), decode(dict(call.get("kwargs", {})))
 
 
 class Model(Trainer, Layer):
@@ -119,7 +156,9 @@ class Model(Trainer, Layer):
             for t in node.outputs:
                 slot[id(t)] = len(slot)
                 outs.append(slot[id(t)])
-            plan.append((node.layer, ins, tuple(outs), node.list_input, node.kwargs))
+            # The common call layer(x) runs without rebuilding its arguments.
+            template = None if node.simple else (node.args, node.kwargs)
+            plan.append((node.layer, ins, tuple(outs), template))
         self._plan = plan
         self._n_slots = len(slot)
         self._input_slots = tuple(slot[id(t)] for t in self._inputs)
@@ -130,7 +169,7 @@ class Model(Trainer, Layer):
             else self._inputs[0].shape
 
     # ------------------------------------------------------------ running
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=None):
         if not self._graph:
             raise NotImplementedError(
                 f"{type(self).__name__} has no graph: build it as Model(inputs, outputs) or "
@@ -142,9 +181,14 @@ class Model(Trainer, Layer):
         values = [None] * self._n_slots
         for s, x in zip(self._input_slots, flat):
             values[s] = x
-        for layer, ins, outs, list_input, kwargs in self._plan:
-            arg = [values[i] for i in ins] if list_input else values[ins[0]]
-            y = layer(arg, training=training, **kwargs)
+        for layer, ins, outs, template in self._plan:
+            if template is None:
+                y = layer(values[ins[0]], training=training)
+            else:
+                ins = [values[i] for i in ins]
+                kwargs = fill(template[1], ins)
+                kwargs.setdefault("training", training)
+                y = layer(*fill(template[0], ins), **kwargs)
             if len(outs) == 1:
                 values[outs[0]] = y
             else:
@@ -154,10 +198,10 @@ class Model(Trainer, Layer):
             return [values[s] for s in self._output_slots]
         return values[self._output_slots[0]]
 
-    def __call__(self, inputs, training=None, **kwargs):
-        if self._graph and isinstance(inputs, dict):
-            inputs = self._inputs_from_dict(inputs)
-        return Layer.__call__(self, inputs, training=training, **kwargs)
+    def __call__(self, *args, **kwargs):
+        if self._graph and args and isinstance(args[0], dict):
+            args = (self._inputs_from_dict(args[0]),) + args[1:]
+        return Layer.__call__(self, *args, **kwargs)
 
     def _inputs_from_dict(self, data):
         names = [t.name for t in self._inputs]
@@ -297,9 +341,7 @@ class Model(Trainer, Layer):
             inbound = []
             if not isinstance(layer, InputLayer):
                 for node in per_layer[id(layer)]:
-                    inbound.append({"args": [ref(t) for t in node.inputs],
-                                    "list_input": bool(node.list_input),
-                                    "kwargs": dict(node.kwargs)})
+                    inbound.append(_node_config(layer, node, ref))
             spec["name"] = layer.name
             spec["inbound_nodes"] = inbound
             layers.append(spec)
@@ -342,7 +384,8 @@ class Model(Trainer, Layer):
                     rest.append((layer, name, i, node))
                     continue
                 ins = [tensors[(r[0], r[1])][r[2]] for r in refs]
-                out = layer(ins if node.get("list_input") else ins[0], **node.get("kwargs", {}))
+                args, kwargs = _node_call(node, ins)
+                out = layer(*args, **kwargs)
                 tensors[(name, i)] = list(out) if isinstance(out, (list, tuple)) else [out]
                 made[name] = i + 1
             if len(rest) == len(pending):

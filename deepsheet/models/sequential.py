@@ -130,14 +130,14 @@ class Sequential(Model):
         self._rebuild()
 
     # ------------------------------------------------------------ running
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=None):
         x = inputs
         for layer in self._seq:
             x = layer(x, training=training)
         return x
 
-    def __call__(self, inputs, training=None, **kwargs):
-        return Layer.__call__(self, inputs, training=training, **kwargs)
+    def __call__(self, *args, **kwargs):
+        return Layer.__call__(self, *args, **kwargs)
 
     def compute_output_shape(self, input_shape):
         if self._graph:

@@ -103,6 +103,29 @@ def _accuracy_for(name, loss):
     return _AccuracyFromShapes(name, threshold)
 
 
+def mask_weights(mask, sample_weight):
+    """Keras's masked loss as sample weights: masked steps weigh 0 and the others
+    ``total / valid``, so the mean over all (batch, time) steps is the mean over the valid
+    ones, Σ wᵢₜ·Lᵢₜ / #valid. Per-sample weights (N,) extend over time."""
+    xp = backend.array_module(mask)
+    m = xp.asarray(mask).astype(np.float32)
+    valid = int(xp.count_nonzero(m))
+    m *= (m.size / valid) if valid else 0.0
+    if sample_weight is not None:
+        sw = sample_weight.reshape(sample_weight.shape + (1,) * (m.ndim - sample_weight.ndim))
+        m = m * sw
+    return m
+
+
+def masked_steps(y_true, y_pred):
+    """``(y_true, y_pred)`` for the metrics: arrays, with masked time steps left out."""
+    mask = y_pred._keras_mask
+    if mask is None:
+        return y_true, y_pred.data
+    mask = backend.array_module(y_pred.data).asarray(mask).astype(bool)
+    return y_true[mask], y_pred.data[mask]
+
+
 class Trainer:
     """The Keras training API, mixed into ``Model`` (see the module docstring)."""
 
@@ -409,7 +432,8 @@ class Trainer:
             if type(out) is list:
                 out = out[0]
             _, _, fn, weight = self._loss_slots[0]
-            total = fn(ys[0], out) if w is None else fn(ys[0], out, sample_weight=w)
+            wk = w if out._keras_mask is None else mask_weights(out._keras_mask, w)
+            total = fn(ys[0], out) if wk is None else fn(ys[0], out, sample_weight=wk)
             if weight != 1.0:
                 total = total * weight
             parts = None
@@ -419,7 +443,9 @@ class Trainer:
                 if fn is None:
                     parts.append(None)
                     continue
-                lk = fn(ys[k], out[k]) if w is None else fn(ys[k], out[k], sample_weight=w)
+                mask = out[k]._keras_mask
+                wk = w if mask is None else mask_weights(mask, w)
+                lk = fn(ys[k], out[k]) if wk is None else fn(ys[k], out[k], sample_weight=wk)
                 parts.append(lk)
                 term = lk if weight == 1.0 else lk * weight
                 total = term if total is None else total + term
@@ -431,11 +457,12 @@ class Trainer:
         if len(self._loss_slots) == 1:
             if type(out) is list:
                 out = out[0]
+            y_true, y_pred = masked_steps(ys[0], out)
             for _, _, m in self._metric_slots:
-                m.update_state(ys[0], out.data)
+                m.update_state(y_true, y_pred)
         else:
             for _, k, m in self._metric_slots:
-                m.update_state(ys[k], out[k].data)
+                m.update_state(*masked_steps(ys[k], out[k]))
 
     def _train_batch(self, xs, ys, w):
         """Forward, loss, backward, update on one batch; returns (loss, per-output losses)."""

@@ -63,7 +63,12 @@ def get_default_device():
     """The device new tensors go to: ``DEEPSHEET_DEVICE`` (cpu|gpu) or ``set_default_device``."""
     global _default_device
     if _default_device is None:
-        _default_device = _check_device(os.environ.get("DEEPSHEET_DEVICE", "cpu").lower())
+        value = os.environ.get("DEEPSHEET_DEVICE", "cpu")
+        try:
+            _default_device = _check_device(value.lower())
+        except ValueError:
+            raise ValueError(f"environment variable DEEPSHEET_DEVICE={value!r}: expected "
+                             f"one of {DEVICES} (or unset it for the CPU)") from None
     return _default_device
 
 

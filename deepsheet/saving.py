@@ -70,6 +70,36 @@ def _umask():
     return mask
 
 
+_TMP_PREFIX = ".tmp-"
+
+
+def _remove_stale_temporaries(folder):
+    """Delete temporary files that a killed save left in ``folder``.
+
+    Their names carry the writing process's id; a file whose process is gone is a
+    leftover (a live process may still be writing its own, so those stay).
+    """
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(_TMP_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(_TMP_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError, ValueError):
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
 def atomic_write(path, write, overwrite=True):
     """Call ``write(fileobj)`` on a temporary file next to ``path``, then rename it over ``path``.
 
@@ -82,7 +112,9 @@ def atomic_write(path, write, overwrite=True):
         raise FileExistsError(f"{path!r} exists; pass overwrite=True to replace it")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=folder)
+    _remove_stale_temporaries(folder)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-",
+                               suffix="-" + os.path.basename(path), dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

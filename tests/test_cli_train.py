@@ -108,17 +108,28 @@ def _fails(argv, capsys, *fragments):
     return err
 
 
+def _usage(argv, capsys, *fragments):
+    """A usage error: argparse's convention, the usage line, one error line, status 2."""
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: deepsheet") and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith(f"deepsheet {argv[0]}: error:"), err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
 def test_user_errors_are_one_line_listing_what_exists(run_folder, tmp_path, capsys):
     _, folder, _ = run_folder
-    _fails(["train", "--dataset", "mnist"], capsys, "unknown dataset 'mnist'", "digits",
+    _usage(["train", "--dataset", "mnist"], capsys, "unknown dataset 'mnist'", "digits",
            "fashion-mnist")
-    _fails(["train", "--model", "transformer"], capsys, "unknown model 'transformer'", "mlp",
+    _usage(["train", "--model", "transformer"], capsys, "unknown --model 'transformer'", "mlp",
            "cnn", "lenet5", "resnet")
     _fails(["train", "--model", "lenet5"], capsys, "does not fit", "28x28")
     _fails(["evaluate", str(tmp_path / "missing.deepsheet")], capsys, "no model file")
     _fails(["evaluate", str(folder.parent / "nope")], capsys, "model files in",
            "run/model.deepsheet")
-    _fails(["evaluate", str(folder), "--dataset", "fashion_mnist_typo"], capsys,
+    _usage(["evaluate", str(folder), "--dataset", "fashion_mnist_typo"], capsys,
            "unknown dataset")
     (tmp_path / "notes.txt").write_text("hello")
     _fails(["summary", str(tmp_path / "notes.txt")], capsys, "not a deepsheet model file")
@@ -142,9 +153,14 @@ def test_predict_refuses_a_pickled_npy(run_folder, tmp_path, capsys):
 
 
 def test_subprocess_error_has_no_traceback(tmp_path):
-    result = _run("train", "--model", "nope", cwd=tmp_path)
+    result = _run("train", "--model", "nope", cwd=tmp_path)       # usage: status 2
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("usage: deepsheet train")
+    assert "deepsheet train: error: unknown --model 'nope'" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = _run("evaluate", "missing.deepsheet", cwd=tmp_path)   # runtime: status 1
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.startswith("deepsheet train: error: unknown model 'nope'")
+    assert result.stderr.startswith("deepsheet evaluate: error: no model file")
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
 
 

@@ -40,7 +40,8 @@ import importlib
 import sys
 
 from .. import __version__
-from ._registry import COMMANDS, OPTIONS, USER_ERRORS, command, option
+from ._registry import (COMMANDS, OPTIONS, USER_ERRORS, RuntimeUserError, UsageError, command,
+                        option)
 from .info import system_info
 
 __all__ = ["main", "build_parser", "COMMANDS", "system_info", "command", "option"]
@@ -65,6 +66,7 @@ def build_parser():
     _load_subcommands()
     for name, (help_line, add_arguments, _) in COMMANDS.items():
         p = sub.add_parser(name, help=help_line, description=help_line)
+        parser._subparsers_by_name = {**getattr(parser, "_subparsers_by_name", {}), name: p}
         if add_arguments is not None:
             add_arguments(p)
         for commands, add_options, _ in OPTIONS:
@@ -82,11 +84,35 @@ def main(argv=None):
         return 2
     run = COMMANDS[args.command][2]
     try:
+        if args.command != "info":  # info reports the device problem instead
+            _check_device()
         for commands, _, apply in OPTIONS:
             if args.command in commands:
                 apply(args)
         return run(args)
+    except UsageError as exc:
+        # argparse's convention: the usage line, the error, status 2.
+        getattr(parser, "_subparsers_by_name", {}).get(args.command, parser).print_usage(
+            sys.stderr)
+        print(f"deepsheet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except USER_ERRORS as exc:
         print(f"deepsheet {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\ndeepsheet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _check_device():
+    """One clear line, before any work, when DEEPSHEET_DEVICE asks for what is not there."""
+    from .. import backend
+    if backend.get_default_device() == "gpu" and not backend.gpu_available():
+        try:
+            backend.cupy()
+            why = "CuPy is installed but sees no CUDA GPU"
+        except ImportError:
+            why = "CuPy is not installed (pip install 'deepsheet[gpu]')"
+        raise RuntimeUserError(f"DEEPSHEET_DEVICE=gpu but {why}; unset DEEPSHEET_DEVICE or set "
+                               "it to cpu")
 

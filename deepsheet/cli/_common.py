@@ -38,6 +38,8 @@ def _model_files_near(folder):
             continue
         for entry in entries:
             full = os.path.join(where, entry)
+            if entry.startswith(".tmp-"):  # an interrupted save's leftover, never a model
+                continue
             if entry.endswith(".deepsheet") and os.path.isfile(full):
                 found.append(full)
             elif os.path.isfile(os.path.join(full, MODEL_FILE)):
@@ -65,6 +67,18 @@ def _model_path(path):
     raise FileNotFoundError(
         f"no model file at {path!r}; " + (f"model files in {where}: {', '.join(near)}" if near
                                           else f"none in {where} (train one with `deepsheet train`)"))
+
+
+def _load_dataset(name_or_path, scale=None):
+    """``recipes.load_dataset`` where an unknown name is a usage error (exit status 2)."""
+    from .. import recipes
+    from ._registry import UsageError
+    try:
+        return recipes.load_dataset(name_or_path, scale=scale)
+    except ValueError as exc:
+        if str(exc).startswith("unknown dataset") and not os.path.exists(name_or_path):
+            raise UsageError(f"--dataset: {exc}") from None
+        raise
 
 
 def _load_model(path):

@@ -1,7 +1,8 @@
 """The registry that subcommand modules add themselves to, and the errors shown as one line."""
 from __future__ import annotations
 
-__all__ = ["COMMANDS", "OPTIONS", "USER_ERRORS", "command", "option"]
+__all__ = ["COMMANDS", "OPTIONS", "USER_ERRORS", "UsageError", "RuntimeUserError", "command",
+           "option"]
 
 # name -> (help line, add_arguments(parser), run(args) -> exit status)
 COMMANDS = {}
@@ -9,10 +10,18 @@ COMMANDS = {}
 # (names of the subcommands it applies to, add_arguments(parser), apply(args))
 OPTIONS = []
 
+class UsageError(ValueError):
+    """The command line itself is wrong (a value argparse could not check): exit status 2."""
+
+
+class RuntimeUserError(RuntimeError):
+    """The setup cannot do what was asked (no GPU for DEEPSHEET_DEVICE=gpu): one line, status 1."""
+
+
 # Errors that mean "the user asked for something that cannot be done" (a bad path, an unknown
 # name): printed as one line. Anything else is a bug and keeps its traceback.
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,
-               IsADirectoryError, PermissionError)
+               IsADirectoryError, PermissionError, RuntimeUserError)
 
 
 def command(name, help, arguments=None):

@@ -1,7 +1,8 @@
 """``deepsheet evaluate``: loss and accuracy of a saved model on a dataset split."""
 from __future__ import annotations
 
-from ._common import _accuracy_and_loss, _input_shape, _load_model, _positive_int, _preprocessing, _table
+from ._common import (_accuracy_and_loss, _input_shape, _load_dataset, _load_model, _positive_int,
+                      _preprocessing, _table)
 from ._registry import command
 
 
@@ -25,7 +26,7 @@ def _run_evaluate(args):
     if dataset is None:
         raise ValueError(f"{path!r} does not say which dataset it was trained on; pass "
                          "--dataset digits|fashion-mnist|FOLDER")
-    data = recipes.load_dataset(dataset, scale=prep.get("scale"))
+    data = _load_dataset(dataset, scale=prep.get("scale"))
     x, y = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
     x = recipes.prepare_images(x, 1.0, _input_shape(model), what=f"dataset {data.name!r}")
     acc, loss = _accuracy_and_loss(model, x, y, args.batch_size)

@@ -70,6 +70,9 @@ def system_info():
         device = backend.get_default_device()
     except ValueError as exc:
         device = f"invalid ({exc})"
+    if device == "gpu" and not backend.gpu_available():
+        device = ("none: DEEPSHEET_DEVICE=gpu asks for the GPU, which is unavailable here "
+                  "(see cupy below); other commands refuse to run")
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     fm_found = next((f for f in fashion_mnist.search_paths() if all(idx.find_files(f).values())), None)
     return {

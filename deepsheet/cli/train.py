@@ -2,11 +2,65 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from .. import __version__
-from ._common import (MODEL_FILE, _accuracy_and_loss, _fraction, _new_run_folder,
+from ._common import (MODEL_FILE, _accuracy_and_loss, _fraction, _load_dataset, _new_run_folder,
+                      _number_arg,
                       _positive_float, _positive_int, _table)
-from ._registry import command
+from ._registry import UsageError, command
+
+_seed = _number_arg(int, lambda v: v >= 0, "a non-negative integer")
+RUN_FILES = (MODEL_FILE, "metrics.json", "history.csv")
+
+
+def _run_folder(args, data_name):
+    """The run folder: a new one, or ``--out`` if it holds no run (or ``--overwrite``)."""
+    if args.out is None:
+        return _new_run_folder(data_name, args.model)
+    folder = args.out
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise NotADirectoryError(f"--out {folder!r} is a file, expected a folder")
+    held = [f for f in RUN_FILES if os.path.exists(os.path.join(folder, f))]
+    if held and not args.overwrite:
+        raise UsageError(f"--out {folder!r} already holds a run ({', '.join(held)}); pass "
+                         "--overwrite to replace it, or leave --out out for a new folder")
+    return folder
+
+
+def _dataset_record(name_or_path, data_name):
+    """What a run records as its dataset: a known name, or the folder's absolute path, so
+    ``deepsheet evaluate`` finds it from any working directory."""
+    return os.path.abspath(name_or_path) if os.path.isdir(name_or_path) and \
+        data_name not in ("digits", "fashion-mnist") else data_name
+
+
+class _EpochSaver:
+    """Saves the model after every finished epoch (atomically) and remembers where it is,
+    so an interrupted run keeps its last finished epoch."""
+
+    def __init__(self, path, metadata, epochs):
+        from ..callbacks import Callback
+        self.path, self.metadata, self.epochs = path, metadata, epochs
+        self.epoch, self.saved_epoch = 0, 0
+        saver = self
+
+        class _Hook(Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                saver.epoch = epoch + 1
+
+            def on_epoch_end(self, epoch, logs=None):
+                from ..saving import save_model
+                run = dict(saver.metadata["run"], epochs_run=epoch + 1, finished=False)
+                save_model(self.model, saver.path, metadata=dict(saver.metadata, run=run))
+                saver.saved_epoch = epoch + 1
+
+        self.callback = _Hook()
+
+    def interrupted_message(self):
+        where = (f"the model after epoch {self.saved_epoch} is in {self.path}"
+                 if self.saved_epoch else "no epoch had finished, so no model was saved")
+        return f"interrupted in epoch {self.epoch} of {self.epochs}; {where}"
 
 
 
@@ -25,9 +79,13 @@ def _train_arguments(parser):
                         help="Adam's learning rate (default 0.001)")
     parser.add_argument("--validation-split", type=_fraction, default=0.1,
                         help="fraction of the training images held out for validation (default 0.1)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the library RNG (default 0)")
+    parser.add_argument("--seed", type=_seed, default=0, help="seed of the library RNG (default 0)")
     parser.add_argument("--out", metavar="DIR", default=None,
-                        help="run folder (default runs/<dataset>-<model>-<timestamp>)")
+                        help="run folder (default runs/<dataset>-<model>-<timestamp>, a new "
+                             "numbered folder if that exists); an existing run there is "
+                             "refused unless --overwrite")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run already in --out")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                         help="0 silent, 1 progress bar (default), 2 one line per epoch")
 
@@ -42,19 +100,24 @@ def _run_train(args):
     from ..callbacks import CSVLogger
     from ..saving import atomic_write, save_model
 
-    if args.seed < 0:
-        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.model not in recipes.model_names():
+        raise UsageError(f"unknown --model {args.model!r}; choose one of: "
+                         f"{', '.join(recipes.model_names())}")
+    if args.out is not None:
+        _run_folder(args, None)  # refuse an existing run before spending time on the data
     backend.manual_seed(args.seed)
-    data = recipes.load_dataset(args.dataset)
+    data = _load_dataset(args.dataset)
     model = recipes.build_model(args.model, data.input_shape, data.classes,
                                 learning_rate=args.learning_rate, dataset=data.name)
     settings = recipes.defaults(data.name)
     epochs = args.epochs or settings["epochs"]
     batch_size = args.batch_size or settings["batch_size"]
-    folder = args.out or _new_run_folder(data.name, args.model)
-    if os.path.isfile(folder):
-        raise NotADirectoryError(f"--out {folder!r} is a file, expected a folder")
+    folder = _run_folder(args, data.name)
     os.makedirs(folder, exist_ok=True)
+    dataset = _dataset_record(args.dataset, data.name)
+    metadata = {"preprocessing": {"scale": data.scale, "input_shape": list(data.input_shape)},
+                "run": {"dataset": dataset, "model": args.model, "seed": args.seed}}
+    saver = _EpochSaver(os.path.join(folder, MODEL_FILE), metadata, epochs)
 
     n_val = int(len(data.x_train) * args.validation_split)
     shape = "x".join(str(d) for d in data.input_shape)
@@ -63,9 +126,18 @@ def _run_train(args):
           f"test images of {shape}, {data.classes} classes; {epochs} epochs, batch {batch_size}, "
           f"Adam(learning_rate={args.learning_rate:g}), seed {args.seed}", flush=True)
     start = time.perf_counter()
-    history = model.fit(data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
-                        validation_split=args.validation_split, verbose=args.verbose,
-                        callbacks=[CSVLogger(os.path.join(folder, "history.csv"))])
+    try:
+        history = model.fit(data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
+                            validation_split=args.validation_split, verbose=args.verbose,
+                            callbacks=[CSVLogger(os.path.join(folder, "history.csv")),
+                                       saver.callback])
+    except KeyboardInterrupt:
+        text = json.dumps({"dataset": dataset, "model": args.model, "epochs": epochs,
+                           "epochs_run": saver.saved_epoch, "finished": False,
+                           "interrupted_in_epoch": saver.epoch}, indent=2) + "\n"
+        atomic_write(os.path.join(folder, "metrics.json"), lambda f: f.write(text.encode()))
+        print(f"\ndeepsheet train: {saver.interrupted_message()}", file=sys.stderr)
+        return 130
     seconds = time.perf_counter() - start
     eval_batch = max(batch_size, 256)
     test_acc, test_loss = _accuracy_and_loss(model, data.x_test, data.y_test, eval_batch)
@@ -75,7 +147,7 @@ def _run_train(args):
     if "val_loss" in last:
         rows.append(("validation", last.get("val_loss"), last.get("val_accuracy")))
     rows.append(("test", test_loss, test_acc))
-    run = {"dataset": data.name, "model": args.model, "epochs": epochs,
+    run = {"dataset": dataset, "model": args.model, "epochs": epochs, "finished": True,
            "epochs_run": len(history.epoch), "batch_size": batch_size,
            "learning_rate": args.learning_rate, "validation_split": args.validation_split,
            "seed": args.seed, "train_samples": len(data.x_train) - n_val,
@@ -83,9 +155,9 @@ def _run_train(args):
            "parameters": model.count_params(), "train_seconds": round(seconds, 3),
            "test_accuracy": test_acc, "test_loss": test_loss, "last_epoch": last,
            "deepsheet_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    model_path = save_model(model, os.path.join(folder, MODEL_FILE), metadata={
-        "preprocessing": {"scale": data.scale, "input_shape": list(data.input_shape)},
-        "run": {k: run[k] for k in ("dataset", "model", "test_accuracy", "epochs_run", "seed")}})
+    model_path = save_model(model, os.path.join(folder, MODEL_FILE), metadata=dict(
+        metadata, run={k: run[k] for k in ("dataset", "model", "test_accuracy", "epochs_run",
+                                           "seed", "finished")}))
     text = json.dumps(run, indent=2) + "\n"
     atomic_write(os.path.join(folder, "metrics.json"), lambda f: f.write(text.encode()))
 

@@ -237,6 +237,18 @@ class _FlushDenormal:
             return True
         return False
 
+    def clear_thread(self):
+        """Clear FTZ/DAZ on this thread: a new thread inherits its creator's MXCSR, so the
+        thread pool's workers (possibly started inside ``flush_denormal()``) call this first."""
+        if not self.available:
+            return
+        ctypes = self._ctypes
+        env = ctypes.create_string_buffer(32)
+        self._get(env)
+        mxcsr = int.from_bytes(env.raw[28:32], "little") & ~self._BITS
+        ctypes.memmove(ctypes.addressof(env) + 28, mxcsr.to_bytes(4, "little"), 4)
+        self._set(env)
+
     def active(self):
         """True inside ``flush_denormal()`` on this thread (the pool's workers then match it)."""
         return bool(getattr(self._local, "depth", 0))

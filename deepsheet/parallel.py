@@ -20,6 +20,16 @@ Three rules make the parallelism safe and predictable:
   ``blas_threads`` (default 1) through ``threadpoolctl`` the first time it runs parallel
   work, and does the splitting itself. Waiting threads here block (no spinning).
 
+**The default adapts to a busy machine** (OpenMP's ``OMP_DYNAMIC``, with the instantaneous
+count of runnable tasks instead of the one-minute load average): unless the thread count
+was set explicitly, each ``parallel_for`` uses at most the CPUs that other runnable tasks
+leave free (sampled from ``/proc/loadavg`` at most every 0.1 s, median of the last 5
+samples), and never fewer than 1. A kernel whose chunks wait at a barrier for a thread that
+another process has pushed off its core loses more than a second thread gains: with one
+busy process on a 2-core machine deepsheet then runs on one thread, at its full one-thread
+speed. ``set_num_threads(n)`` pins the count to n; ``set_dynamic(True)`` makes it a maximum
+again. Because chunks never depend on the thread count, neither does any result.
+
 Small work stays on the calling thread: waking a thread costs tens of microseconds, so
 ``parallel_for`` runs serially below ``MIN_PARALLEL_WORK`` bytes (measured with
 ``benchmarks/bench_threads.py``). Inside a chunk, a nested ``parallel_for`` runs serially.
@@ -45,12 +55,15 @@ from __future__ import annotations
 
 import os
 import queue
+import statistics
 import threading
+import time
 
 from . import backend
 
-__all__ = ["get_num_threads", "set_num_threads", "get_blas_threads", "set_blas_threads",
-           "parallel_for", "spans", "thread_slot", "threads_info", "MIN_PARALLEL_WORK"]
+__all__ = ["get_num_threads", "set_num_threads", "get_dynamic", "set_dynamic", "active_threads",
+           "get_blas_threads", "set_blas_threads", "parallel_for", "spans", "thread_slot",
+           "threads_info", "MIN_PARALLEL_WORK"]
 
 ENV_VAR = "DEEPSHEET_NUM_THREADS"
 # Below this many bytes of work a parallel_for runs on the calling thread. Measured with
@@ -59,6 +72,11 @@ ENV_VAR = "DEEPSHEET_NUM_THREADS"
 MIN_PARALLEL_WORK = 256 << 10
 
 _num_threads = None      # resolved on first use from DEEPSHEET_NUM_THREADS or the CPU count
+_dynamic = None          # None: dynamic unless the count was set (variable or set_num_threads)
+_auto = False            # True while the count is the automatic default (never set explicitly)
+_SAMPLE_EVERY = 0.1      # seconds between two reads of /proc/loadavg
+_samples = []            # the last runnable-task counts of other tasks
+_sampled_at = -1.0
 _blas_threads = 1
 _blas_applied = None     # the BLAS thread count last applied through threadpoolctl
 _pool = None
@@ -93,15 +111,59 @@ def _from_env():
 
 
 def get_num_threads():
-    """Threads deepsheet's kernels use (the caller included): ``torch.get_num_threads``'s twin.
+    """Threads deepsheet's kernels may use (the caller included): ``torch.get_num_threads``'s twin.
 
     ``DEEPSHEET_NUM_THREADS`` if set, else the number of CPUs this process may run on,
-    until ``set_num_threads`` changes it.
+    until ``set_num_threads`` changes it. With the dynamic default (``get_dynamic()``) a
+    busy machine gets fewer: ``active_threads()``.
     """
-    global _num_threads
+    global _num_threads, _auto
     if _num_threads is None:
+        _auto = not os.environ.get(ENV_VAR, "").strip()
         _num_threads = _from_env()
     return _num_threads
+
+
+def get_dynamic():
+    """True when the thread count adapts to other processes' load (see the module notes)."""
+    if _dynamic is None:
+        get_num_threads()  # resolves _auto
+        return _auto
+    return _dynamic
+
+
+def set_dynamic(flag):
+    """Let the thread count drop below ``get_num_threads()`` while other tasks keep CPUs busy."""
+    global _dynamic
+    _dynamic = bool(flag)
+
+
+def _runnable_others():
+    """Runnable tasks on the machine besides this thread (Linux), or None where unknown."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            running = int(f.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - 1)
+
+
+def active_threads():
+    """Threads the next ``parallel_for`` will use: ``get_num_threads()``, or fewer when dynamic."""
+    global _sampled_at
+    n = get_num_threads()
+    if n == 1 or not get_dynamic():
+        return n
+    now = time.monotonic()
+    if now - _sampled_at >= _SAMPLE_EVERY:
+        _sampled_at = now
+        others = _runnable_others()
+        if others is not None:
+            _samples.append(others)
+            del _samples[:-5]
+    if not _samples:
+        return n
+    return max(1, min(n, _usable_cpus() - int(statistics.median(_samples))))
 
 
 def set_num_threads(n):
@@ -121,10 +183,11 @@ def set_num_threads(n):
     >>> ds.set_num_threads(1); ds.get_num_threads()
     1
     """
-    global _num_threads, _pool
+    global _num_threads, _pool, _auto
     n = _check_count("set_num_threads: n", n)
     with _pool_lock:
         _num_threads = n
+        _auto = False
         if _pool is not None and _pool.size != n:
             _pool.close()
             _pool = None
@@ -173,7 +236,8 @@ def threads_info():
     ensure_blas()
     blas = {f"{i['internal_api']} {i.get('version') or ''}".strip(): i["num_threads"]
             for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"}
-    return {"num_threads": get_num_threads(), "blas_threads": get_blas_threads(),
+    return {"num_threads": get_num_threads(), "dynamic": get_dynamic(),
+            "active_threads": active_threads(), "blas_threads": get_blas_threads(),
             "blas": blas, "usable_cpus": _usable_cpus(), ENV_VAR: os.environ.get(ENV_VAR)}
 
 
@@ -253,6 +317,7 @@ class _Pool:
     def _work(slot, q):
         _local.slot = slot
         _local.busy = True  # a nested parallel_for inside a chunk runs serially
+        backend.flush_denormal.clear_thread()  # jobs set it when their caller has it
         while True:
             job = q.get()
             if job is None:
@@ -294,7 +359,7 @@ def parallel_for(n_chunks, fn, work=None):
         Total bytes the chunks touch; below ``MIN_PARALLEL_WORK`` everything runs on the
         calling thread (waking threads would cost more than it saves).
     """
-    threads = get_num_threads()
+    threads = active_threads()
     if _blas_applied != _blas_threads:
         _apply_blas()
     if (n_chunks <= 1 or threads == 1 or getattr(_local, "busy", False)
@@ -304,8 +369,8 @@ def parallel_for(n_chunks, fn, work=None):
         return
     flush = backend.flush_denormal.active()
     job = _Job(fn, n_chunks, flush)
-    pool = _get_pool(threads)
-    for q in pool.queues[:n_chunks - 1]:
+    pool = _get_pool(get_num_threads())
+    for q in pool.queues[:min(n_chunks, threads) - 1]:
         q.put(job)
     _local.busy = True
     try:

@@ -13,10 +13,11 @@ from deepsheet import backend, parallel
 
 @pytest.fixture
 def threads():
-    """Set the thread count for one test and restore it afterwards."""
-    before = ds.get_num_threads()
+    """Pin the thread count for one test (not dynamic) and restore the settings afterwards."""
+    saved = (parallel._num_threads, parallel._dynamic, parallel._auto)
     yield ds.set_num_threads
-    ds.set_num_threads(before)
+    ds.set_num_threads(saved[0] or 1)
+    parallel._num_threads, parallel._dynamic, parallel._auto = saved
 
 
 def test_set_and_get_num_threads(threads):
@@ -147,7 +148,7 @@ def test_blas_runs_single_threaded_after_parallel_work(threads):
 
 @pytest.mark.skipif(not backend.flush_denormal.available, reason="needs x86-64 glibc MXCSR")
 def test_workers_follow_the_callers_denormal_mode(threads):
-    threads(2)
+    threads(3)  # a new pool, started inside the context below (threads inherit MXCSR)
     tiny = np.full(4, np.finfo(np.float32).tiny / 4, np.float32)  # subnormal
     out = np.empty((2, 4), np.float32)
     barrier = threading.Barrier(2, timeout=10)
@@ -199,3 +200,107 @@ def test_optimizer_steps_are_identical_with_1_2_3_threads(threads, make, subnorm
         assert s1.keys() == sn.keys()
         for k in s1:
             np.testing.assert_array_equal(np.asarray(s1[k]), np.asarray(sn[k]), err_msg=k)
+
+
+def test_the_default_is_dynamic_and_an_explicit_count_pins_it():
+    code = ("import deepsheet as ds; from deepsheet import parallel as p; a = p.get_dynamic(); "
+            "ds.set_num_threads(2); print(a, p.get_dynamic(), p.active_threads())")
+    env = {k: v for k, v in os.environ.items() if k != "DEEPSHEET_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout.split()
+    assert out == ["True", "False", "2"]
+    rc, out, err = _in_fresh_process("from deepsheet import parallel as p; print(p.get_dynamic())",
+                                     DEEPSHEET_NUM_THREADS="2")
+    assert (rc, out) == (0, "False"), err
+
+
+def test_dynamic_count_leaves_busy_cpus_to_other_processes(threads, monkeypatch):
+    threads(4)
+    parallel.set_dynamic(True)
+    monkeypatch.setattr(parallel, "_usable_cpus", lambda: 4)
+    for others, expected in ((0, 4), (1, 3), (3, 1), (9, 1)):
+        monkeypatch.setattr(parallel, "_runnable_others", lambda o=others: o)
+        parallel._samples.clear()
+        parallel._sampled_at = -1.0
+        assert parallel.active_threads() == expected
+    parallel.set_dynamic(False)
+    assert parallel.active_threads() == 4
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunk sizes small enough that test-sized tensors split into many chunks."""
+    from deepsheet.functional import _im2col, pooling
+    monkeypatch.setattr(_im2col, "CHUNK_BYTES", 40_000)
+    monkeypatch.setattr(_im2col, "MATMUL_MIN_FLOPS", 0)
+    monkeypatch.setattr(_im2col, "MATMUL_MIN_ROWS", 3)
+    monkeypatch.setattr(pooling, "POOL_CHUNK_BYTES", 3_000)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
+
+
+def _conv_net_grads(stride, relu):
+    from deepsheet import functional as F
+    rng = np.random.default_rng(1)
+    x = ds.tensor(rng.standard_normal((23, 9, 10, 5)).astype(np.float32), requires_grad=True)
+    w = ds.tensor(rng.standard_normal((3, 3, 5, 6)).astype(np.float32), requires_grad=True)
+    b = ds.tensor(rng.standard_normal(6).astype(np.float32), requires_grad=True)
+    k = ds.tensor(rng.standard_normal((6 * 2 * 2, 7)).astype(np.float32), requires_grad=True)
+    y = F.conv2d(x, w, b, strides=stride, padding="same", activation="relu" if relu else None)
+    y = F.max_pool2d(y, 2)
+    z = F.dense(y.reshape(23, -1)[:, :24], k, activation="relu")
+    (z * z).sum().backward()
+    return [np.array(t.data if hasattr(t, "data") and not isinstance(t, np.ndarray) else t)
+            for t in (y, z, x.grad, w.grad, b.grad, k.grad)]
+
+
+@pytest.mark.parametrize("stride,relu", [(1, True), (2, False)])
+def test_kernels_are_bit_identical_with_1_2_3_threads(threads, small_chunks, stride, relu):
+    threads(1)
+    ref = _conv_net_grads(stride, relu)
+    for n in (2, 3):
+        threads(n)
+        for a, b in zip(ref, _conv_net_grads(stride, relu)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_chunked_kernels_match_one_chunk(threads, monkeypatch):
+    """Many small chunks against one chunk per call: the same values up to float rounding."""
+    from deepsheet.functional import _im2col, pooling
+    threads(2)
+    whole = _conv_net_grads(1, True)
+    monkeypatch.setattr(_im2col, "CHUNK_BYTES", 40_000)
+    monkeypatch.setattr(_im2col, "MATMUL_MIN_FLOPS", 0)
+    monkeypatch.setattr(_im2col, "MATMUL_MIN_ROWS", 3)
+    monkeypatch.setattr(pooling, "POOL_CHUNK_BYTES", 3_000)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
+    for a, b in zip(whole, _conv_net_grads(1, True)):
+        # Partial sums added in another order: float32 rounding relative to the magnitudes.
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(a).max())
+
+
+def _fit_cnn(n_threads):
+    from deepsheet import layers
+    ds.set_num_threads(n_threads)
+    ds.manual_seed(3)
+    model = ds.Sequential([
+        layers.Conv2D(4, 3, padding="same", activation="relu", input_shape=(8, 8, 2)),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(16, activation="relu"),
+        layers.Dropout(0.25),
+        layers.Dense(3),
+    ])
+    model.compile(optimizer=ds.optimizers.Adam(learning_rate=1e-2),
+                  loss=ds.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 8, 8, 2), dtype=np.float32)
+    y = rng.integers(0, 3, 40)
+    model.fit(x, y, batch_size=20, epochs=2, verbose=0)
+    return model.get_weights()
+
+
+def test_fit_is_bit_identical_with_1_2_3_threads(threads, small_chunks):
+    ref = _fit_cnn(1)
+    for n in (2, 3):
+        for a, b in zip(ref, _fit_cnn(n)):
+            np.testing.assert_array_equal(a, b)

@@ -35,15 +35,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import parallel
 from ..backend import array_module
 from ..diagnostics.conv_arithmetic import conv_output_size
 
-# Bytes of im2col matrix per batch chunk: small enough to stay in the L3 cache between the
-# copy that writes it and the product that reads it, big enough that the multi-threaded
-# matrix products are few: on a loaded 2-core machine every BLAS call pays for its threads
-# to be rescheduled (2 MiB chunks ran 3x slower than 8 MiB there, while the single-threaded
-# CPU time of the two sizes was the same).
-CHUNK_BYTES = 8 << 20
+# Bytes of im2col matrix (and output) per batch chunk: small enough to stay in a core's share
+# of the cache between the copy that writes it and the product that reads it, and to give
+# the thread pool several chunks per thread (the CNN's 14x14x32 -> 64 layer: 19 chunks of
+# 7 samples at batch 128). BLAS is single-threaded inside a chunk (deepsheet.parallel).
+# CPU time per fwd+bwd of that layer was the same or lower than with 8 MiB chunks.
+CHUNK_BYTES = 2 << 20
 # Window rows with at most this many contiguous values (kw·C) are built tap-major.
 TAP_MAJOR_MAX_RUN = 8
 _ZERO_BLOCK = 1 << 16
@@ -63,6 +64,46 @@ def relu_(a, xp):
         f = flat[s:s + _ZERO_BLOCK]
         np.maximum(f, z[:f.size], out=f)
     return a
+
+
+# Matrix products split into at most this many row blocks (fewer when the blocks would
+# hold under MATMUL_MIN_ROWS rows or the product under MATMUL_MIN_FLOPS): each block
+# re-packs the other operand, so blocks stay few and tall.
+MATMUL_BLOCKS = 8
+MATMUL_MIN_ROWS = 16
+MATMUL_MIN_FLOPS = 4e6
+
+
+def matmul_rows(a, b, out=None, epilogue=None):
+    """``a @ b`` for 2-D arrays, row blocks of the result on the thread pool.
+
+    Block boundaries depend on the shapes only, so the result does not depend on the thread
+    count. ``a`` may be a transposed view (``x.T``: its rows are x's columns, read in place
+    by BLAS). ``epilogue(rows_of_out, r0, r1)``, if given, runs on each block right after its
+    product, while it is in cache (a bias, a fused ReLU).
+    """
+    xp = array_module(a)
+    M, K = a.shape
+    N = b.shape[1]
+    if out is None:
+        out = xp.empty((M, N), np.result_type(a.dtype, b.dtype))
+    rows = max(MATMUL_MIN_ROWS, -(-M // MATMUL_BLOCKS))
+    if xp is not np or M <= rows or 2.0 * M * K * N < MATMUL_MIN_FLOPS:
+        parallel.ensure_blas()
+        xp.matmul(a, b, out=out)
+        if epilogue is not None:
+            epilogue(out, 0, M)
+        return out
+    spans = parallel.spans(M, rows)
+
+    def run(i):
+        r0, r1 = spans[i]
+        o = out[r0:r1]
+        np.matmul(a[r0:r1], b, out=o)
+        if epilogue is not None:
+            epilogue(o, r0, r1)
+    parallel.parallel_for(len(spans), run)
+    return out
 
 
 def valid_range(i, dilation, pad_before, stride, size_in, size_out):
@@ -181,10 +222,24 @@ def col2im_add(gx, dcol, geo, taps):
         gx[:, isl[0], isl[1], :] += dcol[t][:, osl[0], osl[1], :]
 
 
-def conv_forward(x, w, b, geo, groups, out=None, relu=False):
-    """y = im2col(x) @ W + b (then max(·, 0) if ``relu``), chunked.
+def _per_slot(make):
+    """Scratch made on first use by each pool thread (``parallel.thread_slot``), for one call."""
+    made = {}
 
-    x (N, H, W, C), w (kh, kw, C/G, O) -> (N, Ho, Wo, O).
+    def get():
+        slot = parallel.thread_slot()
+        obj = made.get(slot)
+        if obj is None:
+            obj = made[slot] = make()
+        return obj
+    return get
+
+
+def conv_forward(x, w, b, geo, groups, out=None, relu=False):
+    """y = im2col(x) @ W + b (then max(·, 0) if ``relu``), in batch chunks on the thread pool.
+
+    x (N, H, W, C), w (kh, kw, C/G, O) -> (N, Ho, Wo, O). Each chunk writes its own rows of
+    y, so the result does not depend on the thread count.
     """
     xp = array_module(x)
     N, H, W, C = x.shape
@@ -201,26 +256,30 @@ def conv_forward(x, w, b, geo, groups, out=None, relu=False):
         if b is not None:
             out[...] = b
         return out
-    cols = Im2col(x.shape, dtype, geo, groups, chunk, xp, ones=b is not None)
+    cols = _per_slot(lambda: Im2col(x.shape, dtype, geo, groups, chunk, xp, ones=b is not None))
+    ones = cols().ones
     if groups == 1:
         wm = w.reshape(K, O)
-        if cols.ones:
+        if ones:
             wm = xp.concatenate([wm, b.reshape(1, O).astype(wm.dtype, copy=False)])
     else:
         wm = w.reshape(K, groups, og).transpose(1, 0, 2)
-    for n0 in range(0, N, chunk):
-        n1 = min(N, n0 + chunk)
-        A = cols(x[n0:n1])
+    spans = parallel.spans(N, chunk)
+
+    def run(i):
+        n0, n1 = spans[i]
+        A = cols()(x[n0:n1])
         o = out[n0:n1].reshape(-1, O)
         if groups == 1:
             xp.matmul(A[0], wm, out=o)
         else:
             o.reshape(-1, groups, og)[...] = xp.matmul(A, wm).transpose(1, 0, 2)
-        if b is not None and not cols.ones:
+        if b is not None and not ones:
             o += b
         if relu:
             # Fused while the chunk is still in cache: one pass fewer over the output.
             relu_(o, xp)
+    parallel.parallel_for(len(spans), run, work=N * per)
     return out
 
 
@@ -245,6 +304,10 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
     Formula (per chunk; A = im2col(x), G = dL/dy as (P, O), times [y > 0] for a fused ReLU
     whose output is ``relu_out``):
         dL/dW = Aᵀ G,   dL/db = Σ_P G,   dL/dx = col2im(G Wᵀ)
+
+    Batch chunks run on the thread pool; each writes its own rows of dL/dx and its own
+    partial dL/dW and dL/db, summed in chunk order afterwards (the same numbers whatever
+    the thread count).
     """
     xp = array_module(x if x is not None else gy)
     N, Ho, Wo, O = gy.shape
@@ -256,18 +319,21 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
     T = kh * kw
     per = Ho * Wo * (K * groups + O) * dtype.itemsize
     chunk = chunk_size(N, per, xp)
-    gw = gb = cols = None
-    if need_b:
-        gb = xp.zeros((O,), dtype)
+    spans = parallel.spans(N, chunk)
+    gw = gb = cols = gw_parts = gb_parts = None
+    ones_in_cols = False
     if need_w:
-        gw = xp.zeros((groups, K, og), dtype)
-        cols = Im2col((N, geo.H, geo.W, C), dtype, geo, groups, chunk, xp, ones=need_b)
-        tmp = xp.empty((K + cols.ones, og), dtype)
-    if need_b and not (cols is not None and cols.ones):
+        cols = _per_slot(lambda: Im2col((N, geo.H, geo.W, C), dtype, geo, groups, chunk, xp,
+                                        ones=need_b))
+        ones_in_cols = cols().ones
+        gw_parts = xp.empty((len(spans), groups, K + ones_in_cols, og), dtype)
+    if need_b and not ones_in_cols:
         # Σ over rows as a matrix-vector product: NumPy's column sum of a (P, O) array
         # is several times slower.
         ones = xp.ones(chunk * Ho * Wo, dtype)
+        gb_parts = xp.empty((len(spans), O), dtype)
     tgeo = _transposed_geometry(geo, w.shape) if need_x and groups == 1 else None
+    dcol = None
     if need_x and tgeo is not None:
         # Stride 1: dL/dx is a convolution of dL/dy with the flipped kernel, one matrix
         # product per chunk (a gather, no adds into dL/dx).
@@ -281,37 +347,39 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
         tap_idx = [i * kw + j for i, j, _, _ in taps]
         # Kernel as (taps, O_g, C_g) per group: one batched product gives tap-major columns.
         wt = w.reshape(T, cg, groups, og).transpose(2, 0, 3, 1)[:, tap_idx]
-        dcol = xp.empty((len(taps), chunk * Ho * Wo, C), dtype)
+        dcol = _per_slot(lambda: xp.empty((len(taps), chunk * Ho * Wo, C), dtype))
+    gbuf = None
     if relu_out is not None:
         # Whole-batch when dL/dx is a convolution of it, run after this loop in one call
         # (one set of im2col buffers instead of one per chunk).
-        gbuf = xp.empty(((N if tgeo is not None else chunk) * Ho * Wo, O), dtype)
+        if tgeo is not None:
+            whole = xp.empty((N * Ho * Wo, O), dtype)
+            gbuf = lambda: whole  # noqa: E731
+        else:
+            gbuf = _per_slot(lambda: xp.empty((chunk * Ho * Wo, O), dtype))
     if N == 0:
         if need_w:
-            gw = gw.transpose(1, 0, 2).reshape(w.shape)
-        return gx, gw, gb
-    for n0 in range(0, N, chunk):
-        n1 = min(N, n0 + chunk)
+            gw = xp.zeros((K, groups, og), dtype).reshape(w.shape)
+        return gx, gw, (xp.zeros((O,), dtype) if need_b else None)
+
+    def run(c):
+        n0, n1 = spans[c]
         n = n1 - n0
         g2 = gy[n0:n1].reshape(-1, O)
         if relu_out is not None:
             rows = slice(n0 * Ho * Wo, n1 * Ho * Wo) if tgeo is not None else slice(0, n * Ho * Wo)
-            g2 = xp.multiply(g2, relu_out[n0:n1].reshape(-1, O) > 0, out=gbuf[rows])
-        if need_b and not (cols is not None and cols.ones):
-            gb += ones[:len(g2)] @ g2
+            g2 = xp.multiply(g2, relu_out[n0:n1].reshape(-1, O) > 0, out=gbuf()[rows])
+        if gb_parts is not None:
+            xp.matmul(ones[:len(g2)], g2, out=gb_parts[c])
         if need_w:
-            A = cols(x[n0:n1])
+            A = cols()(x[n0:n1])
             if groups == 1:
-                xp.matmul(A[0].T, g2, out=tmp)
-                if cols.ones:
-                    gw[0] += tmp[:K]
-                    gb += tmp[K]
-                else:
-                    gw[0] += tmp
+                xp.matmul(A[0].T, g2, out=gw_parts[c, 0])
             else:
-                gw += xp.matmul(A.transpose(0, 2, 1), g2.reshape(-1, groups, og).transpose(1, 0, 2))
-        if need_x and tgeo is None and taps:
-            d = dcol[:, :n * Ho * Wo]
+                xp.matmul(A.transpose(0, 2, 1), g2.reshape(-1, groups, og).transpose(1, 0, 2),
+                          out=gw_parts[c])
+        if dcol is not None and taps:
+            d = dcol()[:, :n * Ho * Wo]
             if groups == 1:
                 xp.matmul(g2[None], wt[0], out=d)
             else:
@@ -319,9 +387,23 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
                 for k in range(groups):
                     d[:, :, k * cg:(k + 1) * cg] = xp.matmul(gg[None, :, k, :], wt[k])
             col2im_add(gx[n0:n1], d.reshape(len(taps), n, Ho, Wo, C), geo, taps)
+    parallel.parallel_for(len(spans), run, work=N * per)
     if need_x and tgeo is not None:
-        g = gy if relu_out is None else gbuf.reshape(gy.shape)
+        g = gy if relu_out is None else gbuf().reshape(gy.shape)
         conv_forward(g, wflip, None, tgeo, 1, out=gx)
     if need_w:
-        gw = gw.transpose(1, 0, 2).reshape(w.shape)
+        total = _sum_in_order(gw_parts)
+        gw = total[:, :K].transpose(1, 0, 2).reshape(w.shape)
+        if ones_in_cols:
+            gb = xp.ascontiguousarray(total[0, K])
+    if gb_parts is not None:
+        gb = _sum_in_order(gb_parts)
     return gx, gw, gb
+
+
+def _sum_in_order(parts):
+    """parts[0] + parts[1] + ... left to right (a fixed order, whatever the thread count)."""
+    total = parts[0].copy()
+    for p in parts[1:]:
+        total += p
+    return total

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, unbroadcast
-from ._im2col import relu_
+from ._im2col import matmul_rows, relu_
 from ._util import operand, shape_of
 
 __all__ = ["dense", "matmul"]
@@ -14,7 +14,11 @@ _SMALL = 4096  # outputs up to this many values take the plain ReLU (see forward
 
 
 class Dense(Function):
-    """y = x·W + b (then ReLU if ``relu``), the leading axes of x folded into rows."""
+    """y = x·W + b (then ReLU if ``relu``), the leading axes of x folded into rows.
+
+    Large products run in row blocks on the thread pool (``_im2col.matmul_rows``), the bias
+    and ReLU applied to each block while it is in cache.
+    """
 
     def forward(self, x, w, b=None):
         nx, nw = self.needs_input_grad[:2]
@@ -23,14 +27,19 @@ class Dense(Function):
         # the kernel gradient a sum of per-sample products instead of one large GEMM.
         flat = x.ndim == 2
         x2 = x if flat else x.reshape(-1, x.shape[-1])
-        out = x2 @ w
-        if b is not None:
-            out += b
-        if self.relu:
-            if out.size > _SMALL:
-                relu_(out, backend.array_module(out))
-            else:  # relu_'s blocks cost more than they save on a few rows (batch-1 inference)
-                backend.array_module(out).maximum(out, 0, out=out)
+        relu = self.relu
+        xp = backend.array_module(x2)
+
+        def epilogue(o, r0, r1):
+            if b is not None:
+                o += b
+            if relu:
+                if o.size > _SMALL:
+                    relu_(o, xp)
+                else:  # relu_'s blocks cost more than they save on a few rows (batch-1)
+                    xp.maximum(o, 0, out=o)
+        out = matmul_rows(x2, w, epilogue=epilogue if b is not None or relu else None)
+        if relu:
             self.out = out  # its sign is the ReLU mask; kept instead of a separate mask array
         self.x2 = x2 if nw else None
         self.w = w if nx else None
@@ -42,8 +51,8 @@ class Dense(Function):
         g2 = g.reshape(-1, g.shape[-1])
         if self.relu:
             g2 = g2 * (self.out > 0)
-        dx = (g2 @ self.w.T).reshape(self.x_shape) if nx else None
-        dw = self.x2.T @ g2 if nw else None
+        dx = matmul_rows(g2, self.w.T).reshape(self.x_shape) if nx else None
+        dw = matmul_rows(self.x2.T, g2) if nw else None
         db = g2.sum(axis=0) if nb else None
         return dx, dw, db
 

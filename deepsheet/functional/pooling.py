@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import parallel
 from ..autograd import Function
 from ..backend import array_module, to_device, device_of
 from ..diagnostics.conv_arithmetic import normalize_tuple, resolve_padding
@@ -92,15 +93,20 @@ class MaxPool2d(Function):
                                    C), bool) for _, _, osl, _ in taps[1:]]
             # Batch chunks small enough that each tap's slice of x, read twice, is still in
             # cache the second time.
+            # Chunks run on the thread pool, each writing its own rows.
             step = N if xp is not np else max(1, POOL_CHUNK_BYTES // max(1, x[0].nbytes))
-            for n0 in range(0, N, step):
-                xc, yc = x[n0:n0 + step], y[n0:n0 + step]
+            spans = parallel.spans(N, step)
+
+            def run(c):
+                n0, n1 = spans[c]
+                xc, yc = x[n0:n1], y[n0:n1]
                 yc[...] = xc[:, taps[0][3][0], taps[0][3][1]]
                 for t, (_, _, osl, isl) in enumerate(taps[1:]):
                     xs, ys = xc[:, isl[0], isl[1]], yc[:, osl[0], osl[1]]
                     if beats:
-                        xp.greater(xs, ys, out=beats[t][n0:n0 + step])
+                        xp.greater(xs, ys, out=beats[t][n0:n1])
                     xp.maximum(ys, xs, out=ys)
+            parallel.parallel_for(len(spans), run, work=2 * x.nbytes)
             self.beats, self.x_shape = beats, x.shape
             self.x = self.y = None
             return y
@@ -144,10 +150,22 @@ class MaxPool2d(Function):
 
     def _backward_from_beats(self, gy):
         """The winner of a window is the last tap that beat the running maximum (tap 0 if
-        none did): walk the taps backwards, keeping which windows are already won."""
+        none did): walk the taps backwards, keeping which windows are already won. Batch
+        chunks run on the thread pool."""
         xp = array_module(gy)
-        geo, taps, beats = self.geo, self.taps, self.beats
-        gx = (xp.empty if _tiles(geo) else xp.zeros)(self.x_shape, gy.dtype)
+        gx = (xp.empty if _tiles(self.geo) else xp.zeros)(self.x_shape, gy.dtype)
+        N = gy.shape[0]
+        step = N if xp is not np else max(1, POOL_CHUNK_BYTES // max(1, gx[0].nbytes))
+        spans = parallel.spans(N, step)
+
+        def run(c):
+            n0, n1 = spans[c]
+            self._chunk_from_beats(gy[n0:n1], gx[n0:n1], [b[n0:n1] for b in self.beats], xp)
+        parallel.parallel_for(len(spans), run, work=2 * gx.nbytes)
+        return gx
+
+    def _chunk_from_beats(self, gy, gx, beats, xp):
+        geo, taps = self.geo, self.taps
         disjoint = _disjoint(geo)
         taken = xp.zeros(gy.shape, bool) if len(taps) > 2 else None
         for t in range(len(taps) - 1, -1, -1):
@@ -172,7 +190,6 @@ class MaxPool2d(Function):
                     xp.multiply(gs, won, out=gx[:, isl[0], isl[1]])
             else:
                 gx[:, isl[0], isl[1]] += gs if won is None else gs * won
-        return gx
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid"):

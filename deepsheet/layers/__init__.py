@@ -11,3 +11,4 @@ from .transformer import *  # noqa: F401,F403  (positional encodings, Transforme
 from .embedding import *  # noqa: F401,F403  (Embedding, Masking: recurrent issue)
 from .recurrent_cells import *; from .recurrent import *  # noqa: E702,F401,F403  (recurrent issue)
 from .recurrent_wrappers import *  # noqa: F401,F403  (Bidirectional, TimeDistributed)
+from .text import *  # noqa: F401,F403  (TextVectorization, CharacterVectorization: attention issue)

@@ -11,7 +11,6 @@ are ignored downstream.
 """
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
@@ -43,10 +42,7 @@ def backend_asarray(m, like):
 
 def _set_mask(out, mask):
     if mask is not None:
-        try:
-            out._keras_mask = mask
-        except AttributeError:  # pragma: no cover - symbolic tensors without the attribute
-            pass
+        out._keras_mask = mask
     return out
 
 
@@ -81,23 +77,11 @@ def _combine(name, batch_shape, q_mask, v_mask, k_mask, causal, attention_mask, 
     return mask
 
 
-_BASE_TAKES_ARGS = any(p.kind is inspect.Parameter.VAR_POSITIONAL
-                       for p in inspect.signature(Layer.__call__).parameters.values())
-
-
 class _KerasCall(Layer):
     """Layers called with several inputs and keywords (``mha(query, value, key=...)``).
 
     Weights depend on several input shapes, so they are made in ``call`` on first use.
     """
-
-    def __call__(self, *args, **kwargs):
-        if _BASE_TAKES_ARGS:
-            return super().__call__(*args, **kwargs)
-        # Until the base passes several inputs and keywords on (training-core issue).
-        training = kwargs.pop("training", None)
-        self.built = True
-        return self.call(*args, training=bool(training), **kwargs)
 
     def build(self, *shapes):
         self.built = True

@@ -125,3 +125,24 @@ def test_dropout_trains_differently_and_is_off_at_inference():
     y0 = enc(x).numpy()
     np.testing.assert_array_equal(enc(x).numpy(), y0)
     assert not np.allclose(enc(x, training=True).numpy(), y0)
+
+
+def test_in_a_functional_model_with_masks_saved_and_loaded(tmp_path):
+    L = ds.layers
+    inp = L.Input((6,), dtype="int64")
+    x = L.Embedding(30, 8, mask_zero=True)(inp)
+    x = L.TransformerEncoder(16, 2)(x)
+    x = L.TransformerDecoder(16, 2)(x)
+    out = L.Dense(3)(L.GlobalAveragePooling1D()(x))
+    model = ds.Model(inp, out)
+    ids = np.array([[3, 4, 5, 0, 0, 0], [7, 1, 2, 9, 4, 0]])
+    y0 = model(ids).numpy()
+    # padding (mask from Embedding(mask_zero=True)) must not change the real tokens' outputs
+    emb, enc = model.layers[1], model.layers[2]
+    padded = enc(emb(np.array([[3, 4, 5, 0, 0, 0]]))).numpy()
+    short = enc(emb(np.array([[3, 4, 5]]))).numpy()
+    np.testing.assert_allclose(padded[0, :3], short[0], rtol=1e-5, atol=1e-6)
+    path = tmp_path / "m.zip"
+    model.save(path)
+    again = ds.models.load_model(path)
+    np.testing.assert_allclose(again(ids).numpy(), y0, rtol=1e-6)

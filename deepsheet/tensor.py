@@ -32,11 +32,21 @@ def _as_array(data, dtype=None, device=None):
         arr = data if dtype is None else data.astype(dtype, copy=False)
     else:
         from_python = not isinstance(data, (np.ndarray, np.generic))
-        arr = np.asarray(data, dtype=dtype)
+        try:
+            arr = np.asarray(data, dtype=dtype)
+        except ValueError as exc:
+            if "inhomogeneous" not in str(exc):
+                raise
+            raise ValueError(f"cannot make a tensor from a ragged {type(data).__name__}: its "
+                             "rows have different lengths (pad them first, e.g. with "
+                             "deepsheet.utils.pad_sequences)") from None
         if dtype is None and from_python and arr.dtype == np.float64:
             arr = arr.astype(backend.get_default_dtype())
         if arr.dtype == object:
             raise TypeError(f"cannot make a tensor from {type(data).__name__} holding objects")
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype "
+                            f"{arr.dtype}: tensors hold real numbers (float, integer or bool)")
     target = device if device is not None else backend.get_default_device()
     return backend.to_device(arr, target)
 

@@ -2,6 +2,7 @@
 schedules, ReduceLROnPlateau, CSVLogger, LambdaCallback, and which batch hooks run."""
 import csv
 import json
+import os
 
 import numpy as np
 import pytest
@@ -178,3 +179,65 @@ def test_live_bar_on_a_terminal(capsys, monkeypatch):
     _model().fit(X, Y, epochs=2, batch_size=4, verbose=1)
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and "4/4" in out and "loss:" in out
+
+
+def _pty(columns):
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    return master, slave
+
+
+def test_zero_width_pseudo_terminal_is_not_a_terminal():
+    for columns, live in ((0, False), (80, True)):
+        master, slave = _pty(columns)
+        with open(slave, "w", closefd=True) as stream:
+            assert C.progbar_logger._is_terminal(stream) is live
+        os.close(master)
+
+
+def test_wrapped_logs_never_cut_metrics():
+    logs = {"loss": 0.5, "accuracy": 0.75, "val_loss": 0.625, "val_accuracy": 0.6875}
+    lines = C.progbar_logger.wrap_logs(logs, 30)
+    assert all(len(line) <= 30 for line in lines)
+    assert " - ".join(line.strip() for line in lines) == C.format_logs(logs)
+    assert C.progbar_logger.wrap_logs(logs, 200) == ["  " + C.format_logs(logs)]
+
+
+def test_validation_metrics_survive_a_narrow_terminal(tmp_path):
+    import subprocess
+    import sys
+    script = (
+        "import numpy as np, deepsheet as ds\n"
+        "from deepsheet import layers\n"
+        "ds.manual_seed(0)\n"
+        "x = np.random.default_rng(0).normal(size=(64, 3)).astype('float32')\n"
+        "y = (x[:, 0] > 0).astype('int64')\n"
+        "m = ds.Sequential([layers.Input((3,)), layers.Dense(2)])\n"
+        "m.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+        "metrics=['accuracy'])\n"
+        "m.fit(x, y, epochs=1, batch_size=16, validation_split=0.25, verbose=1)\n")
+    master, slave = _pty(40)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", script], stdout=slave, stderr=subprocess.PIPE,
+                          env=env, timeout=120)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = b"".join(chunks).decode(errors="replace")
+    assert "val_accuracy:" in out and "val_loss:" in out, out
+    tail = out.rsplit("\r", 1)[-1]  # what stays on screen after the bar's last redraw
+    assert all(len(line.rstrip()) <= 40 for line in tail.splitlines()), tail

@@ -177,3 +177,11 @@ def test_predict_prints_fashion_class_names(tmp_path, capsys):
     assert names[9] == "Ankle boot" and _class_names("digits") is None
     assert _top_k_line(np.array([0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.9]), 2,
                        names) == "9 Ankle boot (0.9000), 0 T-shirt/top (0.1000)"
+
+
+def test_verbose_zero_is_silent(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--epochs", "1", "--verbose", "0", "--out", "quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert (tmp_path / "quiet" / "model.deepsheet").exists()

@@ -166,12 +166,12 @@ def test_subprocess_error_has_no_traceback(tmp_path):
 
 def test_default_run_folder_seed_and_cnn(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["train", "--epochs", "1", "--verbose", "0", "--validation-split", "0"]) == 0
+    assert cli.main(["train", "--epochs", "1", "--verbose", "2", "--validation-split", "0"]) == 0
     first = capsys.readouterr().out
     (run,) = os.listdir(tmp_path / "runs")
     assert re.fullmatch(r"digits-mlp-\d{8}-\d{6}", run)
     assert "validation" not in first.split("test accuracy")[0].split("loss")[-1]
-    assert cli.main(["train", "--epochs", "1", "--verbose", "0", "--validation-split", "0",
+    assert cli.main(["train", "--epochs", "1", "--verbose", "2", "--validation-split", "0",
                      "--out", "again"]) == 0
     second = capsys.readouterr().out
     assert HEADLINE.search(first).group(1) == HEADLINE.search(second).group(1)  # same seed
@@ -179,7 +179,7 @@ def test_default_run_folder_seed_and_cnn(tmp_path, monkeypatch, capsys):
     b = ds.load_model(tmp_path / "again" / "model.deepsheet")
     assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
     assert cli.main(["train", "--model", "cnn", "--epochs", "1", "--batch-size", "64",
-                     "--verbose", "0", "--out", "cnn"]) == 0
+                     "--verbose", "2", "--out", "cnn"]) == 0
     out = capsys.readouterr().out
     assert HEADLINE.search(out) and "Training cnn (53,002 parameters)" in out
     metrics = json.loads((tmp_path / "cnn" / "metrics.json").read_text())

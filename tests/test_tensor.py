@@ -139,3 +139,14 @@ def test_array_ufunc_is_none():
     with pytest.raises(TypeError):
         np.exp(x)  # NumPy must not silently turn a Tensor into an array
     assert isinstance(F.exp(x), ds.Tensor)
+
+
+@pytest.mark.parametrize("data, error, match", [
+    (["a", "b"], TypeError, "dtype <U1: tensors hold real numbers"),
+    (np.array([1 + 2j]), TypeError, "dtype complex128: tensors hold real numbers"),
+    ([[1.0, 2.0], [3.0]], ValueError, "ragged list: its rows have different lengths"),
+    ([object()], TypeError, "holding objects"),
+])
+def test_tensor_of_what_is_not_real_numbers(data, error, match):
+    with pytest.raises(error, match=match):
+        ds.tensor(data)

@@ -1,6 +1,7 @@
 """``ProgbarLogger``: a live bar on a terminal, one line per epoch elsewhere."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from .base import Callback
 
-__all__ = ["ProgbarLogger", "format_logs"]
+__all__ = ["ProgbarLogger", "format_logs", "wrap_logs"]
 
 
 def format_logs(logs):
@@ -25,10 +26,31 @@ def format_logs(logs):
 
 
 def _is_terminal(stream):
+    """A terminal with a width: a pseudo-terminal that reports 0 columns (some CI runners,
+    ``script`` without a size) gets plain lines, as a file would."""
+    return _columns(stream) > 0
+
+
+def _columns(stream):
     try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+        if not stream.isatty():
+            return 0
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def wrap_logs(logs, width, indent="  "):
+    """``format_logs(logs)`` broken between metrics into lines of at most ``width`` columns
+    (a single metric longer than that keeps its own line): nothing is ever cut off."""
+    lines, line = [], ""
+    for part in format_logs(logs).split(" - "):
+        candidate = f"{line} - {part}" if line else indent + part
+        if line and len(candidate) > width:
+            lines.append(line)
+            candidate = indent + part
+        line = candidate
+    return lines + ([line] if line else [])
 
 
 class ProgbarLogger(Callback):
@@ -107,7 +129,12 @@ class ProgbarLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self._is_live():
-            self._close_bar(logs)
+            # The bar's postfix would be cut at the terminal's width, taking the validation
+            # metrics with it: close the bar bare and print every metric, wrapped.
+            self._close_bar(None)
+            if logs:
+                width = max(_columns(sys.stdout), 20)
+                print("\n".join(wrap_logs(logs, width)), flush=True)
             return
         steps = self.params.get("steps") or 0
         self._line(f"Epoch {epoch + 1}/{self._epochs} - ", steps,

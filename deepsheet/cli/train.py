@@ -35,6 +35,10 @@ def _dataset_record(name_or_path, data_name):
         data_name not in ("digits", "fashion-mnist") else data_name
 
 
+def _silent(*args, **kwargs):
+    pass
+
+
 class _EpochSaver:
     """Saves the model after every finished epoch (atomically) and remembers where it is,
     so an interrupted run keeps its last finished epoch."""
@@ -106,6 +110,7 @@ def _run_train(args):
     if args.out is not None:
         _run_folder(args, None)  # refuse an existing run before spending time on the data
     backend.manual_seed(args.seed)
+    say = print if args.verbose else _silent  # --verbose 0: nothing but errors
     data = _load_dataset(args.dataset)
     model = recipes.build_model(args.model, data.input_shape, data.classes,
                                 learning_rate=args.learning_rate, dataset=data.name)
@@ -121,7 +126,7 @@ def _run_train(args):
 
     n_val = int(len(data.x_train) * args.validation_split)
     shape = "x".join(str(d) for d in data.input_shape)
-    print(f"Training {args.model} ({model.count_params():,} parameters) on {data.name}: "
+    say(f"Training {args.model} ({model.count_params():,} parameters) on {data.name}: "
           f"{len(data.x_train) - n_val:,} train / {n_val:,} validation / {len(data.x_test):,} "
           f"test images of {shape}, {data.classes} classes; {epochs} epochs, batch {batch_size}, "
           f"Adam(learning_rate={args.learning_rate:g}), seed {args.seed}", flush=True)
@@ -161,11 +166,11 @@ def _run_train(args):
     text = json.dumps(run, indent=2) + "\n"
     atomic_write(os.path.join(folder, "metrics.json"), lambda f: f.write(text.encode()))
 
-    print()
-    print(_table(rows))
-    print()
-    print(f"test accuracy: {test_acc:.4f}")
+    say()
+    say(_table(rows))
+    say()
+    say(f"test accuracy: {test_acc:.4f}")
     per_epoch = seconds / max(len(history.epoch), 1)
-    print(f"trained {len(history.epoch)} epochs in {seconds:.1f} s ({per_epoch:.2f} s/epoch); "
+    say(f"trained {len(history.epoch)} epochs in {seconds:.1f} s ({per_epoch:.2f} s/epoch); "
           f"run folder: {folder} ({os.path.basename(model_path)}, history.csv, metrics.json)")
     return 0

@@ -35,8 +35,9 @@ class _Norm(Layer):
         super().__init__(**kwargs)
         self.axis = tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else int(axis)
         self.epsilon = float(epsilon)
-        if not self.epsilon > 0:
-            raise ValueError(f"{type(self).__name__} '{self.name}': epsilon must be positive, "
+        if not 0 < self.epsilon < float("inf"):
+            raise ValueError(f"{type(self).__name__} '{self.name}': epsilon must be a positive "
+                             f"finite number, "
                              f"got {epsilon!r}")
         self.center, self.scale = bool(center), bool(scale)
         self.beta_initializer = init.get(beta_initializer)

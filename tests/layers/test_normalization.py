@@ -135,8 +135,9 @@ def test_batchnorm_errors():
         L.BatchNormalization(axis=3)(rand(2, 3))
     with pytest.raises(ValueError, match="momentum must be in"):
         L.BatchNormalization(momentum=1.5)
-    with pytest.raises(ValueError, match="epsilon must be positive"):
-        L.BatchNormalization(epsilon=0)
+    for epsilon in (0, -1e-3, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="epsilon must be a positive finite number"):
+            L.BatchNormalization(epsilon=epsilon)
     with pytest.raises(ValueError, match="size of axis -1 to be known"):
         L.BatchNormalization()(ds.Input((None,)))
 

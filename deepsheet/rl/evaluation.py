@@ -23,7 +23,8 @@ def _default_success(reward, terminated, truncated, info):
     return bool(terminated and reward > 0)
 
 
-def evaluate(agent, env, episodes=100, seed=None, greedy=True, success=None, max_steps=None):
+def evaluate(agent, env, episodes=100, seed=None, greedy=True, success=None, max_steps=None,
+             success_threshold=None):
     """Mean return, its standard deviation and the success rate of an agent over episodes.
 
     Formula::
@@ -43,7 +44,11 @@ def evaluate(agent, env, episodes=100, seed=None, greedy=True, success=None, max
     success : callable ``(last_reward, terminated, truncated, info) -> bool``, optional
         What counts as a success. Default: ``info["is_success"]`` when the environment
         reports it, else an episode that terminated with a positive last reward (reaching
-        FrozenLake's goal, Taxi's drop-off).
+        FrozenLake's goal, Taxi's drop-off). Survival tasks such as CartPole, which also
+        pay on the failing step, need ``success_threshold``.
+    success_threshold : float, optional
+        Count an episode as a success when its return reaches this (CartPole-v1: 475);
+        replaces the default rule.
     max_steps : int, optional
         Cut episodes after this many steps (besides the environment's own limit).
 
@@ -61,6 +66,8 @@ def evaluate(agent, env, episodes=100, seed=None, greedy=True, success=None, max
     else:
         raise TypeError(f"evaluate: agent must have act(obs, greedy=) or be callable, got "
                         f"{type(agent).__name__}")
+    if success is not None and success_threshold is not None:
+        raise ValueError("evaluate: give success or success_threshold, not both")
     is_success = _default_success if success is None else success
     returns = np.zeros(episodes)
     wins = 0
@@ -74,5 +81,8 @@ def evaluate(agent, env, episodes=100, seed=None, greedy=True, success=None, max
             if terminated or truncated or (max_steps is not None and t >= max_steps):
                 break
         returns[ep] = total
-        wins += bool(is_success(r, terminated, truncated, info))
+        if success_threshold is not None:
+            wins += total >= success_threshold
+        else:
+            wins += bool(is_success(r, terminated, truncated, info))
     return Evaluation(float(returns.mean()), float(returns.std()), wins / episodes, returns)

@@ -1,0 +1,63 @@
+"""CartPole-v1 with deepsheet's DQN or REINFORCE: train, then the greedy policy's mean return over 100 episodes.
+
+    python examples/cartpole.py dqn --seeds 0 1 2
+    python examples/cartpole.py reinforce --seeds 0 1 2
+
+Prints, per seed, the training time, the number of environment steps and the evaluation
+(mean ± std over 100 episodes; the environment's "solved" threshold is 475), and writes
+the returns of each run to ``runs/cartpole-<agent>-seed<N>.csv``.
+"""
+import argparse
+import os
+import time
+
+import gymnasium as gym
+import numpy as np
+
+from deepsheet import rl
+
+
+def make_agent(kind, seed):
+    if kind == "dqn":
+        return rl.DQN(hidden=(256, 256), learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
+                      learning_starts=1_000, gamma=0.99, train_freq=256, gradient_steps=128,
+                      target_update=10, double=True,
+                      epsilon=rl.LinearSchedule(1.0, 0.04, 8_000), seed=seed)
+    return rl.REINFORCE(hidden=(64,), learning_rate=1e-2, baseline_learning_rate=1e-2,
+                        gamma=0.99, batch_episodes=1, seed=seed)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("agent", choices=("dqn", "reinforce"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=50_000, help="DQN environment steps")
+    parser.add_argument("--episodes", type=int, default=1_000, help="REINFORCE episodes (at most)")
+    args = parser.parse_args()
+    os.makedirs("runs", exist_ok=True)
+    solved = 0
+    for seed in args.seeds:
+        env = gym.make("CartPole-v1")
+        agent = make_agent(args.agent, seed)
+        t = time.perf_counter()
+        if args.agent == "dqn":
+            returns = agent.train(env, total_steps=args.steps, seed=seed)
+        else:
+            # Stop once the sampled policy averages 495 over 20 episodes (the greedy one is
+            # then at least as good on CartPole).
+            returns = agent.train(env, episodes=args.episodes, seed=seed, target_return=495,
+                                  window=20)
+        elapsed = time.perf_counter() - t
+        result = rl.evaluate(agent, gym.make("CartPole-v1"), episodes=100, seed=10_000 + seed,
+                             success_threshold=475)
+        solved += result.mean >= 475
+        path = f"runs/cartpole-{args.agent}-seed{seed}.csv"
+        np.savetxt(path, returns, fmt="%g", header="return", comments="")
+        print(f"seed {seed}: {elapsed:.0f} s, {int(returns.sum())} steps, {len(returns)} episodes; "
+              f"greedy return over 100 episodes {result.mean:.1f} ± {result.std:.1f} -> {path}",
+              flush=True)
+    print(f"{solved} of {len(args.seeds)} seeds reach a mean return >= 475")
+
+
+if __name__ == "__main__":
+    main()

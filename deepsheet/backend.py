@@ -131,6 +131,46 @@ def set_default_dtype(dtype):
     _default_dtype = dtype
 
 
+def as_array(data, dtype=None, device=None):
+    """A backend array for ``data``, by the dtype rules of DESIGN.
+
+    Python floats (and lists of them) become the default float dtype (float32); float,
+    integer and boolean arrays keep their dtype; an explicit ``dtype`` wins. The array is
+    on ``device`` (default: the default device). A Tensor gives its ``.data``.
+
+    Examples
+    --------
+    >>> from deepsheet import backend
+    >>> backend.as_array([1.0, 2.0]).dtype, backend.as_array([1, 2]).dtype.kind
+    (dtype('float32'), 'i')
+    """
+    if hasattr(data, "requires_grad"):  # a Tensor (this module sits below tensor.py)
+        data = data.data
+    on_gpu = is_gpu_array(data)
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+    if on_gpu:
+        arr = data if dtype is None else data.astype(dtype, copy=False)
+    else:
+        from_python = not isinstance(data, (np.ndarray, np.generic))
+        try:
+            arr = np.asarray(data, dtype=dtype)
+        except ValueError as exc:
+            if "inhomogeneous" not in str(exc):
+                raise
+            raise ValueError(f"cannot make a tensor from a ragged {type(data).__name__}: its "
+                             "rows have different lengths (pad them first, e.g. with "
+                             "deepsheet.utils.pad_sequences)") from None
+        if dtype is None and from_python and arr.dtype == np.float64:
+            arr = arr.astype(get_default_dtype())
+        if arr.dtype == object:
+            raise TypeError(f"cannot make a tensor from {type(data).__name__} holding objects")
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype "
+                            f"{arr.dtype}: tensors hold real numbers (float, integer or bool)")
+    return to_device(arr, device if device is not None else get_default_device())
+
+
 # ---------------------------------------------------------------- randomness
 
 def manual_seed(seed):

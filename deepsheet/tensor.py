@@ -17,40 +17,6 @@ from . import backend
 _new_object = object.__new__
 
 
-def _as_array(data, dtype=None, device=None):
-    """Backend array for ``data`` following the dtype rules of DESIGN.
-
-    Python floats (and lists of them) become the default float dtype (float32); float,
-    integer and boolean arrays keep their dtype; an explicit ``dtype`` wins.
-    """
-    if isinstance(data, Tensor):
-        data = data.data
-    on_gpu = backend.is_gpu_array(data)
-    if dtype is not None:
-        dtype = np.dtype(dtype)
-    if on_gpu:
-        arr = data if dtype is None else data.astype(dtype, copy=False)
-    else:
-        from_python = not isinstance(data, (np.ndarray, np.generic))
-        try:
-            arr = np.asarray(data, dtype=dtype)
-        except ValueError as exc:
-            if "inhomogeneous" not in str(exc):
-                raise
-            raise ValueError(f"cannot make a tensor from a ragged {type(data).__name__}: its "
-                             "rows have different lengths (pad them first, e.g. with "
-                             "deepsheet.utils.pad_sequences)") from None
-        if dtype is None and from_python and arr.dtype == np.float64:
-            arr = arr.astype(backend.get_default_dtype())
-        if arr.dtype == object:
-            raise TypeError(f"cannot make a tensor from {type(data).__name__} holding objects")
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype "
-                            f"{arr.dtype}: tensors hold real numbers (float, integer or bool)")
-    target = device if device is not None else backend.get_default_device()
-    return backend.to_device(arr, target)
-
-
 def tensor(data, requires_grad=False, dtype=None, device=None):
     """Create a leaf tensor (PyTorch's ``torch.tensor``).
 
@@ -71,7 +37,7 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     >>> x.grad
     array([2., 4., 6.], dtype=float32)
     """
-    arr = _as_array(data, dtype, device)
+    arr = backend.as_array(data, dtype, device)
     if requires_grad and arr.dtype.kind not in "fc":
         raise ValueError(f"only floating tensors can require gradients, got dtype {arr.dtype}")
     return Tensor(arr, requires_grad=requires_grad)
@@ -90,7 +56,7 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False):
         if not hasattr(data, "dtype") or not hasattr(data, "shape") or isinstance(data, np.generic):
-            data = _as_array(data)
+            data = backend.as_array(data)
         self.data = data
         self.grad = None
         self.requires_grad = bool(requires_grad)

@@ -230,10 +230,10 @@ def test_dynamic_count_leaves_busy_cpus_to_other_processes(threads, monkeypatch)
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunk sizes small enough that test-sized tensors split into many chunks."""
-    from deepsheet.functional import _im2col, pooling
-    monkeypatch.setattr(_im2col, "CHUNK_BYTES", 40_000)
-    monkeypatch.setattr(_im2col, "MATMUL_MIN_FLOPS", 0)
-    monkeypatch.setattr(_im2col, "MATMUL_MIN_ROWS", 3)
+    from deepsheet.functional import _kernels, pooling
+    monkeypatch.setattr(_kernels, "CHUNK_BYTES", 40_000)
+    monkeypatch.setattr(_kernels, "MATMUL_MIN_FLOPS", 0)
+    monkeypatch.setattr(_kernels, "MATMUL_MIN_ROWS", 3)
     monkeypatch.setattr(pooling, "POOL_CHUNK_BYTES", 3_000)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
 
@@ -265,12 +265,12 @@ def test_kernels_are_bit_identical_with_1_2_3_threads(threads, small_chunks, str
 
 def test_chunked_kernels_match_one_chunk(threads, monkeypatch):
     """Many small chunks against one chunk per call: the same values up to float rounding."""
-    from deepsheet.functional import _im2col, pooling
+    from deepsheet.functional import _kernels, pooling
     threads(2)
     whole = _conv_net_grads(1, True)
-    monkeypatch.setattr(_im2col, "CHUNK_BYTES", 40_000)
-    monkeypatch.setattr(_im2col, "MATMUL_MIN_FLOPS", 0)
-    monkeypatch.setattr(_im2col, "MATMUL_MIN_ROWS", 3)
+    monkeypatch.setattr(_kernels, "CHUNK_BYTES", 40_000)
+    monkeypatch.setattr(_kernels, "MATMUL_MIN_FLOPS", 0)
+    monkeypatch.setattr(_kernels, "MATMUL_MIN_ROWS", 3)
     monkeypatch.setattr(pooling, "POOL_CHUNK_BYTES", 3_000)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
     for a, b in zip(whole, _conv_net_grads(1, True)):

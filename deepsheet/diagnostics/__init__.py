@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from .conv_arithmetic import *  # noqa: F401,F403  (convolution issue)
+from .conv_arithmetic import *  # noqa: F401,F403
 from .conv_arithmetic import __all__ as _conv_all
 
 # name -> submodule, for the modules loaded on first use

@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import unbroadcast
-from ..tensor import Tensor, _as_array
+from ..tensor import Tensor
+from ._util import as_tensor
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [EPSILON, 1 - EPSILON]
 REDUCTIONS = ("sum_over_batch_size", "sum", "none")
@@ -46,11 +47,7 @@ def check_delta(where, delta):
 
 def _pred(y_pred):
     """y_pred as a floating Tensor (integer predictions become the default float dtype)."""
-    if not isinstance(y_pred, Tensor):
-        y_pred = Tensor._wrap(_as_array(y_pred))
-    if y_pred.data.dtype.kind != "f":
-        y_pred = Tensor._wrap(y_pred.data.astype(backend.get_default_dtype()))
-    return y_pred
+    return as_tensor(y_pred, floating=True)
 
 
 def _array_like(x, like):

@@ -5,6 +5,7 @@ import contextlib
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 
 
@@ -22,8 +23,20 @@ def operand(x):
         return x
     if hasattr(x, "dtype") and hasattr(x, "shape"):
         return x
-    from ..tensor import _as_array
-    return _as_array(x)
+    return backend.as_array(x)
+
+
+def as_tensor(x, floating=False):
+    """A function's input as a Tensor: Tensors as they are, anything else wrapped.
+
+    With ``floating``, integer and boolean data become the default float dtype (a sigmoid
+    of integer labels is a float); otherwise the dtype is kept (``backend.as_array``).
+    """
+    if not isinstance(x, Tensor):
+        x = Tensor._wrap(backend.as_array(x))
+    if floating and x.data.dtype.kind not in "fc":
+        x = Tensor._wrap(x.data.astype(backend.get_default_dtype()))
+    return x
 
 
 def normalize_axis(axis, ndim):

@@ -22,24 +22,15 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..tensor import Tensor, _as_array
+from ..tensor import Tensor
 from ._special import _INV_SQRT_2PI, _log1p_unit, _ndtr
-from ._util import normalize_axis
+from ._util import as_tensor, normalize_axis
 
 __all__ = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax", "log_softmax", "gelu",
            "softplus", "swish", "silu", "get_activation", "ACTIVATIONS", "mark_logits",
            "logits_of"]
 # ``linear`` (the identity) stays out of the star-export: in ``deepsheet.functional`` that
-# name is the dense affine map's module, as ``torch.nn.functional.linear`` is the affine map.
-
-
-def _as_tensor(x):
-    """A Tensor for ``x``; non-float data becomes the default float dtype."""
-    if not isinstance(x, Tensor):
-        x = Tensor._wrap(_as_array(x))
-    if x.data.dtype.kind not in "fc":
-        x = Tensor._wrap(x.data.astype(backend.get_default_dtype()))
-    return x
+# name is the affine map, as ``torch.nn.functional.linear`` is.
 
 
 def _stable_sigmoid(x, xp):
@@ -93,7 +84,7 @@ def mark_logits(out, logits, activation, axis=-1):
     if activation not in ("softmax", "sigmoid"):
         raise ValueError(f"mark_logits: activation must be 'softmax' or 'sigmoid', got {activation!r}")
     if not isinstance(logits, Tensor):
-        logits = Tensor._wrap(_as_array(logits))
+        logits = as_tensor(logits)
     out._logits = logits
     ref = _ProducerRef(out, _forget)
     ref.key = id(out)
@@ -157,7 +148,7 @@ def sigmoid(x):
     >>> ds.functional.sigmoid(ds.tensor([-1e4, 0.0, 1e4])).numpy()
     array([0. , 0.5, 1. ], dtype=float32)
     """
-    x = _as_tensor(x)
+    x = as_tensor(x, floating=True)
     out = Sigmoid.apply(x)
     return mark_logits(out, x, "sigmoid")
 
@@ -189,7 +180,7 @@ def tanh(x):
     >>> ds.functional.tanh(ds.tensor([0.0, 1e4])).numpy()
     array([0., 1.], dtype=float32)
     """
-    return Tanh.apply(_as_tensor(x))
+    return Tanh.apply(as_tensor(x, floating=True))
 
 
 # ----------------------------------------------------------------------------- ReLU family
@@ -217,7 +208,7 @@ def relu(x):
     >>> ds.functional.relu(ds.tensor([-2.0, 0.0, 3.0])).numpy()
     array([0., 0., 3.], dtype=float32)
     """
-    return ReLU.apply(_as_tensor(x))
+    return ReLU.apply(as_tensor(x, floating=True))
 
 
 class LeakyReLU(Function):
@@ -257,7 +248,7 @@ def leaky_relu(x, alpha=0.01):
     >>> ds.functional.leaky_relu(ds.tensor([-2.0, 3.0]), alpha=0.1).numpy()
     array([-0.2,  3. ], dtype=float32)
     """
-    return LeakyReLU.apply(_as_tensor(x), alpha=_check_alpha("leaky_relu", alpha))
+    return LeakyReLU.apply(as_tensor(x, floating=True), alpha=_check_alpha("leaky_relu", alpha))
 
 
 class ELU(Function):
@@ -297,7 +288,7 @@ def elu(x, alpha=1.0):
     >>> ds.functional.elu(ds.tensor([-1e4, 2.0])).numpy()
     array([-1.,  2.], dtype=float32)
     """
-    return ELU.apply(_as_tensor(x), alpha=_check_alpha("elu", alpha))
+    return ELU.apply(as_tensor(x, floating=True), alpha=_check_alpha("elu", alpha))
 
 
 # ----------------------------------------------------------------------------- softmax
@@ -358,7 +349,7 @@ def softmax(x, axis=-1):
     >>> ds.functional.softmax(ds.tensor([[1e4, 1e4, -1e4]])).numpy()
     array([[0.5, 0.5, 0. ]], dtype=float32)
     """
-    x = _as_tensor(x)
+    x = as_tensor(x, floating=True)
     axis = _softmax_axis("softmax", x, axis)
     out = Softmax.apply(x, axis=axis)
     return mark_logits(out, x, "softmax", axis)
@@ -404,7 +395,7 @@ def log_softmax(x, axis=-1):
     >>> ds.functional.log_softmax(ds.tensor([0.0, -1e4])).numpy()
     array([     0., -10000.], dtype=float32)
     """
-    x = _as_tensor(x)
+    x = as_tensor(x, floating=True)
     return LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, axis))
 
 
@@ -470,7 +461,7 @@ def gelu(x, approximate=False):
         approx = True
     else:
         raise ValueError(f"gelu: approximate must be False/'none' or True/'tanh', got {approximate!r}")
-    return GELU.apply(_as_tensor(x), approximate=approx)
+    return GELU.apply(as_tensor(x, floating=True), approximate=approx)
 
 
 # ----------------------------------------------------------------------------- softplus, swish
@@ -508,7 +499,7 @@ def softplus(x):
     >>> ds.functional.softplus(ds.tensor([-1e4, 0.0, 1e4])).tolist()
     [0.0, 0.6931471824645996, 10000.0]
     """
-    return Softplus.apply(_as_tensor(x))
+    return Softplus.apply(as_tensor(x, floating=True))
 
 
 class Swish(Function):
@@ -539,7 +530,7 @@ def swish(x):
     >>> ds.functional.swish(ds.tensor([-1e4, 0.0, 1e4])).numpy()
     array([   -0.,     0., 10000.], dtype=float32)
     """
-    return Swish.apply(_as_tensor(x))
+    return Swish.apply(as_tensor(x, floating=True))
 
 
 silu = swish
@@ -547,7 +538,7 @@ silu = swish
 
 def linear(x):
     """The identity activation (Keras's "linear"): y = x, dy/dx = 1. Adds no graph node."""
-    return x if isinstance(x, Tensor) else _as_tensor(x)
+    return x if isinstance(x, Tensor) else as_tensor(x, floating=True)
 
 
 # ----------------------------------------------------------------------------- registry

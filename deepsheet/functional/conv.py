@@ -15,16 +15,13 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import array_module
-from ..diagnostics.conv_arithmetic import (conv_transpose_output_size, conv_transpose_padding,
-                                           normalize_tuple, resolve_padding)
-from ..tensor import Tensor, tensor
-from ._im2col import Geometry, chunk_size, conv_backward, conv_forward
+from ._conv_arithmetic import (conv_transpose_output_size, conv_transpose_padding,
+                               normalize_tuple, resolve_padding)
+from ._im2col import conv_backward, conv_forward
+from ._kernels import Geometry, chunk_size
+from ._util import as_tensor
 
 __all__ = ["conv2d", "conv1d", "conv2d_transpose", "depthwise_conv2d"]
-
-
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else tensor(x)
 
 
 def channels_first_hint(shape, channels):
@@ -158,8 +155,8 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1,
     >>> float(ds.functional.conv2d(x, w)[0, 0, 0, 0])
     9.0
     """
-    x, w = _as_tensor(x), _as_tensor(w)
-    b = None if b is None else _as_tensor(b)
+    x, w = as_tensor(x), as_tensor(w)
+    b = None if b is None else as_tensor(b)
     _check_rank(x, 4, "input", "conv2d")
     _check_conv_inputs("conv2d", x, w, b, groups)
     return Conv2d.apply(x, w, b, strides=strides, padding=padding, dilation_rate=dilation_rate,
@@ -214,8 +211,8 @@ def conv1d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1,
     >>> ds.functional.conv1d(x, w, padding="causal").shape
     (2, 10, 8)
     """
-    x, w = _as_tensor(x), _as_tensor(w)
-    b = None if b is None else _as_tensor(b)
+    x, w = as_tensor(x), as_tensor(w)
+    b = None if b is None else as_tensor(b)
     _check_rank(x, 3, "input", "conv1d")
     _check_conv_inputs("conv1d", x, w, b, groups, kernel_rank=3)
     strides = normalize_tuple(strides, 1, "conv1d strides")[0]
@@ -308,8 +305,8 @@ def conv2d_transpose(x, w, b=None, strides=1, padding="valid", output_padding=No
     >>> ds.functional.conv2d_transpose(x, w, strides=2, padding="same").shape
     (1, 8, 8, 2)
     """
-    x, w = _as_tensor(x), _as_tensor(w)
-    b = None if b is None else _as_tensor(b)
+    x, w = as_tensor(x), as_tensor(w)
+    b = None if b is None else as_tensor(b)
     fname = "conv2d_transpose"
     _check_rank(x, 4, "input", fname)
     _check_rank(w, 4, "kernel", fname)
@@ -445,8 +442,8 @@ def depthwise_conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1):
     >>> ds.functional.depthwise_conv2d(x, w, padding="same").shape
     (1, 6, 6, 8)
     """
-    x, w = _as_tensor(x), _as_tensor(w)
-    b = None if b is None else _as_tensor(b)
+    x, w = as_tensor(x), as_tensor(w)
+    b = None if b is None else as_tensor(b)
     fname = "depthwise_conv2d"
     _check_rank(x, 4, "input", fname)
     _check_rank(w, 4, "kernel", fname)

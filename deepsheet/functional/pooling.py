@@ -14,9 +14,9 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function
 from ..backend import array_module, to_device, device_of
-from ..diagnostics.conv_arithmetic import normalize_tuple, resolve_padding
-from ..tensor import Tensor, tensor
-from ._im2col import Geometry, valid_range
+from ._conv_arithmetic import normalize_tuple, resolve_padding
+from ._kernels import Geometry, valid_range
+from ._util import as_tensor
 
 __all__ = ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d",
            "global_avg_pool2d", "global_max_pool2d", "global_avg_pool1d", "global_max_pool1d",
@@ -25,10 +25,6 @@ __all__ = ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d",
 
 # Bytes of input per batch chunk of the max-pooling forward pass (about an L2 cache).
 POOL_CHUNK_BYTES = 1 << 20
-
-
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else tensor(x)
 
 
 def _pool_geometry(fname, shape, pool_size, strides, padding):
@@ -227,7 +223,7 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
     array([[ 5.,  7.],
            [13., 15.]], dtype=float32)
     """
-    x = _as_tensor(x)
+    x = as_tensor(x)
     _check_image(x, "max_pool2d")
     return MaxPool2d.apply(x, pool_size=pool_size, strides=strides, padding=padding,
                            fname="max_pool2d")
@@ -319,7 +315,7 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
     array([[ 2.5,  4.5],
            [10.5, 12.5]], dtype=float32)
     """
-    x = _as_tensor(x)
+    x = as_tensor(x)
     _check_image(x, "avg_pool2d")
     return AvgPool2d.apply(x, pool_size=pool_size, strides=strides, padding=padding,
                            fname="avg_pool2d")
@@ -346,7 +342,7 @@ class AvgPool1d(AvgPool2d):
 
 
 def _pool1d_args(fname, x, pool_size, strides, padding):
-    x = _as_tensor(x)
+    x = as_tensor(x)
     _check_image(x, fname, rank=3)
     p = normalize_tuple(pool_size, 1, f"{fname} pool_size")[0]
     s = p if strides is None else normalize_tuple(strides, 1, f"{fname} strides")[0]
@@ -447,7 +443,7 @@ class GlobalMaxPool(Function):
 
 
 def _global(fn, fname, x, keepdims, rank):
-    x = _as_tensor(x)
+    x = as_tensor(x)
     _check_image(x, fname, rank)
     return fn.apply(x, keepdims=bool(keepdims))
 
@@ -602,7 +598,7 @@ def upsample2d(x, size=2, interpolation="nearest"):
     >>> ds.functional.upsample2d(x, (1, 2), "bilinear").numpy()[0, 0, :, 0]
     array([1.  , 1.25, 1.75, 2.  ], dtype=float32)
     """
-    x = _as_tensor(x)
+    x = as_tensor(x)
     _check_image(x, "upsample2d")
     size = normalize_tuple(size, 2, "upsample2d size")
     if interpolation not in ("nearest", "bilinear"):

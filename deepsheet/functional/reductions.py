@@ -148,8 +148,7 @@ class LogSumExp(Function):
 
 def _reduce(cls, name, a, axis, keepdims, **params):
     if not isinstance(a, Tensor):
-        from ..tensor import _as_array
-        a = _as_array(a)
+        a = backend.as_array(a)
     ndim = a.ndim
     axes = _reduce_axes(name, axis, ndim)
     return cls.apply(a, axis=axis, axes=axes, keepdims=keepdims, **params)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, unbroadcast
-from ..tensor import Tensor, _as_array
+from ..tensor import Tensor
 from ._util import normalize_axis, operand
 
 __all__ = ["reshape", "transpose", "permute", "swapaxes", "moveaxis", "broadcast_to", "squeeze",
@@ -28,7 +28,7 @@ def _tensorish(a):
     if isinstance(a, Tensor) or (hasattr(a, "shape") and hasattr(a, "dtype")
                                  and not isinstance(a, np.generic)):
         return a
-    return _as_array(a)
+    return backend.as_array(a)
 
 
 def _axis(name, axis, ndim):

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor, _as_array
+from ..tensor import Tensor
 from ._call import CALL_TRAINING, CallSpec, build_shapes, check_keywords
 
 _REGISTRY: dict[str, type] = {}
@@ -93,7 +93,7 @@ def to_tensor_input(x):
             out._keras_mask = x._keras_mask
             return out
         return x
-    arr = _as_array(x)
+    arr = backend.as_array(x)
     if arr.dtype.kind == "f" and arr.dtype != np.float32:
         arr = arr.astype(np.float32)
     return Tensor(arr)

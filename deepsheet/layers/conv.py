@@ -8,55 +8,15 @@ Conv2D, Conv1D, DepthwiseConv2D, SeparableConv2D and Conv2DTranspose; each call 
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import functional as F
 from .. import init, regularizers
-from ..diagnostics.conv_arithmetic import (conv_output_size, conv_transpose_output_size,
+from ..functional._conv_arithmetic import (conv_output_size, conv_transpose_output_size,
                                            normalize_tuple, resolve_padding)
+from ._checks import channels_first_message, check_data_format, check_padding_arg, \
+    looks_channels_first, positive_int
 from .core import _as_float, _KernelLayer
 
 __all__ = ["Conv2D", "Conv1D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"]
-
-
-def looks_channels_first(shape):
-    """True for an (N, C, H, W) image batch handed to a channels-last layer.
-
-    The tell: a 1-, 3- or 4-"row" image whose other two axes are equal and at least 8,
-    like (N, 1, 28, 28) or (N, 3, 32, 32); a genuine channels-last image that thin is rare.
-    """
-    return (len(shape) == 4 and shape[1] in (1, 3, 4) and shape[2] is not None
-            and shape[2] == shape[3] and shape[2] >= 8)
-
-
-def channels_first_message(shape):
-    h, w, c = shape[2], shape[3], shape[1]
-    return (f"; shape {tuple(shape)} looks channels-first (N, C, H, W) but deepsheet layers "
-            f"are channels-last (N, H, W, C) as in Keras: pass x.transpose(0, 2, 3, 1) "
-            f"(shape (N, {h}, {w}, {c}))")
-
-
-def check_data_format(layer, data_format):
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"{type(layer).__name__} '{layer.name}': only data_format="
-                         f"'channels_last' is supported (images as (N, H, W, C)), got "
-                         f"{data_format!r}; transpose channels-first arrays with "
-                         f"x.transpose(0, 2, 3, 1)")
-    return "channels_last"
-
-
-def check_padding_arg(layer, padding, allowed):
-    if isinstance(padding, str) and padding.lower() in allowed:
-        return padding.lower()
-    raise ValueError(f"{type(layer).__name__} '{layer.name}': padding must be one of "
-                     f"{allowed}, got {padding!r}")
-
-
-def _positive_int(layer, value, what):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{type(layer).__name__} '{layer.name}': {what} must be a positive "
-                         f"integer, got {value!r}")
-    return int(value)
 
 
 class _Conv(_KernelLayer):
@@ -70,14 +30,14 @@ class _Conv(_KernelLayer):
                  kernel_regularizer, bias_regularizer, **kwargs):
         super().__init__(**kwargs)
         n, cls = self.rank, type(self).__name__
-        self.filters = None if filters is None else _positive_int(self, filters, "filters")
+        self.filters = None if filters is None else positive_int(self, filters, "filters")
         where = f"{cls} '{self.name}'"
         self.kernel_size = normalize_tuple(kernel_size, n, f"{where}: kernel_size")
         self.strides = normalize_tuple(strides, n, f"{where}: strides")
         self.dilation_rate = normalize_tuple(dilation_rate, n, f"{where}: dilation_rate")
         self.padding = check_padding_arg(self, padding, self.allowed_padding)
         self.data_format = check_data_format(self, data_format)
-        self.groups = _positive_int(self, groups, "groups")
+        self.groups = positive_int(self, groups, "groups")
         if self.filters is not None and self.filters % self.groups:
             raise ValueError(f"{where}: filters={self.filters} must be divisible by "
                              f"groups={self.groups}")
@@ -326,7 +286,7 @@ class DepthwiseConv2D(_Conv):
         super().__init__(None, kernel_size, strides, padding, data_format, dilation_rate, 1,
                          activation, use_bias, depthwise_initializer, bias_initializer,
                          depthwise_regularizer, bias_regularizer, **kwargs)
-        self.depth_multiplier = _positive_int(self, depth_multiplier, "depth_multiplier")
+        self.depth_multiplier = positive_int(self, depth_multiplier, "depth_multiplier")
 
     def _in_channels(self):
         return self.kernel.shape[2]
@@ -409,7 +369,7 @@ class SeparableConv2D(_Conv):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1,
                          activation, use_bias, depthwise_initializer, bias_initializer,
                          depthwise_regularizer, bias_regularizer, **kwargs)
-        self.depth_multiplier = _positive_int(self, depth_multiplier, "depth_multiplier")
+        self.depth_multiplier = positive_int(self, depth_multiplier, "depth_multiplier")
         self.pointwise_initializer = init.get(pointwise_initializer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
         self.pointwise_kernel = None

@@ -8,7 +8,7 @@ import numpy as np
 from .. import functional as F
 from .. import init, regularizers
 from ..functional.dropout import check_rate
-from ..functional.linear import Dense as DenseNode
+from ..functional.dense import DenseOp
 from .base import Layer
 
 __all__ = ["Dense", "Activation", "Flatten", "Reshape", "Dropout", "Identity", "RepeatVector"]
@@ -164,9 +164,9 @@ class Dense(_KernelLayer):
         # The node of F.dense, without its argument checks: ours are done above.
         relu = self._fused is not None
         if self.bias is None:
-            out = DenseNode.apply(inputs, self.kernel, relu=relu)
+            out = DenseOp.apply(inputs, self.kernel, relu=relu)
         else:
-            out = DenseNode.apply(inputs, self.kernel, self.bias, relu=relu)
+            out = DenseOp.apply(inputs, self.kernel, self.bias, relu=relu)
         if self.activation is not None and self._fused is None:
             out = self.activation(out)
         return out

@@ -7,9 +7,9 @@ Each call is one ``deepsheet.functional`` node; output sizes round down
 from __future__ import annotations
 
 from .. import functional as F
-from ..diagnostics.conv_arithmetic import conv_output_size, normalize_tuple, resolve_padding
+from ..functional._conv_arithmetic import conv_output_size, normalize_tuple, resolve_padding
 from .base import Layer
-from .conv import channels_first_message, check_data_format, check_padding_arg, \
+from ._checks import channels_first_message, check_data_format, check_padding_arg, \
     looks_channels_first
 
 __all__ = ["MaxPooling2D", "AveragePooling2D", "MaxPooling1D", "AveragePooling1D",

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numbers
 
 from .. import functional as F
-from ..diagnostics.conv_arithmetic import normalize_tuple
+from ..functional._conv_arithmetic import normalize_tuple
 from .base import Layer
-from .conv import check_data_format
+from ._checks import check_data_format
 
 __all__ = ["ZeroPadding2D", "ReflectionPadding2D", "Cropping2D", "UpSampling2D"]
 

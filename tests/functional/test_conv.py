@@ -12,7 +12,7 @@ import torch.nn.functional as TF
 import deepsheet as ds
 import deepsheet.functional as F
 from deepsheet.diagnostics import resolve_padding
-from deepsheet.functional import _im2col
+from deepsheet.functional import _kernels
 from oracle import check_grad, check_op, check_torch, rand
 
 
@@ -94,7 +94,7 @@ def test_conv2d_does_not_keep_input_when_kernel_is_frozen():
 @pytest.mark.parametrize("chunk_bytes", [1, 20_000])
 def test_conv2d_chunked_batches_match_torch(monkeypatch, chunk_bytes):
     # Tiny chunks (1 sample, or 2 with a partial last chunk) exercise buffer reuse.
-    monkeypatch.setattr(_im2col, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(_kernels, "CHUNK_BYTES", chunk_bytes)
     for case in (CONV2D_CASES[0], CONV2D_CASES[1], CONV2D_CASES[3]):
         N, H, W, C, O, k, s, pad, d, g = case
         x, w, b, kw, tfn = _conv2d_case((5, H, W, C, O, k, s, pad, d, g))
@@ -269,7 +269,7 @@ def test_depthwise_errors():
 
 @pytest.mark.parametrize("case", [CONV2D_CASES[0], CONV2D_CASES[1]])
 def test_conv2d_fused_relu(case, monkeypatch):
-    monkeypatch.setattr(_im2col, "CHUNK_BYTES", 20_000)  # several chunks
+    monkeypatch.setattr(_kernels, "CHUNK_BYTES", 20_000)  # several chunks
     N, H, W, C, O, k, s, pad, d, g = case
     x, w, b, kw, tfn = _conv2d_case((3,) + case[1:])
     check_op(lambda x, w, b: F.conv2d(x, w, b, activation="relu", **kw),

@@ -79,7 +79,7 @@ def test_dense_relu_is_one_fused_node_and_softmax_keeps_logits():
     layer = L.Dense(2, activation="relu")
     y = layer(x)
     # relu fused: the output's node is the dense node itself, fed by x, kernel and bias
-    assert type(y._ctx).__name__ == "Dense" and y._ctx.relu
+    assert type(y._ctx).__name__ == "DenseOp" and y._ctx.relu
     assert y._ctx.parents[0] is x and y._ctx.parents[1] is layer.kernel
     assert (y.numpy() >= 0).all()
     p = L.Dense(3, activation="softmax")(x)

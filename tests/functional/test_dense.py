@@ -1,5 +1,6 @@
-"""functional.dense (the fused Dense node) against torch.nn.functional.linear, and
-functional.matmul against torch.matmul; both also against finite differences."""
+"""functional.dense (the fused dense node) and functional.linear against
+torch.nn.functional.linear, and functional.matmul against torch.matmul; all also against
+finite differences."""
 import numpy as np
 import pytest
 import torch
@@ -66,6 +67,36 @@ def test_dense_relu_on_a_large_output_vs_torch():
     x, w, b = rand(33, 5, seed=1), rand(5, 130, seed=2), rand(130, seed=3)
     check_op(lambda x, w, b: F.dense(x, w, b, activation="relu"),
              lambda x, w, b: _torch_dense(x, w, b, relu=True), x, w, b)
+
+
+@pytest.mark.parametrize("xshape", [(4, 3), (2, 5, 3), (3,), (0, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_vs_torch(xshape, bias):
+    # PyTorch's layout: weight (out, in); forward, backward (float32) and gradcheck (float64)
+    x, w, b = rand(*xshape, seed=1), rand(4, 3, seed=2), rand(4, seed=3)
+    if bias:
+        check_op(F.linear, torch.nn.functional.linear, x, w, b)
+    else:
+        check_op(F.linear, torch.nn.functional.linear, x, w)
+
+
+def test_linear_is_dense_with_the_kernel_transposed():
+    x, w, b = rand(5, 3, seed=4), rand(4, 3, seed=5), rand(4, seed=6)
+    np.testing.assert_array_equal(F.linear(ds.tensor(x), ds.tensor(w), ds.tensor(b)).numpy(),
+                                  F.dense(ds.tensor(x), ds.tensor(w.T.copy()), ds.tensor(b)).numpy())
+    wt = ds.tensor(w, requires_grad=True)
+    F.linear(ds.tensor(x), wt).sum().backward()
+    assert wt.grad.shape == (4, 3) and wt.grad.dtype == np.float32
+
+
+def test_linear_bad_input():
+    x = ds.tensor(rand(2, 3))
+    with pytest.raises(ValueError, match=r"linear: inputs of shape \(2, 3\) need a last dimension of 5"):
+        F.linear(x, ds.tensor(rand(4, 5)))
+    with pytest.raises(ValueError, match=r"linear: bias must have shape \(4,\)"):
+        F.linear(x, ds.tensor(rand(4, 3)), ds.tensor(rand(3)))
+    with pytest.raises(ValueError, match=r"linear: weight must be 2-D \(out, in\)"):
+        F.linear(x, ds.tensor(rand(3)))
 
 
 @pytest.mark.parametrize("sa,sb", [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (3, 4, 2)),

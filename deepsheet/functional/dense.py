@@ -1,27 +1,37 @@
-"""Matrix products: the dense layer's affine map as one graph node, and ``matmul``."""
+"""Matrix products: the affine map of a dense layer as one graph node (``dense`` with Keras's
+kernel layout, ``linear`` with PyTorch's), and ``matmul``."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import backend
 from ..autograd import Function, unbroadcast
-from ._im2col import matmul_rows, relu_
+from ._kernels import matmul_rows, relu_
 from ._util import operand, shape_of
 
-__all__ = ["dense", "matmul"]
+__all__ = ["dense", "linear", "matmul"]
 
 _SMALL = 4096  # outputs up to this many values take the plain ReLU (see forward)
 
 
-class Dense(Function):
+class DenseOp(Function):
     """y = x·W + b (then ReLU if ``relu``), the leading axes of x folded into rows.
 
-    Large products run in row blocks on the thread pool (``_im2col.matmul_rows``), the bias
-    and ReLU applied to each block while it is in cache.
+    Gradient (X, G: x and dL/dy folded into rows; G times [y > 0] after a fused ReLU)::
+
+        dL/dx = G·Wᵀ,   dL/dW = Xᵀ·G,   dL/db = Σ_rows G
+
+    Large products run in row blocks on the thread pool (``_kernels.matmul_rows``), the bias
+    and ReLU applied to each block while it is in cache. With ``transposed`` the weight
+    comes in PyTorch's layout Wᵀ (out, in) and its gradient is returned in that layout, Gᵀ·X.
     """
+
+    transposed = False
 
     def forward(self, x, w, b=None):
         nx, nw = self.needs_input_grad[:2]
+        if self.transposed:
+            w = w.T  # a view: the product reads it transposed, no copy
         self.x_shape = x.shape
         # One (rows, in) @ (in, out) GEMM whatever the rank: a batched matmul would make
         # the kernel gradient a sum of per-sample products instead of one large GEMM.
@@ -52,7 +62,10 @@ class Dense(Function):
         if self.relu:
             g2 = g2 * (self.out > 0)
         dx = matmul_rows(g2, self.w.T).reshape(self.x_shape) if nx else None
-        dw = matmul_rows(self.x2.T, g2) if nw else None
+        if nw:
+            dw = matmul_rows(g2.T, self.x2) if self.transposed else matmul_rows(self.x2.T, g2)
+        else:
+            dw = None
         db = g2.sum(axis=0) if nb else None
         return dx, dw, db
 
@@ -93,18 +106,58 @@ def dense(x, kernel, bias=None, activation=None):
     if activation not in (None, "linear", "relu"):
         raise ValueError(f"dense: activation must be None, 'linear' or 'relu' (fused), got "
                          f"{activation!r}; apply other activations to the result")
-    sx, sw = shape_of(x), shape_of(kernel)
-    if len(sw) != 2:
-        raise ValueError(f"dense: kernel must be 2-D (in, out), got shape {sw}")
-    if len(sx) < 1 or sx[-1] != sw[0]:
-        raise ValueError(f"dense: inputs of shape {sx} need a last dimension of {sw[0]} "
-                         f"to match the kernel of shape {sw}")
-    if bias is not None and tuple(shape_of(bias)) != (sw[1],):
-        raise ValueError(f"dense: bias must have shape ({sw[1]},), got {shape_of(bias)}")
+    _check_shapes("dense", "kernel", "(in, out)", x, kernel, bias, transposed=False)
     relu = activation == "relu"
     if bias is None:
-        return Dense.apply(x, kernel, relu=relu)
-    return Dense.apply(x, kernel, bias, relu=relu)
+        return DenseOp.apply(x, kernel, relu=relu)
+    return DenseOp.apply(x, kernel, bias, relu=relu)
+
+
+def linear(x, weight, bias=None):
+    """Affine map on the last axis with PyTorch's weight layout (``torch.nn.functional.linear``).
+
+    Formula::
+
+        y = x · Wᵀ + b                (x: (..., in), W: (out, in), b: (out,))
+        dL/dx = G · W,   dL/dW = Gᵀ · X,   dL/db = Σ_rows G
+
+    where X and G are x and dL/dy with all leading axes folded into rows. The same graph
+    node as ``dense``, whose kernel is this weight transposed (Keras's (in, out)).
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., in)
+    weight : Tensor, shape (out, in)
+    bias : Tensor, shape (out,), optional
+
+    Shape
+    -----
+    (..., in) -> (..., out)
+
+    Examples
+    --------
+    >>> import numpy as np, deepsheet as ds
+    >>> x = ds.tensor(np.ones((2, 3), np.float32))
+    >>> w = ds.tensor(np.ones((4, 3), np.float32), requires_grad=True)
+    >>> ds.functional.linear(x, w).shape
+    (2, 4)
+    """
+    _check_shapes("linear", "weight", "(out, in)", x, weight, bias, transposed=True)
+    if bias is None:
+        return DenseOp.apply(x, weight, relu=False, transposed=True)
+    return DenseOp.apply(x, weight, bias, relu=False, transposed=True)
+
+
+def _check_shapes(fname, wname, layout, x, w, bias, transposed):
+    sx, sw = shape_of(x), shape_of(w)
+    if len(sw) != 2:
+        raise ValueError(f"{fname}: {wname} must be 2-D {layout}, got shape {sw}")
+    n_in, n_out = (sw[1], sw[0]) if transposed else sw
+    if len(sx) < 1 or sx[-1] != n_in:
+        raise ValueError(f"{fname}: inputs of shape {sx} need a last dimension of {n_in} "
+                         f"to match the {wname} of shape {sw}")
+    if bias is not None and tuple(shape_of(bias)) != (n_out,):
+        raise ValueError(f"{fname}: bias must have shape ({n_out},), got {shape_of(bias)}")
 
 
 class MatMul(Function):

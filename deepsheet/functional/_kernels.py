@@ -1,0 +1,133 @@
+"""Array kernels shared by the dense, convolution and pooling functions (not public).
+
+* ``Geometry``: the shapes of a 2-D sliding window (kernel, strides, dilation, padding,
+  output size) computed once per call, and the taps that touch the input.
+* ``chunk_size``: how many samples a chunked kernel processes at once: on a CPU a piece
+  whose working set stays in cache between the copy that writes it and the product that
+  reads it, and several pieces per thread of the pool; on a GPU the whole batch.
+* ``matmul_rows``: a matrix product in row blocks on the thread pool.
+* ``relu_``: ReLU in place. NumPy's ``maximum`` against a scalar takes a slow
+  non-vectorized loop (6x slower than against an array of zeros here), so it compares
+  with a block of zeros.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import parallel
+from ..backend import array_module
+from ._conv_arithmetic import conv_output_size
+
+# Bytes of working set (an im2col matrix and its output) per batch chunk: small enough to stay in a core's share
+# of the cache between the copy that writes it and the product that reads it, and to give
+# the thread pool several chunks per thread (the CNN's 14x14x32 -> 64 layer: 19 chunks of
+# 7 samples at batch 128). BLAS is single-threaded inside a chunk (deepsheet.parallel).
+# CPU time per fwd+bwd of that layer was the same or lower than with 8 MiB chunks.
+CHUNK_BYTES = 2 << 20
+_ZERO_BLOCK = 1 << 16
+_zero_blocks = {}
+
+
+def relu_(a, xp):
+    """a = max(a, 0) in place on a contiguous array, against a block of zeros (module notes)."""
+    if xp is not np:
+        xp.maximum(a, 0, out=a)
+        return a
+    z = _zero_blocks.get(a.dtype)
+    if z is None:
+        z = _zero_blocks[a.dtype] = np.zeros(_ZERO_BLOCK, a.dtype)
+    flat = a.reshape(-1)
+    for s in range(0, flat.size, _ZERO_BLOCK):
+        f = flat[s:s + _ZERO_BLOCK]
+        np.maximum(f, z[:f.size], out=f)
+    return a
+
+
+# Matrix products split into at most this many row blocks (fewer when the blocks would
+# hold under MATMUL_MIN_ROWS rows or the product under MATMUL_MIN_FLOPS): each block
+# re-packs the other operand, so blocks stay few and tall.
+MATMUL_BLOCKS = 8
+MATMUL_MIN_ROWS = 16
+MATMUL_MIN_FLOPS = 4e6
+
+
+def matmul_rows(a, b, out=None, epilogue=None):
+    """``a @ b`` for 2-D arrays, row blocks of the result on the thread pool.
+
+    Block boundaries depend on the shapes only, so the result does not depend on the thread
+    count. ``a`` may be a transposed view (``x.T``: its rows are x's columns, read in place
+    by BLAS). ``epilogue(rows_of_out, r0, r1)``, if given, runs on each block right after its
+    product, while it is in cache (a bias, a fused ReLU).
+    """
+    xp = array_module(a)
+    M, K = a.shape
+    N = b.shape[1]
+    if out is None:
+        out = xp.empty((M, N), np.result_type(a.dtype, b.dtype))
+    rows = max(MATMUL_MIN_ROWS, -(-M // MATMUL_BLOCKS))
+    if xp is not np or M <= rows or 2.0 * M * K * N < MATMUL_MIN_FLOPS:
+        parallel.ensure_blas()
+        xp.matmul(a, b, out=out)
+        if epilogue is not None:
+            epilogue(out, 0, M)
+        return out
+    spans = parallel.spans(M, rows)
+
+    def run(i):
+        r0, r1 = spans[i]
+        o = out[r0:r1]
+        np.matmul(a[r0:r1], b, out=o)
+        if epilogue is not None:
+            epilogue(o, r0, r1)
+    parallel.parallel_for(len(spans), run)
+    return out
+
+
+def valid_range(i, dilation, pad_before, stride, size_in, size_out):
+    """Output positions o in [o0, o1) whose tap ``i`` lands inside the input, and the
+    input index of the first one: 0 <= o·stride + i·dilation − pad_before < size_in."""
+    off = i * dilation - pad_before
+    o0 = max(0, -(off // stride)) if off < 0 else 0
+    o1 = min(size_out, (size_in - 1 - off) // stride + 1) if size_in - 1 - off >= 0 else 0
+    return o0, max(o0, o1), o0 * stride + off
+
+
+class Geometry:
+    """Everything a 2-D sliding-window operation needs about its shapes, computed once."""
+
+    __slots__ = ("kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr",
+                 "H", "W", "Ho", "Wo")
+
+    def __init__(self, H, W, kh, kw, strides, dilation, pads, out_hw=None):
+        self.H, self.W, self.kh, self.kw = H, W, kh, kw
+        self.sh, self.sw = strides
+        self.dh, self.dw = dilation
+        (self.pt, self.pb), (self.pl, self.pr) = pads
+        if out_hw is None:
+            self.Ho = conv_output_size(H, kh, (self.pt, self.pb), self.sh, self.dh)
+            self.Wo = conv_output_size(W, kw, (self.pl, self.pr), self.sw, self.dw)
+        else:
+            self.Ho, self.Wo = out_hw
+
+    def taps(self):
+        """(i, j, output slices, input slices) for every tap that touches the input."""
+        out = []
+        for i in range(self.kh):
+            a0, a1, ih = valid_range(i, self.dh, self.pt, self.sh, self.H, self.Ho)
+            if a1 == a0:
+                continue
+            for j in range(self.kw):
+                b0, b1, iw = valid_range(j, self.dw, self.pl, self.sw, self.W, self.Wo)
+                if b1 == b0:
+                    continue
+                out.append((i, j, (slice(a0, a1), slice(b0, b1)),
+                            (slice(ih, ih + (a1 - a0 - 1) * self.sh + 1, self.sh),
+                             slice(iw, iw + (b1 - b0 - 1) * self.sw + 1, self.sw))))
+        return out
+
+
+def chunk_size(n, bytes_per_sample, xp):
+    """Samples per chunk: the whole batch on a GPU, a cache-sized piece on a CPU."""
+    if xp is not np:
+        return max(n, 1)
+    return int(max(1, min(n, CHUNK_BYTES // max(bytes_per_sample, 1))))

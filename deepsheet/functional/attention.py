@@ -14,8 +14,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, unbroadcast
-from ..tensor import Tensor, _as_array
-from ._util import quiet, shape_of
+from ..tensor import Tensor
+from ._util import as_tensor, quiet, shape_of
 from .dropout import check_rate
 
 __all__ = ["scaled_dot_product_attention", "causal_mask", "attend", "split_heads_projection",
@@ -172,8 +172,8 @@ def attend(scores, value, mask=None, dropout_p=0.0, training=True, generator=Non
     -------
     (out, weights): (..., L, Ev) and the softmax (..., L, S) before dropout.
     """
-    s = _as_tensor(scores, "scores")
-    v = _as_tensor(value, "value")
+    s = _float_tensor(scores, "scores")
+    v = _float_tensor(value, "value")
     if s.shape[-1] != v.shape[-2]:
         raise ValueError(f"attend: scores {s.shape} cover {s.shape[-1]} keys but value {v.shape} "
                          f"has {v.shape[-2]}")
@@ -199,11 +199,8 @@ def causal_mask(query_length, key_length, xp=np):
     return xp.tri(int(query_length), int(key_length), dtype=bool)
 
 
-def _as_tensor(x, name):
-    if isinstance(x, Tensor):
-        t = x
-    else:
-        t = Tensor._wrap(_as_array(x))
+def _float_tensor(x, name):
+    t = as_tensor(x)
     if t.data.dtype.kind != "f":
         raise TypeError(f"scaled_dot_product_attention: {name} must be a float tensor, "
                         f"got dtype {t.data.dtype}")
@@ -219,7 +216,7 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
     ``scaled_dot_product_attention`` plus ``training`` (False disables the dropout).
     """
     where = "scaled_dot_product_attention"
-    q, k, v = (_as_tensor(t, n) for t, n in ((query, "query"), (key, "key"), (value, "value")))
+    q, k, v = (_float_tensor(t, n) for t, n in ((query, "query"), (key, "key"), (value, "value")))
     sq, sk, sv = q.shape, k.shape, v.shape
     if len(sq) < 2 or len(sk) < 2 or len(sv) < 2:
         raise ValueError(f"{where}: query, key and value need rank >= 2 (..., length, features), "
@@ -244,7 +241,7 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
     scale = 1.0 / math.sqrt(sq[-1]) if scale is None else float(scale)
     bool_mask, float_mask = None, None
     if attn_mask is not None:
-        m = attn_mask if isinstance(attn_mask, Tensor) else Tensor._wrap(_as_array(attn_mask))
+        m = as_tensor(attn_mask)
         ms = shape_of(m)
         try:
             if np.broadcast_shapes(ms, scores_shape) != scores_shape:
@@ -401,7 +398,7 @@ def split_heads_projection(x, kernel, bias=None):
     -----
     (..., T, dim) -> (..., heads, T, head_dim)
     """
-    x = _as_tensor(x, "x")
+    x = _float_tensor(x, "x")
     if len(shape_of(kernel)) != 3 or x.shape[-1] != shape_of(kernel)[0] or x.ndim < 2:
         raise ValueError(f"split_heads_projection: x of shape {x.shape} and kernel of shape "
                          f"{shape_of(kernel)} do not fit (expected (..., T, dim) and (dim, heads, "
@@ -424,7 +421,7 @@ def merge_heads_projection(x, kernel, bias=None):
     -----
     (..., heads, T, head_dim) -> (..., T, out)
     """
-    x = _as_tensor(x, "x")
+    x = _float_tensor(x, "x")
     ks = shape_of(kernel)
     if len(ks) != 3 or x.ndim < 3 or (x.shape[-3], x.shape[-1]) != tuple(ks[:2]):
         raise ValueError(f"merge_heads_projection: x of shape {x.shape} and kernel of shape {ks} "

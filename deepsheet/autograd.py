@@ -242,7 +242,13 @@ _FREED = ("backward() through a graph that was already freed: the first backward
 
 
 def backward(tensor, grad=None, retain_graph=False):
-    """Backpropagate from ``tensor``; see ``Tensor.backward``."""
+    """Backpropagate from ``tensor``; see ``Tensor.backward``.
+
+    Formula::
+
+        chain rule, in reverse topological order from L (∂L/∂L = 1):
+        ∂L/∂x = Σ_{y a child of x} (∂y/∂x)ᵀ · ∂L/∂y
+    """
     if not tensor.requires_grad:
         raise RuntimeError("backward() on a tensor that does not require grad "
                            "(no input had requires_grad=True, or it was made under no_grad)")

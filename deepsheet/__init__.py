@@ -14,13 +14,13 @@ from .backend import (get_default_device, get_default_dtype, manual_seed,  # noq
                       set_default_device, set_default_dtype)
 from .parallel import get_num_threads, set_num_threads  # noqa: E402
 from .tensor import Tensor, is_tensor, tensor  # noqa: E402
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from . import backend, functional, parallel  # noqa: E402,F401
 
 _SUBMODULES = {
     "autograd", "init", "layers", "models", "losses", "optimizers", "regularizers", "callbacks",
     "metrics", "preprocessing", "data", "datasets", "applications", "diagnostics", "testing",
-    "plot", "cli", "saving", "recipes", "rl",
+    "plot", "cli", "saving", "recipes", "rl", "utils",
 }
 # Public names that live in submodules, loaded when first touched.
 _LAZY = {
@@ -30,7 +30,7 @@ _LAZY = {
     "load_model": "models",
 }
 
-__all__ = ["Tensor", "tensor", "is_tensor", "no_grad", "enable_grad", "is_grad_enabled",
+__all__ = ["Tensor", "tensor", "is_tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad",
            "set_grad_enabled", "manual_seed", "get_default_device", "set_default_device",
            "get_default_dtype", "set_default_dtype", "get_num_threads", "set_num_threads",
            "functional", "backend", "parallel", *_LAZY,

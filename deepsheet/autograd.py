@@ -241,13 +241,11 @@ _FREED = ("backward() through a graph that was already freed: the first backward
           "it; pass retain_graph=True to the first call to backpropagate through it again")
 
 
-def backward(tensor, grad=None, retain_graph=False):
+def backward(tensor, grad=None, retain_graph=False, capture=None):
     """Backpropagate from ``tensor``; see ``Tensor.backward``.
 
-    Formula::
-
-        chain rule, in reverse topological order from L (∂L/∂L = 1):
-        ∂L/∂x = Σ_{y a child of x} (∂y/∂x)ᵀ · ∂L/∂y
+    With ``capture`` (a dict ``id(tensor) -> list``), no ``.grad`` is touched: the gradient
+    reaching each captured tensor is appended to its list instead (``grad`` below).
     """
     if not tensor.requires_grad:
         raise RuntimeError("backward() on a tensor that does not require grad "
@@ -268,13 +266,21 @@ def backward(tensor, grad=None, retain_graph=False):
             except ValueError:
                 raise ValueError(f"backward(): grad of shape {grad.shape} does not match the "
                                  f"tensor's shape {tensor.data.shape}") from None
+    if capture is not None:
+        def keep(t, g):
+            got = capture.get(id(t))
+            if got is not None:
+                got.append(g)
+    else:
+        keep = _accumulate_leaf
     root = tensor._ctx
-    if root is None:  # a leaf
-        _accumulate_leaf(tensor, grad)
-        return
+    if root is None or (capture is not None and id(tensor) in capture):
+        keep(tensor, grad)
+        if root is None:
+            return
     if root._freed:
         raise RuntimeError(_FREED)
-    if tensor._retains_grad:
+    if tensor._retains_grad and capture is None:
         _accumulate_leaf(tensor, grad)
     pending = {root: [None] * root.n_outputs}
     pending[root][tensor._out_index] = grad
@@ -298,10 +304,12 @@ def backward(tensor, grad=None, retain_graph=False):
             ctx = p._ctx
             if ctx is None:
                 if g is not None:
-                    _accumulate_leaf(p, g)
+                    keep(p, g)
                 continue
             if g is not None:
-                if p._retains_grad:
+                if capture is not None:
+                    keep(p, g)
+                elif p._retains_grad:
                     _accumulate_leaf(p, g)
                 slot = pending.get(ctx)
                 if slot is None:
@@ -317,3 +325,72 @@ def backward(tensor, grad=None, retain_graph=False):
                 ready.append(ctx)
         if not retain_graph:
             fn._free()
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
+    """d(outputs)/d(inputs) without touching any ``.grad`` (``torch.autograd.grad``).
+
+    Formula
+    -------
+    For outputs yₖ with incoming gradients gₖ (1 for a scalar): ∂/∂xᵢ Σₖ gₖ · yₖ,
+    by one reverse pass per output. First order only (the result is not differentiable).
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensor
+    inputs : Tensor or sequence of Tensor
+        Leaves or intermediate tensors of the graph.
+    grad_outputs : array or sequence of arrays, optional
+        dL/d(output); needed for outputs that are not scalars.
+    retain_graph : bool
+        Keep the graph for another backward pass.
+    allow_unused : bool
+        Return None for an input no output depends on, instead of raising.
+
+    Returns
+    -------
+    tuple of Tensor (or None): one gradient per input, in the inputs' shapes.
+
+    Examples
+    --------
+    >>> import deepsheet as ds
+    >>> x = ds.tensor([1.0, 2.0], requires_grad=True)
+    >>> (gx,) = ds.grad((x * x).sum(), x)
+    >>> gx.numpy(), x.grad
+    (array([2., 4.], dtype=float32), None)
+    """
+    single = isinstance(outputs, Tensor)
+    outs = [outputs] if single else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        gouts = [None] * len(outs)
+    elif single:
+        gouts = [grad_outputs]
+    else:
+        gouts = list(grad_outputs)
+    if len(gouts) != len(outs):
+        raise ValueError(f"grad: {len(gouts)} grad_outputs for {len(outs)} outputs")
+    for i, t in enumerate(ins):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs[{i}] must be a Tensor, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: inputs[{i}] does not require grad, so no gradient "
+                               "can reach it")
+    capture = {id(t): [] for t in ins}
+    for k, (out, g) in enumerate(zip(outs, gouts)):
+        backward(out, g, retain_graph=retain_graph or k < len(outs) - 1, capture=capture)
+    result = []
+    for i, t in enumerate(ins):
+        got = capture[id(t)]
+        if not got:
+            if not allow_unused:
+                raise RuntimeError(f"grad: inputs[{i}] (shape {tuple(t.shape)}) is not used "
+                                   "by the outputs; pass allow_unused=True to get None")
+            result.append(None)
+            continue
+        total = got[0] if len(got) == 1 else sum(got[1:], got[0])
+        total = array_module(total).array(total, dtype=t.data.dtype, copy=True)
+        if total.shape != t.data.shape:
+            total = unbroadcast(total, t.data.shape)
+        result.append(Tensor._wrap(total))
+    return tuple(result)

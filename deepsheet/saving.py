@@ -22,20 +22,17 @@ the only decoders used are ``zipfile``, ``json`` and ``safetensors``.
 
 Exact resume
 ------------
-A checkpoint written by ``callbacks.ModelCheckpoint`` at the end of epoch ``k`` records
-``epoch = k`` (epochs completed), the library RNG state at that moment and the state of
-every callback that has ``get_state``/``set_state`` (keyed by class name, ``_1``, ``_2``
-for repeats). ``load_model`` rebuilds the model and its optimizer (step counts, moments,
-learning rate); the first ``fit(..., initial_epoch=k)`` on the loaded model then restores
-the RNG and the matching callbacks' state before training, so shuffling and dropout draw
-the same numbers as an uninterrupted run and the weights come out bit for bit the same.
+What a resumed run needs is one ``checkpoint.TrainingState`` (every optimizer, the RNGs,
+the callbacks' state, epoch, history); this module only writes it (metadata.json,
+optimizer.safetensors, callbacks.safetensors) and reads it back. ``load_model`` rebuilds
+the model, restores its optimizers and seeded layers, and leaves the rest for the first
+``fit(..., initial_epoch=k)`` (see ``deepsheet.checkpoint``).
 """
 from __future__ import annotations
 
 import json
 import os
 import tempfile
-import warnings
 import zipfile
 import zlib
 
@@ -47,8 +44,7 @@ from ._checked_read import (DEFAULT_MAX_BYTES, check_names, parse_json, read_jso
 from ._files import regular_file
 
 __all__ = ["SavingError", "save_model", "load_model", "save_weights", "load_weights",
-           "read_archive", "atomic_write", "training_state", "restore_training_state",
-           "EXTENSION"]
+           "read_archive", "atomic_write", "save_checkpoint", "load_checkpoint", "EXTENSION"]
 
 FORMAT = "deepsheet.model"
 FORMAT_VERSION = 1
@@ -177,28 +173,6 @@ def _model_weights(model):
     return model._ordered_weights()
 
 
-def _unique_layers(model):
-    out, seen = [], set()
-    for layer in model._all_layers():
-        if id(layer) not in seen:
-            seen.add(id(layer))
-            out.append(layer)
-    return out
-
-
-def _seeded_generators(model):
-    """Private generators of seeded layers (``Dropout(seed=...)``), in layer order."""
-    return [(layer.name, layer._generator) for layer in _unique_layers(model)
-            if getattr(layer, "_generator", None) is not None]
-
-
-def _generator_state(gen):
-    s = gen.bit_generator.state
-    return {"bit_generator": s["bit_generator"],
-            "state": {k: int(v) for k, v in s["state"].items()},
-            "has_uint32": int(s["has_uint32"]), "uinteger": int(s["uinteger"])}
-
-
 def _describe(head):
     """A guess at what a non-zip file is, for the error message."""
     if head[:1] == b"\x80" or head[:1] in (b"(", b"c", b"]", b"}"):
@@ -289,32 +263,31 @@ def _assign_weights(model, arrays, path):
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata=None,
-               extra_arrays=None):
-    """Write ``model`` (architecture, weights, compile config, optimizer state) to one zip file.
+               state=None):
+    """Write ``model`` (architecture, weights, compile config, training state) to one zip file.
 
     Parameters
     ----------
     model : Model or Sequential
-        Built (its input shape known), with a config (functional or Sequential).
+        Built (its input shape known), with a config (functional, Sequential, or a
+        subclass with ``get_config``/``from_config``).
     filepath : str or path
         ``.deepsheet`` is appended when it has no extension.
     overwrite : bool
         False raises ``FileExistsError`` instead of replacing an existing file.
     include_optimizer : bool
-        Store the optimizer's state (needed to continue training exactly).
+        Store the optimizers' state (needed to continue training exactly).
     metadata : dict, optional
-        JSON-able entries added to metadata.json (checkpoints store the epoch and
-        callback state there).
-    extra_arrays : dict, optional
-        Name -> array stored in ``callbacks.safetensors``.
+        JSON-able entries added to metadata.json.
+    state : checkpoint.TrainingState, optional
+        The training state to store (checkpoints capture epoch and callbacks); by default
+        the model's own (RNGs and optimizers).
 
     Returns
     -------
     str : the path written.
     """
-    from . import __version__
     from .layers import serialize
-    path = _model_path(filepath)
     name = getattr(model, "name", type(model).__name__)
     if not getattr(model, "built", False):
         raise ValueError(f"cannot save model '{name}': it is not built yet; give its first "
@@ -327,21 +300,40 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata
     compile_config = getattr(model, "get_compile_config", lambda: None)()
     if compile_config is not None:
         config["compile"] = compile_config
+    return _write(model, _model_path(filepath), config, state, include_optimizer, metadata,
+                  overwrite)
+
+
+def save_checkpoint(model, filepath, state, overwrite=True):
+    """Write weights and training ``state`` of any model, subclassed ones included (whose
+    architecture is code: config.json then holds ``"model": null``). ``BackupAndRestore``
+    writes these; ``load_checkpoint`` reads them back into a model built by the same code."""
+    from .layers import serialize
+    try:
+        config = {"model": serialize(model)}
+    except NotImplementedError:
+        config = {"model": None}
+    return _write(model, os.fspath(filepath), config, state, True, None, overwrite)
+
+
+def _write(model, path, config, state, include_optimizer, metadata, overwrite):
+    from . import __version__
+    from .checkpoint import TrainingState
+    if state is None:
+        state = TrainingState.capture(model, include_optimizers=include_optimizer)
+    state_meta, arrays = state.to_files()
     weights = _model_weights(model)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "deepsheet_version": __version__,
-            "rng_state": backend.get_rng_state(),
-            "layer_rng_states": [[n, _generator_state(g)] for n, g in _seeded_generators(model)],
-            "weight_names": [w.name for w in weights]}
+            **state_meta, "weight_names": [w.name for w in weights]}
     meta.update(metadata or {})
     blobs = {"config.json": json.dumps(config, indent=1).encode(),
              "metadata.json": json.dumps(meta, indent=1).encode(),
              "model.safetensors": _tensors_bytes({_weight_key(i): w.data
                                                   for i, w in enumerate(weights)})}
-    opt = getattr(model, "optimizer", None) if include_optimizer else None
-    if opt is not None and hasattr(opt, "state_dict"):
-        blobs["optimizer.safetensors"] = _tensors_bytes(opt.state_dict())
-    if extra_arrays:
-        blobs["callbacks.safetensors"] = _tensors_bytes(extra_arrays)
+    if arrays["optimizer"]:
+        blobs["optimizer.safetensors"] = _tensors_bytes(arrays["optimizer"])
+    if arrays["callbacks"]:
+        blobs["callbacks.safetensors"] = _tensors_bytes(arrays["callbacks"])
 
     def write(f):
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -352,20 +344,14 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata
     return path
 
 
-def _restore_generators(model, states, path):
-    gens = _seeded_generators(model)
-    if not isinstance(states, list) or len(states) != len(gens):
-        raise SavingError(f"{path!r}: metadata.json holds {len(states) if isinstance(states, list) else states!r} "
-                          f"seeded-layer generator states, the model has {len(gens)}")
-    for (name, gen), entry in zip(gens, states):
-        try:
-            state = entry[1]
-            gen.bit_generator.state = {
-                "bit_generator": state["bit_generator"],
-                "state": {k: int(v) for k, v in state["state"].items()},
-                "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise SavingError(f"{path!r}: bad generator state for layer '{name}' ({exc})") from None
+def load_checkpoint(model, filepath, max_bytes=DEFAULT_MAX_BYTES):
+    """Read ``save_checkpoint``'s file into ``model`` (weights now); returns its
+    ``checkpoint.TrainingState`` for the caller to restore."""
+    from .checkpoint import TrainingState
+    path = os.fspath(filepath)
+    _, metadata, arrays = read_archive(path, max_bytes)
+    _assign_weights(model, arrays["model"], path)
+    return TrainingState.from_files(metadata, arrays)
 
 
 def load_model(filepath, compile=True, max_bytes=DEFAULT_MAX_BYTES):  # noqa: A002 - Keras's name
@@ -402,25 +388,21 @@ def load_model(filepath, compile=True, max_bytes=DEFAULT_MAX_BYTES):  # noqa: A0
     if not hasattr(model, "_ordered_weights") or not hasattr(model, "compile"):
         raise SavingError(f"{path!r}: config.json describes a {type(model).__name__}, not a model")
     _assign_weights(model, arrays["model"], path)
-    _restore_generators(model, metadata.get("layer_rng_states", []), path)
-    model.checkpoint_metadata = metadata
-    model._checkpoint_arrays = arrays.get("callbacks", {})
-    model._checkpoint_resumed = False
+    from .checkpoint import TrainingState, attach
+    state = TrainingState.from_files(metadata, arrays)
     if compile and config.get("compile") is not None:
         try:
             model.compile_from_config(config["compile"])
         except (TypeError, KeyError, ValueError) as exc:
             raise SavingError(f"{path!r}: cannot restore the compile configuration: {exc}") from None
-        opt_state = arrays.get("optimizer")
-        if opt_state is not None and model.optimizer is not None:
-            # The same parameter list, in the same order, that fit binds: state_dict keys
-            # are positions in it.
-            model._bind_optimizer()
-            try:
-                model.optimizer.load_state_dict(opt_state)
-            except (KeyError, ValueError, TypeError) as exc:
-                raise SavingError(f"{path!r}: the optimizer state does not fit the model "
-                                  f"({exc})") from None
+    else:
+        state.optimizers = {}
+    try:
+        state.restore_model(model)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise SavingError(f"{path!r}: the saved training state (optimizer state, layer "
+                          f"generators) does not fit the model ({exc})") from None
+    attach(model, state, metadata)
     return model
 
 
@@ -460,76 +442,3 @@ def load_weights(model, filepath, max_bytes=DEFAULT_MAX_BYTES):
     if arrays is None:
         arrays = read_archive(path, max_bytes)[2]["model"]
     _assign_weights(model, arrays, path)
-
-
-# ------------------------------------------------------------------ resuming training
-
-def _stateful_callbacks(callbacks):
-    """``[(key, callback)]`` for callbacks with get_state/set_state: keys are the class name,
-    then ``Name_1``, ``Name_2`` for later instances of the same class."""
-    out, counts = [], {}
-    for cb in callbacks or []:
-        if not (callable(getattr(cb, "get_state", None)) and
-                callable(getattr(cb, "set_state", None))):
-            continue
-        name = type(cb).__name__
-        n = counts.get(name, 0)
-        counts[name] = n + 1
-        out.append((name if n == 0 else f"{name}_{n}", cb))
-    return out
-
-
-def training_state(model, callbacks, epoch, batch=None, logs=None):
-    """Checkpoint metadata and arrays for a run that has completed ``epoch`` epochs.
-
-    Returns ``(metadata, arrays)`` for ``save_model``: the epoch, the callbacks' states
-    (and their best weights, as arrays), the history so far and this epoch's logs. The
-    RNG state is added by ``save_model`` itself.
-    """
-    states, arrays = {}, {}
-    history = None
-    for cb in callbacks or []:
-        if type(cb).__name__ == "History" and getattr(cb, "history", None) is not None:
-            history = {"epoch": list(cb.epoch), "history": cb.history}
-    for key, cb in _stateful_callbacks(callbacks):
-        states[key] = cb.get_state()
-        best = getattr(cb, "best_weights", None)
-        if isinstance(best, (list, tuple)):
-            for i, a in enumerate(best):
-                arrays[f"{key}.best_weights.{i:05d}"] = a
-    meta = {"epoch": int(epoch), "callbacks": states, "history": history,
-            "logs": {k: float(v) for k, v in (logs or {}).items()
-                     if isinstance(v, (int, float, np.floating))}}
-    if batch is not None:
-        meta["batch"] = int(batch)
-    return meta, arrays
-
-
-def restore_training_state(model, callbacks, initial_epoch):
-    """Called by ``fit`` before training: if ``model`` came from a checkpoint written after
-    ``initial_epoch`` epochs, restore the library RNG and the callbacks' states (once).
-
-    Returns True when it restored something.
-    """
-    meta = getattr(model, "checkpoint_metadata", None)
-    if not initial_epoch or not isinstance(meta, dict) or meta.get("epoch") != initial_epoch \
-            or getattr(model, "_checkpoint_resumed", True):
-        return False
-    model._checkpoint_resumed = True
-    if meta.get("batch"):
-        warnings.warn(f"the checkpoint was written after batch {meta['batch']} of epoch "
-                      f"{initial_epoch + 1}, not at an epoch's end; fit restarts that epoch "
-                      "and cannot replay the uninterrupted run exactly", stacklevel=3)
-        return False
-    backend.set_rng_state(meta["rng_state"])
-    saved = meta.get("callbacks") or {}
-    arrays = getattr(model, "_checkpoint_arrays", None) or {}
-    for key, cb in _stateful_callbacks(callbacks):
-        if key not in saved:
-            continue
-        cb.set_state(saved[key])
-        prefix = f"{key}.best_weights."
-        best = sorted(k for k in arrays if k.startswith(prefix))
-        if best:
-            cb.best_weights = [np.array(arrays[k]) for k in best]
-    return True

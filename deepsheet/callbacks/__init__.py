@@ -17,6 +17,7 @@ Callbacks that carry state across epochs (``EarlyStopping``, ``ReduceLROnPlateau
 """
 from __future__ import annotations
 
+from .backup_and_restore import BackupAndRestore
 from .base import Callback
 from .callback_list import CallbackList
 from .csv_logger import CSVLogger
@@ -31,4 +32,4 @@ from .terminate_on_nan import TerminateOnNaN
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
            "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
-           "LambdaCallback", "ModelCheckpoint"]
+           "LambdaCallback", "ModelCheckpoint", "BackupAndRestore"]

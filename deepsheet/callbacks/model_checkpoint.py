@@ -111,10 +111,11 @@ class ModelCheckpoint(Callback):
             self.model.save_weights(path)
             return
         from .. import saving
-        callbacks = getattr(self.model, "_fit_callbacks", None) or [self]
+        from ..checkpoint import TrainingState
+        callbacks = getattr(self.model, "fit_callbacks", None) or [self]
         completed = epoch if batch is not None else epoch + 1
-        metadata, arrays = saving.training_state(self.model, callbacks, completed, batch, logs)
-        saving.save_model(self.model, path, metadata=metadata, extra_arrays=arrays)
+        state = TrainingState.capture(self.model, callbacks, completed, batch, logs)
+        saving.save_model(self.model, path, state=state)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch

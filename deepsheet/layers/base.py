@@ -1,4 +1,4 @@
-"""The Layer base class, the one registry of layer classes, and weight bookkeeping.
+"""The Layer base class: build on first call, the call protocol, weights and config.
 
 A layer creates its weights in ``build(input_shape)`` the first time it is called (so a
 user never states input sizes twice) and computes in ``call(inputs, training=False)``.
@@ -6,15 +6,13 @@ Called on concrete tensors it runs eagerly; called on the symbolic tensors that
 ``Input(shape)`` returns it records a graph node instead (see ``layers/symbolic.py``),
 from which ``Model(inputs, outputs)`` is built.
 
-Every concrete subclass is registered by class name; ``serialize`` / ``deserialize`` turn
-a layer into Keras-style ``{"class_name": ..., "config": {...}}`` and back, through this
-one registry (the model loader uses the same), rejecting unknown classes and keys.
+Every concrete subclass is registered by class name in ``layers/registry.py`` (the one
+registry that ``serialize`` / ``deserialize`` and the model loader use).
 """
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import re
 
 import numpy as np
 
@@ -22,62 +20,12 @@ from .. import backend
 from ..autograd import no_grad
 from ..tensor import Tensor
 from ._call import CALL_TRAINING, CallSpec, build_shapes, check_keywords
+from ._tracking import _LayerDict, _LayerList
+from .registry import (_snake, deserialize, get_class, register, registered,  # noqa: F401
+                       reset_names, serialize, unique_name)
 
-_REGISTRY: dict[str, type] = {}
 # Set while load_model rebuilds an architecture whose weights the file will supply.
 _DEFER_INIT = contextvars.ContextVar("deepsheet_defer_init", default=False)
-_NAME_COUNTS: dict[str, int] = {}
-
-
-def register(cls):
-    """Add ``cls`` to the registry under its class name (done automatically for subclasses)."""
-    _REGISTRY[cls.__name__] = cls
-    return cls
-
-
-def registered():
-    """Names of all registered layer classes."""
-    return sorted(_REGISTRY)
-
-
-def get_class(class_name):
-    try:
-        return _REGISTRY[class_name]
-    except KeyError:
-        raise ValueError(f"unknown layer class {class_name!r}; known classes: "
-                         f"{', '.join(registered())}") from None
-
-
-def serialize(layer):
-    """``{"class_name": ..., "config": ...}`` for ``layer`` (JSON-able)."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def deserialize(spec):
-    """Rebuild a layer from ``serialize``'s output; unknown classes or config keys are refused."""
-    if not isinstance(spec, dict) or set(spec) - {"class_name", "config", "module",
-                                                  "registered_name", "build_config"}:
-        raise ValueError(f"a layer spec must be {{'class_name': ..., 'config': ...}}, got {spec!r}")
-    cls = get_class(spec.get("class_name"))
-    return cls.from_config(dict(spec.get("config") or {}))
-
-
-def _snake(name):
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    # Keras's rule: no underscore after a digit (Conv2D -> conv2d, Conv2DTranspose -> conv2d_transpose).
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
-
-
-def unique_name(prefix):
-    """``prefix``, ``prefix_1``, ``prefix_2``, ... as Keras names layers."""
-    n = _NAME_COUNTS.get(prefix, 0)
-    _NAME_COUNTS[prefix] = n + 1
-    return prefix if n == 0 else f"{prefix}_{n}"
-
-
-def reset_names():
-    """Forget the automatic name counters (Keras's ``clear_session`` for names)."""
-    _NAME_COUNTS.clear()
 
 
 def _is_array_like(x):
@@ -182,12 +130,37 @@ class Layer:
 
     # ------------------------------------------------------------ tracking
     def __setattr__(self, key, value):
-        # Auto-track sublayers assigned as attributes, so their weights count as ours.
-        if isinstance(value, Layer) and key != "_outer" and value is not self:
-            layers = self.__dict__.get("_layers")
-            if layers is not None and all(value is not l for l in layers):
-                layers.append(value)
+        # Auto-track sublayers assigned as attributes, also inside lists and dicts (which
+        # keep tracking what is appended later), so their weights count as ours.
+        if self.__dict__.get("_layers") is not None and key != "_outer":
+            if isinstance(value, Layer):
+                self._track(value)
+            elif not key.startswith("_") and type(value) in (list, dict):
+                value = (_LayerList if type(value) is list else _LayerDict)(value)
+                value._owner = self
+                self._track(value)
         object.__setattr__(self, key, value)
+
+    def _track(self, value):
+        if isinstance(value, Layer):
+            layers = self.__dict__["_layers"]
+            if value is not self and all(value is not l for l in layers):
+                layers.append(value)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                self._track(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                self._track(v)
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients of every weight (``.grad = None``), as PyTorch's
+        ``Module.zero_grad``; ``set_to_none=False`` zeroes them in place instead."""
+        for w in self._ordered_weights():
+            if set_to_none:
+                w.grad = None
+            elif w.grad is not None:
+                w.grad[...] = 0
 
     # ------------------------------------------------------------ weights
     def add_weight(self, name, shape, initializer="zeros", trainable=True, regularizer=None,

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import backend
 
-__all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "SparseCategoricalAccuracy",
+__all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "SparseCategoricalAccuracy",
            "CategoricalAccuracy", "BinaryAccuracy", "MeanSquaredError", "MeanAbsoluteError",
            "get", "serialize"]
 
@@ -113,6 +113,12 @@ class Mean(Metric):
         self.count = 0.0
 
     def update_state(self, values, sample_weight=None):
+        if type(values) is float and (sample_weight is None or type(sample_weight) is int):
+            # A loss tracker's batch loss weighted by the batch size: plain arithmetic.
+            w = 1 if sample_weight is None else sample_weight
+            self.total += values * w
+            self.count += w
+            return
         v = _array(values)
         if sample_weight is None:
             self.total += float(v.sum())
@@ -129,6 +135,39 @@ class Mean(Metric):
 
     def result(self):
         return self.total / self.count if self.count else 0.0
+
+
+class Sum(Metric):
+    """The (weighted) running sum of the values passed to ``update_state``.
+
+    Formula
+    -------
+    sum = sum_i w_i * v_i   (w_i = 1 without weights)
+
+    Examples
+    --------
+    >>> m = Sum()
+    >>> m.update_state([1.0, 2.0]); m.update_state([6.0], sample_weight=[0.5])
+    >>> m.result()
+    6.0
+    """
+
+    def reset_state(self):
+        self.total = 0.0
+
+    def update_state(self, values, sample_weight=None):
+        v = _array(values)
+        if sample_weight is None:
+            self.total += float(v.sum())
+            return
+        xp = backend.array_module(v)
+        w = xp.asarray(_array(sample_weight), dtype=v.dtype if v.dtype.kind == "f" else "float32")
+        if w.ndim < v.ndim:
+            w = w.reshape(w.shape + (1,) * (v.ndim - w.ndim))
+        self.total += float((v * xp.broadcast_to(w, v.shape)).sum())
+
+    def result(self):
+        return self.total
 
 
 class MeanMetricWrapper(Mean):

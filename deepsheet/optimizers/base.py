@@ -16,6 +16,7 @@ Formula (every optimizer)::
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
 import numbers
@@ -66,10 +67,12 @@ class Optimizer:
 
     Parameters
     ----------
-    params : iterable of Tensor, optional
-        The tensors to update. Leave it out to bind later with ``bind(params)``
-        (``model.compile`` does). A number here is an error: write ``learning_rate=``.
-    learning_rate : float or schedule
+    params : iterable of Tensor or a number, optional
+        The tensors to update (PyTorch's ``Adam(model.trainable_weights, lr=1e-3)``). Leave
+        it out to bind later with ``bind(params)`` (``model.compile`` does) or on the first
+        ``apply(grads, variables)``. A number here is the learning rate (Keras's
+        ``Adam(1e-3)``); giving ``learning_rate=`` as well is an error.
+    learning_rate : float or schedule (alias ``lr``)
         A non-negative number, or a callable ``step -> learning rate`` such as the
         classes of ``deepsheet.optimizers.schedules``, evaluated at ``iterations``
         before each update (as Keras does).
@@ -110,6 +113,11 @@ class Optimizer:
     # step() may update blocks of the flattened parameters on several threads (see
     # _step_in_blocks). The built-in optimizers declare it; a user's subclass opts in.
     _blockwise = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _keras_or_torch_arguments(cls.__dict__["__init__"])
 
     def __init__(self, params=None, learning_rate=1e-3, *, weight_decay=0.0, clipnorm=None,
                  clipvalue=None, global_clipnorm=None, name=None):
@@ -237,8 +245,51 @@ class Optimizer:
         if not self._bound:
             raise RuntimeError(f"{owner}.step(): no parameters are bound; pass them to the "
                                f"constructor, {owner}(params, ...), or call bind(params)")
+        self._apply_pairs([(p, p.grad) for p in self._params if p.grad is not None])
+        return loss
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras's update from explicit gradients: ``grads[i]`` for ``trainable_variables[i]``.
+
+        ``.grad`` is neither read nor written. Variables not bound yet are bound on first
+        use (their state starts then); without ``trainable_variables`` the bound parameters
+        are meant, in order. A None gradient skips its variable; all None is an error.
+        """
+        owner = type(self).__name__
+        grads = list(grads)
+        variables = self._params if trainable_variables is None else list(trainable_variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"{owner}.apply: {len(grads)} gradients for {len(variables)} "
+                             "variables")
+        known = {id(p) for p in self._params}
+        new = [v for v in variables if id(v) not in known]
+        if new:
+            self.bind(self._params + new)
+        pairs = []
+        for g, v in zip(grads, variables):
+            if g is None:
+                continue
+            g = getattr(g, "data", g)
+            if not hasattr(g, "shape"):
+                raise TypeError(f"{owner}.apply: gradients must be arrays or Tensors, got "
+                                f"{type(g).__name__}")
+            pairs.append((v, g))
+        if not pairs:
+            names = [getattr(v, "name", None) or f"#{i}" for i, v in enumerate(variables)]
+            raise ValueError(f"{owner}.apply: no gradient was given for any of the "
+                             f"{len(variables)} variables {names[:8]}; check that the loss "
+                             "depends on them")
+        self._apply_pairs(pairs)
+
+    def apply_gradients(self, grads_and_vars):
+        """``apply`` from ``zip(grads, variables)`` pairs (Keras's older name)."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def _apply_pairs(self, pairs):
+        """Update each ``(parameter, gradient)`` in place; one iteration."""
+        owner = type(self).__name__
         lr = self.learning_rate
-        pairs = [(p, p.grad) for p in self._params if p.grad is not None]
         mode = self.subnormals
         if mode not in SUBNORMAL_MODES:
             raise ValueError(f"{owner}: subnormals must be one of {SUBNORMAL_MODES}, got {mode!r}")
@@ -268,7 +319,7 @@ class Optimizer:
                     if zeroing and xp is np and state["step"] % ZERO_EVERY == 1 % ZERO_EVERY:
                         _zero_subnormals(state, scratch[0], *self._pooled(data, np.bool_, 2))
         self.iterations += 1
-        return loss
+
 
     def _step_in_blocks(self, items, lr, zeroing):
         """The update over the flat parameter set in fixed blocks on the thread pool.
@@ -505,6 +556,28 @@ class Optimizer:
                 f"params={len(self._params)})")
 
 
+def _keras_or_torch_arguments(init):
+    """Wrap an optimizer's ``__init__`` so that a number first is the learning rate (Keras's
+    ``Adam(1e-3)``) and ``lr`` is an alias of ``learning_rate`` (PyTorch's name)."""
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        owner = type(self).__name__
+        if "lr" in kwargs:
+            if "learning_rate" in kwargs:
+                raise ValueError(f"{owner}: give lr= or learning_rate=, not both")
+            kwargs["learning_rate"] = kwargs.pop("lr")
+        if args and _is_number(args[0]) and not isinstance(args[0], bool):
+            if "learning_rate" in kwargs or len(args) > 1:
+                given = kwargs.get("learning_rate", args[1] if len(args) > 1 else None)
+                raise ValueError(f"{owner}: the learning rate was given twice, as the number "
+                                 f"{args[0]!r} first and as learning_rate={given!r}; the first "
+                                 "argument is the parameters or the learning rate, not both")
+            kwargs["learning_rate"] = args[0]
+            args = (None,)
+        init(self, *args, **kwargs)
+    return wrapper
+
+
 def sq_norm(g):
     """Σ g² as a Python float (a BLAS dot product; no temporary array)."""
     flat = g.reshape(-1)
@@ -527,3 +600,6 @@ def _zero_subnormals(state, tmp, mask, nonzero):
         mask &= nonzero
         if mask.any():
             np.copyto(v, 0, where=mask)
+
+
+Optimizer.__init__ = _keras_or_torch_arguments(Optimizer.__init__)

@@ -211,7 +211,9 @@ def test_binary_accuracy_threshold_follows_the_loss(activation, loss, threshold)
     y = (x[:, :1] > 0.2).astype(np.float32)
     model = ds.Sequential([L.Dense(1, activation=activation, input_shape=(2,))])
     model.compile("sgd", loss, metrics=["accuracy", "binary_accuracy"])
-    assert [m.threshold for m in model.metrics] == [threshold, threshold]
+    # Keras 3's model.metrics: the loss tracker first, then the compiled metrics.
+    assert model.metrics[0].name == "loss"
+    assert [m.threshold for m in model.metrics[1:]] == [threshold, threshold]
     res = model.evaluate(x, y, verbose=0, return_dict=True)
     out = model.predict(x, verbose=0)
     assert res["accuracy"] == pytest.approx(float(((out > threshold) == (y > 0.5)).mean()))
@@ -220,14 +222,15 @@ def test_binary_accuracy_threshold_follows_the_loss(activation, loss, threshold)
 def test_accuracy_resolution_by_loss():
     m = ds.Sequential([L.Dense(3, input_shape=(2,))])
     m.compile("sgd", "categorical_crossentropy", metrics=["acc"])
-    assert type(m.metrics[0]).__name__ == "CategoricalAccuracy" and m.metrics[0].name == "acc"
+    # model.metrics[0] is the loss tracker (Keras 3); the compiled metrics follow it.
+    assert type(m.metrics[1]).__name__ == "CategoricalAccuracy" and m.metrics[1].name == "acc"
     m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy", "mae"])
-    assert [type(k).__name__ for k in m.metrics] == ["SparseCategoricalAccuracy",
+    assert [type(k).__name__ for k in m.metrics] == ["Mean", "SparseCategoricalAccuracy",
                                                      "MeanAbsoluteError"]
     m.compile("sgd", "mse", metrics=["accuracy"])  # decided from the data's shapes
     x = rand(6, 2)
     m.evaluate(x, np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2]], verbose=0)
-    assert type(m.metrics[0].inner).__name__ == "CategoricalAccuracy"
+    assert type(m.metrics[1].inner).__name__ == "CategoricalAccuracy"
 
 
 # ------------------------------------------------------------------ evaluate / predict

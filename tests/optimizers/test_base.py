@@ -38,11 +38,19 @@ def test_torch_defaults():
 
 
 @pytest.mark.parametrize("cls", ALL)
-def test_number_as_params_says_learning_rate(cls):
+def test_number_first_is_the_learning_rate_and_lr_an_alias(cls):
+    # Keras's Adam(1e-3) and PyTorch's Adam(params, lr=...) both work.
+    assert cls(1e-3).learning_rate == 1e-3
+    assert cls(np.float32(0.25)).learning_rate == 0.25
+    w = ds.tensor(np.ones(3, np.float32), requires_grad=True)
+    opt = cls([w], lr=0.5)
+    assert opt.learning_rate == 0.5 and opt.params[0] is w
+    with pytest.raises(ValueError, match=r"given twice.*0\.001.*learning_rate=0\.01"):
+        cls(1e-3, learning_rate=0.01)
+    with pytest.raises(ValueError, match="lr= or learning_rate="):
+        cls(lr=0.1, learning_rate=0.1)
     with pytest.raises(ValueError, match=r"learning_rate=0\.001"):
-        cls(1e-3)
-    with pytest.raises(ValueError, match="learning_rate="):
-        cls(np.float32(0.1))
+        cls().bind(1e-3)
 
 
 @pytest.mark.parametrize("bad", [-1e-3, float("nan"), float("inf"), "0.1", True])

@@ -244,6 +244,11 @@ _FREED = ("backward() through a graph that was already freed: the first backward
 def backward(tensor, grad=None, retain_graph=False, capture=None):
     """Backpropagate from ``tensor``; see ``Tensor.backward``.
 
+    Formula::
+
+        chain rule, in reverse topological order from L (∂L/∂L = 1):
+        ∂L/∂x = Σ_{y a child of x} (∂y/∂x)ᵀ · ∂L/∂y
+
     With ``capture`` (a dict ``id(tensor) -> list``), no ``.grad`` is touched: the gradient
     reaching each captured tensor is appended to its list instead (``grad`` below).
     """

@@ -204,6 +204,12 @@ class IterableBatches:
 def batches(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None):
     """Iterate over ``(x, y)`` (or ``(x, y, w)``) batches, epoch after epoch.
 
+    Formula::
+
+        B_t = { π(t·b), …, π(min((t + 1)·b, m) − 1) },  t = 0 … ⌈m / b⌉ − 1
+        (π a fresh permutation per epoch when shuffle, else the identity;
+         b = m: batch GD, b = 1: stochastic GD, 1 < b < m: mini-batch GD)
+
     Parameters
     ----------
     x : array, list of arrays (several inputs) or an iterable of batches

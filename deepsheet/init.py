@@ -286,7 +286,12 @@ class _Preset(VarianceScaling):
 
 
 class GlorotUniform(_Preset):
-    """Glorot/Xavier uniform: w ~ U[-limit, limit], limit = sqrt(6 / (fan_in + fan_out))."""
+    """Glorot/Xavier uniform: w ~ U[-limit, limit], limit = sqrt(6 / (fan_in + fan_out)).
+
+    Formula::
+
+        w ~ U[−l, l],  l = sqrt(6 / (fan_in + fan_out))   (Var(w) = 2 / (fan_in + fan_out))
+    """
 
     _preset = (1.0, "fan_avg", "uniform")
 
@@ -304,7 +309,12 @@ class HeUniform(_Preset):
 
 
 class HeNormal(_Preset):
-    """He/Kaiming normal (for ReLU): truncated normal with Var(w) = 2 / fan_in."""
+    """He/Kaiming normal (for ReLU): truncated normal with Var(w) = 2 / fan_in.
+
+    Formula::
+
+        w ~ N(0, σ²) truncated at ±2σ (rescaled),  Var(w) = 2 / fan_in
+    """
 
     _preset = (2.0, "fan_in", "truncated_normal")
 
@@ -316,7 +326,12 @@ class LecunUniform(_Preset):
 
 
 class LecunNormal(_Preset):
-    """LeCun normal (for SELU): truncated normal with Var(w) = 1 / fan_in."""
+    """LeCun normal (for SELU): truncated normal with Var(w) = 1 / fan_in.
+
+    Formula::
+
+        w ~ N(0, σ²) truncated at ±2σ (rescaled),  Var(w) = 1 / fan_in
+    """
 
     _preset = (1.0, "fan_in", "truncated_normal")
 

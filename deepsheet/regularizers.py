@@ -76,7 +76,12 @@ class Regularizer(_registry.Configurable):
 
 
 class L1L2(Regularizer):
-    """Ω(w) = l1 · Σ|w| + l2 · Σw²  (elastic net). Keras's defaults: l1 = l2 = 0."""
+    """Ω(w) = l1 · Σ|w| + l2 · Σw²  (elastic net). Keras's defaults: l1 = l2 = 0.
+
+    Formula::
+
+        Ω(w) = l1 · Σ_i |w_i| + l2 · Σ_i w_i²
+    """
 
     def __init__(self, l1=0.0, l2=0.0):  # noqa: D107
         self.l1 = _factor(type(self).__name__, "l1", l1)
@@ -90,7 +95,12 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
-    """Ω(w) = l1 · Σ|w| (lasso; gradient l1 · sign(w)). Keras's default l1 = 0.01."""
+    """Ω(w) = l1 · Σ|w| (lasso; gradient l1 · sign(w)). Keras's default l1 = 0.01.
+
+    Formula::
+
+        Ω(w) = l1 · Σ_i |w_i|,   ∂Ω/∂w = l1 · sign(w)   (0 at w = 0)
+    """
 
     def __init__(self, l1=0.01):  # noqa: D107
         super().__init__(l1=l1)
@@ -100,7 +110,12 @@ class L1(L1L2):
 
 
 class L2(L1L2):
-    """Ω(w) = l2 · Σw² (ridge / weight decay; gradient 2 · l2 · w). Keras's default l2 = 0.01."""
+    """Ω(w) = l2 · Σw² (ridge / weight decay; gradient 2 · l2 · w). Keras's default l2 = 0.01.
+
+    Formula::
+
+        Ω(w) = l2 · Σ_i w_i²,   ∂Ω/∂w = 2 · l2 · w
+    """
 
     def __init__(self, l2=0.01):  # noqa: D107
         super().__init__(l2=l2)

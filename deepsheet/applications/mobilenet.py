@@ -56,6 +56,11 @@ def mobilenet(input_shape=(32, 32, 3), classes=10, alpha=1.0, depth_multiplier=1
               activation="relu", classifier_activation="softmax", name=None):
     """MobileNet (v1) as a functional ``Model``.
 
+    Formula::
+
+        separable block = DepthwiseConv(k×k) → BN → ReLU → Conv(1×1, N) → BN → ReLU
+        cost / standard conv cost = 1/N + 1/k²   (N output channels, k×k kernel)
+
     Formula
     -------
         stem: conv 3x3 (stem_filters·alpha, stride stem_strides) – BN – ReLU

@@ -51,6 +51,11 @@ def resnet(input_shape=(32, 32, 3), classes=10, blocks_per_stage=(2, 2, 2, 2),
            widths=(16, 32, 64, 128), width=1.0, classifier_activation="softmax", name="resnet"):
     """A ResNet of basic blocks as a functional ``Model`` (ResNet-18 layout at 1/4 width).
 
+    Formula::
+
+        basic block:  y = ReLU(F(x) + s(x)),  F = Conv3×3 → BN → ReLU → Conv3×3 → BN,
+                      s(x) = x (or a 1×1 convolution + BN where the shape changes)
+
     Formula
     -------
         stem: conv 3x3 (widths[0]) – BN – ReLU

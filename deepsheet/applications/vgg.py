@@ -35,6 +35,11 @@ def vgg(input_shape=(32, 32, 3), classes=10, blocks="vgg11", width=0.25, dense_u
         dropout=0.5, batch_norm=False, classifier_activation="softmax", name=None):
     """A VGG-style functional ``Model``: VGG blocks, then fully-connected layers.
 
+    Formula::
+
+        block(n, f) = [Conv2D(f, 3×3, same) → (BN) → ReLU] × n → MaxPool(2×2)
+        VGG = blocks → Flatten → [Dense → ReLU → (Dropout)] × k → Dense(classes, softmax)
+
     Formula
     -------
         block b: [conv 3x3 (same) + ReLU] × n_b, max pool 2x2/2;   size → ceil(size / 2)

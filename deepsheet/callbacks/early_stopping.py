@@ -12,6 +12,11 @@ __all__ = ["EarlyStopping"]
 class EarlyStopping(Callback):
     """Stop training when a monitored quantity stops improving (early stopping regularizes).
 
+    Formula::
+
+        improved_t = (best − value_t > min_delta)  ("min"; value_t − best > min_delta for "max")
+        stop after `patience` epochs in a row without an improvement
+
     After every epoch the monitored value is compared with the best so far; an improvement
     is a change beyond ``min_delta`` in the right direction. When ``patience`` epochs pass
     without one, training stops. With ``restore_best_weights`` the model ends with the

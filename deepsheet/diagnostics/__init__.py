@@ -1,4 +1,6 @@
-"""Diagnostics: convolution arithmetic, receptive fields, feature maps, bias-variance, learning curves.
+"""Diagnostics: convolution arithmetic, receptive fields, feature maps, bias-variance, learning curves,
+and the teaching demos (universal approximation, gradient-descent variants, saturation and dead
+ReLUs, saliency / Grad-CAM / activation maximization, transfer learning, continuous Bayes).
 
 The convolution arithmetic is imported at once (every conv layer computes its output shape
 with it); the other modules load on first use so ``import deepsheet`` stays fast.
@@ -12,7 +14,9 @@ from .conv_arithmetic import __all__ as _conv_all
 
 # name -> submodule, for the modules loaded on first use
 # (module names differ from the function names, so importing a submodule never shadows a function)
-_LAZY_MODULES = ("bias_variance", "dimensionality", "receptive_fields", "features")
+_LAZY_MODULES = ("bias_variance", "dimensionality", "receptive_fields", "features",
+                 "approximation", "gd_variants", "saturation", "visualization", "transfer",
+                 "bayes")
 _LAZY = {}
 
 
@@ -43,4 +47,9 @@ __all__ = list(_conv_all) + [  # noqa: PLE0604
     "BiasVarianceResult", "DistanceConcentration", "LearningCurve", "ReceptiveFieldTable",
     "Verdict", "bias_variance_decomposition", "bias_variance_verdict", "conv_filters",
     "curse_of_dimensionality", "feature_maps", "learning_curve", "plot_feature_maps",
-    "plot_filters", "receptive_field", "receptive_field_from_specs"]
+    "plot_filters", "receptive_field", "receptive_field_from_specs",
+    # the teaching demos (pictures issue)
+    "ApproximationResult", "BetaPosterior", "GDVariant", "GaussianClassConditional",
+    "LayerStatistics", "TransferResult", "activation_maximization", "activation_statistics",
+    "beta_binomial_posterior", "dead_relu_fraction", "grad_cam", "gradient_descent_variants",
+    "saliency_map", "small_cnn_base", "transfer_learning", "universal_approximation"]

@@ -33,6 +33,11 @@ def _get_layer(model, name):
 def feature_maps(model, x, layer_names=None, batch_size=256):
     """Activations of the named layers of ``model`` on the batch ``x``.
 
+    Formula::
+
+        A^{[l]} = g^{[l]}(z^{[l]}),  z^{[l]} = W^{[l]} * A^{[l−1]} + b^{[l]}
+        feature map c of layer l on sample n: A^{[l]}[n, :, :, c]
+
     Builds ``Model(model.input, [layer.output for each name])``, which shares the trained
     layers and their weights, and runs it with ``training=False`` under ``no_grad`` (so
     dropout is off and batch normalization uses its moving statistics), ``batch_size``

@@ -56,6 +56,12 @@ def dropout(x, rate=0.5, training=True, noise_shape=None, generator=None):
 
     Formula::
 
+        training:  y = x · m / (1 − p),  m_i ~ Bernoulli(1 − p)   (p = rate; E[y] = x)
+        inference: y = x
+        dL/dx = dL/dy · m / (1 − p)
+
+    Formula::
+
         m_i ~ Bernoulli(1 − rate),   y = x ⊙ m / (1 − rate)        (training)
         y = x                                                      (inference)
         dL/dx = dL/dy ⊙ m / (1 − rate)

@@ -60,6 +60,11 @@ class _Augmentation(Layer):
 class RandomFlip(_Augmentation):
     """Mirror each training image with probability 1/2 (``augmentation.random_flip``).
 
+    Formula::
+
+        horizontal: y[i, j] = x[i, W − 1 − j];  vertical: y[i, j] = x[H − 1 − i, j]
+        (each applied with probability 1/2 in training; y = x at inference)
+
     Parameters
     ----------
     mode : {"horizontal", "vertical", "horizontal_and_vertical"}
@@ -186,6 +191,11 @@ class RandomCrop(_Augmentation):
 class RandomRotation(_Augmentation):
     """Rotate each training image by a small random angle (``augmentation.random_rotation``).
 
+    Formula::
+
+        y(p) = x(R(−θ) (p − c) + c),  θ ~ U[2π · low, 2π · high],  c the image centre
+        (bilinear interpolation; y = x at inference)
+
     Parameters
     ----------
     factor : float or (low, high)
@@ -220,6 +230,11 @@ class RandomRotation(_Augmentation):
 
 class GaussianNoise(_Augmentation):
     """Add N(0, stddev²) noise in training (a regularizer; Keras's ``GaussianNoise``); any shape.
+
+    Formula::
+
+        training:  y = x + ε,  ε ~ N(0, stddev²)
+        inference: y = x
 
     Parameters
     ----------

@@ -374,6 +374,12 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, sam
                           digits=2, output_dict=False, zero_division="warn"):
     """Per-class precision, recall, F1 and support, then accuracy and macro/weighted means.
 
+    Formula::
+
+        per class k:  P_k = TP_k / (TP_k + FP_k),  R_k = TP_k / (TP_k + FN_k),
+                      F1_k = 2 P_k R_k / (P_k + R_k),  support n_k
+        macro avg = (1/K) Σ_k m_k;  weighted avg = Σ_k (n_k / N) m_k;  accuracy = Σ_k TP_k / N
+
     The text table (or, with ``output_dict=True``, the nested dict) is laid out exactly as
     scikit-learn's: a row per class, then "accuracy" (micro average, equal to accuracy when
     every label is scored; "micro avg" otherwise), "macro avg" and "weighted avg".

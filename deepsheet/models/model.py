@@ -69,6 +69,11 @@ def _node_call(node, ins):
 class Model(Trainer, Layer):
     """A trainable graph of layers (Keras's functional ``Model``).
 
+    Formula::
+
+        outputs = G(inputs): each node computes y = layer(x_1, …, x_k) from its parents,
+        evaluated in topological order; gradients flow back through the same graph
+
     Parameters
     ----------
     inputs : KerasTensor or list of KerasTensor

@@ -16,6 +16,10 @@ from .model import Model
 class Sequential(Model):
     """A linear stack of layers (Keras's ``Sequential``).
 
+    Formula::
+
+        y = f_L(… f_2(f_1(x)))   (layer l: a^{[l]} = f_l(a^{[l−1]}), a^{[0]} = x)
+
     Parameters
     ----------
     layers : list of Layer, optional

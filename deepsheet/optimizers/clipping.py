@@ -96,6 +96,10 @@ def clip_grad_norm(params, max_norm, norm_type=2.0, error_if_nonfinite=False):
 def clip_grad_value(params, clip_value):
     """Clip every gradient element to ``[-clip_value, clip_value]`` in place.
 
+    Formula::
+
+        g_i ← min(max(g_i, −clip_value), clip_value)   for every element of every gradient
+
     Formula (torch.nn.utils.clip_grad_value_): g ← min(max(g, −c), c)
 
     Examples

@@ -82,6 +82,10 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 class LabelEncoder:
     """Encode arbitrary labels (strings, numbers) as integers 0 .. n_classes − 1 (scikit-learn API).
 
+    Formula::
+
+        classes_ = sorted unique labels c_0 < c_1 < … < c_{K−1};  transform: c_k ↦ k
+
     ``classes_`` holds the sorted distinct labels; label ``classes_[k]`` is encoded as ``k``.
 
     Examples

@@ -159,6 +159,10 @@ def greedy_policy(Q, atol=1e-9):
     Values within ``atol · (1 + |max|)`` of a row's maximum count as tied, so rounding
     noise in Q does not decide between equally good actions.
 
+    Formula::
+
+        π(s) = min { a : Q(s, a) >= max_a' Q(s, a') − atol · (1 + |max_a' Q(s, a')|) }
+
     Returns
     -------
     policy : ndarray (S,), int64

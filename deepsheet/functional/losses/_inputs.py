@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 
-from .. import backend
-from ..autograd import unbroadcast
-from ..tensor import Tensor
-from ._util import as_tensor
+from ... import backend
+from ...autograd import unbroadcast
+from ...tensor import Tensor
+from .._util import as_tensor
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [EPSILON, 1 - EPSILON]
 REDUCTIONS = ("sum_over_batch_size", "sum", "none")
@@ -81,7 +81,7 @@ def _target(name, y_true, y_pred):
             raise ValueError(f"{name}: y_true and y_pred must have the same shape, got y_true "
                              f"{ts} and y_pred {ps}")
         if keep:
-            from .shape import reshape
+            from ..shape import reshape
             return reshape(y_true, new)
         arr = arr.reshape(new)
     return y_true if keep else arr

@@ -1,8 +1,11 @@
 """``deepsheet train``: train a recipe on a dataset, evaluate it, save the run folder."""
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 
 from .. import __version__
 from ._common import (MODEL_FILE, _accuracy_and_loss, _fraction, _load_dataset, _new_run_folder,
@@ -56,15 +59,36 @@ class _EpochSaver:
             def on_epoch_end(self, epoch, logs=None):
                 from ..saving import save_model
                 run = dict(saver.metadata["run"], epochs_run=epoch + 1, finished=False)
-                save_model(self.model, saver.path, metadata=dict(saver.metadata, run=run))
-                saver.saved_epoch = epoch + 1
+                # A Ctrl-C between the file's rename and the bookkeeping would make the
+                # message name the wrong epoch: it waits until both are done.
+                with _sigint_deferred():
+                    save_model(self.model, saver.path, metadata=dict(saver.metadata, run=run))
+                    saver.saved_epoch = epoch + 1
 
         self.callback = _Hook()
 
     def interrupted_message(self):
         where = (f"the model after epoch {self.saved_epoch} is in {self.path}"
                  if self.saved_epoch else "no epoch had finished, so no model was saved")
-        return f"interrupted in epoch {self.epoch} of {self.epochs}; {where}"
+        when = (f"after epoch {self.saved_epoch}" if self.saved_epoch >= self.epoch
+                else f"in epoch {self.epoch}")
+        return f"interrupted {when} of {self.epochs}; {where}"
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold a Ctrl-C until the block is done, then raise it (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 

@@ -12,7 +12,8 @@ stay fast. A user's mistake (unknown dataset or model, missing or broken file) p
 line naming what exists and exits with status 1; a bug keeps its traceback.
 
 * ``train [--dataset digits|fashion-mnist|FOLDER] [--model mlp|cnn|lenet5|...] [--epochs N]
-  [--batch-size N] [--learning-rate LR] [--validation-split F] [--seed N] [--out DIR]``:
+  [--batch-size N] [--learning-rate LR] [--validation-split F] [--seed N] [--out DIR]
+  [--threads N]``:
   trains (the recipes are in ``deepsheet.recipes``), evaluates on the test split, prints a
   table and ``test accuracy: 0.XXXX``, and writes ``model.deepsheet``, ``history.csv`` and
   ``metrics.json`` to the run folder (default ``runs/<dataset>-<model>-<timestamp>``);
@@ -48,7 +49,7 @@ __all__ = ["main", "build_parser", "COMMANDS", "system_info", "command", "option
 
 # The modules that register subcommands and options, in the order ``--help`` lists them.
 # Their top level imports nothing heavy, so ``deepsheet --version`` stays fast.
-SUBCOMMANDS = ("info", "train", "evaluate", "summary", "predict", "rl", "sheet")
+SUBCOMMANDS = ("info", "train", "evaluate", "summary", "predict", "rl", "sheet", "threads")
 
 
 def _load_subcommands():

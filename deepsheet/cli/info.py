@@ -10,7 +10,7 @@ from ._registry import command
 
 __all__ = ["system_info"]
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+_THREAD_VARS = ("DEEPSHEET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 _OPTIONAL = ("tqdm", "safetensors", "matplotlib", "gymnasium", "cupy")
 
 
@@ -28,13 +28,12 @@ def _blas_info():
     return out
 
 
-def _blas_threads():
-    """Threads each loaded BLAS will use, via threadpoolctl when it happens to be installed."""
-    if importlib.util.find_spec("threadpoolctl") is None:
-        return None
-    import threadpoolctl
-    return {f"{i['internal_api']} ({i.get('version') or '?'})": i["num_threads"]
-            for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"}
+def _deepsheet_threads():
+    """deepsheet's own thread settings and each loaded BLAS's threads (threadpoolctl)."""
+    from .. import parallel
+    info = parallel.threads_info()  # applies deepsheet's BLAS setting first: what training uses
+    return {"num_threads": info["num_threads"], "dynamic": info["dynamic"],
+            "active_threads": info["active_threads"], "blas_threads": info["blas"]}
 
 
 def _package_version(name):
@@ -88,7 +87,7 @@ def system_info():
             "cpu_count": os.cpu_count(),
             "usable_cpus": affinity,
             "env": {var: os.environ.get(var) for var in _THREAD_VARS},
-            "blas_threads": _blas_threads(),
+            **_deepsheet_threads(),
         },
         "cupy": _cupy_info(),
         "optional_packages": {name: _package_version(name) for name in _OPTIONAL},
@@ -123,8 +122,13 @@ def _format_info(info):
          if threads["usable_cpus"] is not None else str(threads["cpu_count"])),
         ("thread variables", env),
     ]
+    mode = (f"dynamic: {threads['active_threads']} now, fewer while other processes keep "
+            "CPUs busy" if threads["dynamic"] else "fixed")
+    rows.append(("deepsheet threads", f"{threads['num_threads']} ({mode}; set with --threads, "
+                 "DEEPSHEET_NUM_THREADS or deepsheet.set_num_threads)"))
     if threads["blas_threads"]:
-        rows.append(("BLAS threads", ", ".join(f"{k}: {v}" for k, v in threads["blas_threads"].items())))
+        rows.append(("BLAS threads", ", ".join(f"{k}: {v}" for k, v in threads["blas_threads"].items())
+                     + " (inside each of deepsheet's threads)"))
     rows += [
         ("CuPy", cupy_line),
         ("optional packages", ", ".join(f"{k} {v or '-'}" for k, v in info["optional_packages"].items())),

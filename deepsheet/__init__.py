@@ -20,7 +20,7 @@ from . import backend, functional, parallel  # noqa: E402,F401
 _SUBMODULES = {
     "autograd", "init", "layers", "models", "losses", "optimizers", "regularizers", "callbacks",
     "metrics", "preprocessing", "data", "datasets", "applications", "diagnostics", "testing",
-    "plot", "cli", "saving", "recipes", "rl", "utils",
+    "plot", "cli", "saving", "recipes", "rl", "utils", "distributed",
 }
 # Public names that live in submodules, loaded when first touched.
 _LAZY = {

@@ -118,7 +118,7 @@ class ArrayBatches:
     [[0, 1], [2, 3], [4]]
     """
 
-    def __init__(self, arrays, batch_size=32, shuffle=False, steps=None):
+    def __init__(self, arrays, batch_size=32, shuffle=False, steps=None, shard=None):
         self.arrays = list(arrays)
         lengths = {len(a) for a in self.arrays if a is not None}
         if len(lengths) > 1:
@@ -127,7 +127,11 @@ class ArrayBatches:
         self.n = lengths.pop() if lengths else 0
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
-        self.steps = num_batches(self.n, self.batch_size)
+        # Data-parallel training (deepsheet.distributed's FitShard): this rank reads its part
+        # of every global batch of shard.size × batch_size samples.
+        self.shard = shard
+        self.steps = (num_batches(self.n, self.batch_size) if shard is None
+                      else shard.steps(self.n, self.batch_size))
         if steps is not None:
             self.steps = min(self.steps, int(steps))
 
@@ -136,6 +140,14 @@ class ArrayBatches:
 
     def __iter__(self):
         arrays, b, n = self.arrays, self.batch_size, self.n
+        if self.shard is not None:
+            order = self.shard.permutation(n) if self.shuffle else None
+            for i in range(self.steps):
+                lo, hi = self.shard.part(n, b, i)
+                idx = slice(lo, hi) if order is None else order[lo:hi]
+                self.shard.count = hi - lo
+                yield [None if a is None else a[idx] for a in arrays]
+            return
         if self.shuffle:
             order = backend.permutation(n)
             for i in range(self.steps):

@@ -30,3 +30,30 @@ def _seed():
     if torch is not None:
         torch.manual_seed(0)
     yield
+
+
+# ---------------------------------------------------------------- the GPU marker
+# ``@pytest.mark.gpu`` tests run only with DEEPSHEET_DEVICE=gpu on a machine where CuPy sees a
+# GPU; ``DEEPSHEET_DEVICE=gpu python -m pytest`` runs the whole suite with every new tensor on
+# the GPU, and ``DEEPSHEET_DEVICE=gpu python -m pytest -m gpu`` only the GPU checks.
+def _gpu_mode():
+    return os.environ.get("DEEPSHEET_DEVICE", "cpu").lower() in ("gpu", "cuda")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "gpu: needs a CUDA GPU and CuPy; runs with DEEPSHEET_DEVICE=gpu")
+    if _gpu_mode():
+        import deepsheet as ds
+        if not ds.backend.gpu_available():
+            pytest.exit("DEEPSHEET_DEVICE=gpu but CuPy cannot use a GPU here "
+                        "(pip install 'deepsheet[gpu]' on a machine with CUDA)", returncode=4)
+
+
+def pytest_collection_modifyitems(config, items):
+    if _gpu_mode():
+        return
+    skip = pytest.mark.skip(reason="GPU test: run with DEEPSHEET_DEVICE=gpu on a CUDA machine")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

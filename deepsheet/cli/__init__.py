@@ -13,7 +13,7 @@ line naming what exists and exits with status 1; a bug keeps its traceback.
 
 * ``train [--dataset digits|fashion-mnist|FOLDER] [--model mlp|cnn|lenet5|...] [--epochs N]
   [--batch-size N] [--learning-rate LR] [--validation-split F] [--seed N] [--out DIR]
-  [--threads N]``:
+  [--threads N] [--distributed]`` (the latter under ``mpirun -n N``):
   trains (the recipes are in ``deepsheet.recipes``), evaluates on the test split, prints a
   table and ``test accuracy: 0.XXXX``, and writes ``model.deepsheet``, ``history.csv`` and
   ``metrics.json`` to the run folder (default ``runs/<dataset>-<model>-<timestamp>``);
@@ -49,7 +49,8 @@ __all__ = ["main", "build_parser", "COMMANDS", "system_info", "command", "option
 
 # The modules that register subcommands and options, in the order ``--help`` lists them.
 # Their top level imports nothing heavy, so ``deepsheet --version`` stays fast.
-SUBCOMMANDS = ("info", "train", "evaluate", "summary", "predict", "rl", "sheet", "threads")
+SUBCOMMANDS = ("info", "train", "evaluate", "summary", "predict", "rl", "sheet", "threads",
+               "distributed")
 
 
 def _load_subcommands():

@@ -121,6 +121,16 @@ def _train_arguments(parser):
 @command("train", "train a model on a dataset, evaluate it on the test split, save the run",
           arguments=_train_arguments)
 def _run_train(args):
+    from .distributed import job
+    dist = job(args)
+    if dist is None:
+        return _train(args, None)
+    # Under mpirun a failure on one rank (a user error too) must end every rank.
+    with dist.abort_on_error(prefix="deepsheet train: error: "):
+        return _train(args, dist)
+
+
+def _train(args, dist):
     import json
     import time
 
@@ -131,18 +141,26 @@ def _run_train(args):
     if args.model not in recipes.model_names():
         raise UsageError(f"unknown --model {args.model!r}; choose one of: "
                          f"{', '.join(recipes.model_names())}")
-    if args.out is not None:
+    root = dist is None or dist.rank() == 0  # the one process that prints and writes
+    if args.out is not None and root:
         _run_folder(args, None)  # refuse an existing run before spending time on the data
     backend.manual_seed(args.seed)
-    say = print if args.verbose else _silent  # --verbose 0: nothing but errors
+    say = print if args.verbose and root else _silent  # --verbose 0: nothing but errors
     data = _load_dataset(args.dataset)
     model = recipes.build_model(args.model, data.input_shape, data.classes,
                                 learning_rate=args.learning_rate, dataset=data.name)
     settings = recipes.defaults(data.name)
     epochs = args.epochs or settings["epochs"]
     batch_size = args.batch_size or settings["batch_size"]
-    folder = _run_folder(args, data.name)
-    os.makedirs(folder, exist_ok=True)
+    ranks = 1
+    if dist is not None:
+        ranks = dist.size()
+        model.optimizer = dist.DistributedOptimizer(model.optimizer)
+        dist.broadcast_weights(model)  # checks that every rank built the same model
+    folder = dist.broadcast_object(_run_folder(args, data.name) if root else None) \
+        if dist is not None else _run_folder(args, data.name)
+    if root:
+        os.makedirs(folder, exist_ok=True)
     dataset = _dataset_record(args.dataset, data.name)
     metadata = {"preprocessing": {"scale": data.scale, "input_shape": list(data.input_shape)},
                 "run": {"dataset": dataset, "model": args.model, "seed": args.seed}}
@@ -152,14 +170,18 @@ def _run_train(args):
     shape = "x".join(str(d) for d in data.input_shape)
     say(f"Training {args.model} ({model.count_params():,} parameters) on {data.name}: "
           f"{len(data.x_train) - n_val:,} train / {n_val:,} validation / {len(data.x_test):,} "
-          f"test images of {shape}, {data.classes} classes; {epochs} epochs, batch {batch_size}, "
+          f"test images of {shape}, {data.classes} classes; {epochs} epochs, batch "
+          f"{batch_size if ranks == 1 else f'{batch_size} per rank x {ranks} ranks = {batch_size * ranks}'}, "
           f"Adam(learning_rate={args.learning_rate:g}), seed {args.seed}", flush=True)
     start = time.perf_counter()
     try:
+        callbacks = [CSVLogger(os.path.join(folder, "history.csv")), saver.callback] \
+            if root else []
+        if dist is not None:
+            callbacks.insert(0, dist.MetricAverageCallback())  # before anything that logs
         history = model.fit(data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
-                            validation_split=args.validation_split, verbose=args.verbose,
-                            callbacks=[CSVLogger(os.path.join(folder, "history.csv")),
-                                       saver.callback])
+                            validation_split=args.validation_split,
+                            verbose=args.verbose if root else 0, callbacks=callbacks)
     except KeyboardInterrupt:
         text = json.dumps({"dataset": dataset, "model": args.model, "epochs": epochs,
                            "epochs_run": saver.saved_epoch, "finished": False,
@@ -168,6 +190,8 @@ def _run_train(args):
         print(f"\ndeepsheet train: {saver.interrupted_message()}", file=sys.stderr)
         return 130
     seconds = time.perf_counter() - start
+    if not root:
+        return 0  # rank 0 evaluates, writes and reports
     eval_batch = max(batch_size, 256)
     test_acc, test_loss = _accuracy_and_loss(model, data.x_test, data.y_test, eval_batch)
 
@@ -182,6 +206,7 @@ def _run_train(args):
            "seed": args.seed, "train_samples": len(data.x_train) - n_val,
            "validation_samples": n_val, "test_samples": len(data.x_test),
            "parameters": model.count_params(), "train_seconds": round(seconds, 3),
+           "ranks": ranks, "global_batch_size": batch_size * ranks,
            "test_accuracy": test_acc, "test_loss": test_loss, "last_epoch": last,
            "deepsheet_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     model_path = save_model(model, os.path.join(folder, MODEL_FILE), metadata=dict(

@@ -140,7 +140,7 @@ class DataAdapter:
         return xp.asarray(table)[labels].reshape(len(y), *labels.shape[1:])
 
     def _batches(self, x, y, sample_weight, class_weight, batch_size, shuffle, steps,
-                 need_y=True):
+                 need_y=True, shard=None):
         """(iterable of (xs, ys, w) batches, number of steps or None)."""
         if data_mod.is_dataset(x):
             if y is not None or sample_weight is not None:
@@ -153,12 +153,14 @@ class DataAdapter:
                 n_steps = None
             return self._iter_dataset(it, class_weight, need_y), n_steps
         xs, ys, w = self._prepare_batch(x, y, sample_weight, class_weight, need_y)
-        return self._arrays_batches(xs, ys, w, batch_size, shuffle, steps)
+        return self._arrays_batches(xs, ys, w, batch_size, shuffle, steps, shard)
 
-    def _arrays_batches(self, xs, ys, w, batch_size, shuffle, steps):
+    def _arrays_batches(self, xs, ys, w, batch_size, shuffle, steps, shard=None):
+        """(batches, steps); ``shard`` (deepsheet.distributed's FitShard): this rank's part
+        of every global batch."""
         n = len(xs[0])
         b = data_mod.resolve_batch_size(batch_size, n)
-        flat = data_mod.ArrayBatches(xs + ys + [w], b, shuffle, steps)
+        flat = data_mod.ArrayBatches(xs + ys + [w], b, shuffle, steps, shard=shard)
         nx, ny = len(xs), len(ys)
         move = self._device_mover()
 

@@ -100,6 +100,9 @@ class Loops:
                   validation_split, validation_data, validation_batch_size, validation_steps):
         """``(train batches, steps per epoch, validation batches or None)`` for ``fit``."""
         need_y = self._needs_y("train_step")
+        # A distributed optimizer (deepsheet.distributed) says which part of each global batch
+        # this rank trains on; validation and prediction read everything.
+        shard = getattr(self.optimizer, "data_shard", None)
         if validation_split and validation_data is None:
             if data_mod.is_dataset(x):
                 raise ValueError("validation_split needs arrays; with a generator pass "
@@ -108,12 +111,13 @@ class Loops:
             (xs, ys, w), (vxs, vys, vw) = [
                 (part[:len(xs)], part[len(xs):len(xs) + len(ys)], part[-1])
                 for part in data_mod.split_tail(xs + ys + [w], validation_split)]
-            train, steps = self._arrays_batches(xs, ys, w, batch_size, shuffle, steps_per_epoch)
+            train, steps = self._arrays_batches(xs, ys, w, batch_size, shuffle, steps_per_epoch,
+                                                shard)
             val = self._arrays_batches(vxs, vys, vw, validation_batch_size or batch_size,
                                        False, validation_steps)[0]
             return train, steps, val
         train, steps = self._batches(x, y, sample_weight, class_weight, batch_size, shuffle,
-                                     steps_per_epoch, need_y)
+                                     steps_per_epoch, need_y, shard)
         val = None
         if validation_data is not None:
             val = self._validation_batches(validation_data, validation_batch_size or batch_size,

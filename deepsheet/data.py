@@ -59,9 +59,18 @@ def as_array(x, name="x"):
     if isinstance(x, Tensor):
         x = x.data
     if not (hasattr(x, "shape") and hasattr(x, "dtype")) or isinstance(x, np.generic):
-        x = np.asarray(x)
+        try:
+            x = np.asarray(x)
+        except ValueError as exc:
+            if "inhomogeneous" not in str(exc):
+                raise
+            raise ValueError(f"{name} is a ragged list (its rows have different lengths); pad "
+                             "it (deepsheet.utils.pad_sequences) or pass a numeric array") from None
     if x.dtype == object:
         raise TypeError(f"{name} holds Python objects (ragged lists?); pass a numeric array")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} holds {x.dtype} values; models take real numbers (float, "
+                        "integer or bool arrays)")
     if x.dtype.kind == "f" and x.dtype != np.float32:
         x = x.astype(np.float32)
     elif x.dtype.kind == "b":

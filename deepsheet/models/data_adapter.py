@@ -112,6 +112,12 @@ class DataAdapter:
             if w.ndim != 1 or len(w) != n:
                 raise ValueError(f"sample_weight must have shape ({n},) (one weight per "
                                  f"sample), got {tuple(w.shape)}")
+            bad = ~backend.array_module(w).isfinite(w)
+            if bad.any():
+                i = int(bad.nonzero()[0][0])
+                raise ValueError(f"sample_weight holds {int(bad.sum())} NaN or infinite "
+                                 f"value(s), the first at index {i} ({float(w[i])}); weights "
+                                 "must be finite")
         if class_weight is not None:
             if len(ys) > 1:
                 raise ValueError("class_weight is for single-output models; use sample_weight "
@@ -126,6 +132,12 @@ class DataAdapter:
         if not isinstance(class_weight, dict) or not class_weight:
             raise ValueError(f"class_weight must be a dict {{class index: weight}}, got "
                              f"{class_weight!r}")
+        for k, v in class_weight.items():
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+                raise ValueError(f"class_weight keys must be class indices (integers >= 0), "
+                                 f"got {k!r}")
+            if not np.isfinite(float(v)):
+                raise ValueError(f"class_weight[{k}] must be a finite number, got {v!r}")
         xp = backend.array_module(y)
         if y.ndim >= 2 and y.shape[-1] > 1:
             labels = y.argmax(axis=-1)

@@ -21,6 +21,26 @@ from .data_adapter import pack_data
 __all__ = ["Loops", "as_float"]
 
 
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_fit_numbers(initial_epoch, steps_per_epoch, validation_split, validation_freq):
+    """``fit``'s numeric arguments, each refused by name before any work is done."""
+    if not _is_int(initial_epoch) or initial_epoch < 0:
+        raise ValueError(f"initial_epoch must be an int >= 0, got {initial_epoch!r}")
+    if steps_per_epoch is not None and (not _is_int(steps_per_epoch) or steps_per_epoch < 1):
+        raise ValueError(f"steps_per_epoch must be None or an int >= 1, got {steps_per_epoch!r}")
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float,
+                                                                                np.floating,
+                                                                                np.integer)) \
+            or not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split must be a number in [0, 1), got "
+                         f"{validation_split!r}")
+    if not _is_int(validation_freq) or validation_freq < 1:
+        raise ValueError(f"validation_freq must be an int >= 1, got {validation_freq!r}")
+
+
 def resolve_verbose(verbose):
     if verbose == "auto":
         return 1
@@ -177,6 +197,7 @@ class Loops:
         verbose = resolve_verbose(verbose)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+        _check_fit_numbers(initial_epoch, steps_per_epoch, validation_split, validation_freq)
         train, steps, val = self._fit_data(
             x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch,
             validation_split, validation_data, validation_batch_size, validation_steps)
@@ -227,6 +248,9 @@ class Loops:
         verbose = resolve_verbose(verbose)
         batches, n_steps = self._batches(x, y, sample_weight, None, batch_size, False, steps,
                                          self._needs_y("test_step"))
+        if n_steps == 0:
+            raise ValueError(f"evaluate got no samples (x is empty); model '{self.name}' needs "
+                             "at least one to compute a loss")
         cbl = self._callback_list(callbacks, add_history=False, verbose=verbose, steps=n_steps)
         self._penalty_sources = None
         cbl.on_test_begin()

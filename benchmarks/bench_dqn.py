@@ -7,8 +7,9 @@ copy every 500 steps, Huber loss, global gradient-norm clipping at 10, ε from 1
 10,000 steps. Small networks make the per-call overhead (acting on one observation, three
 forward passes and a backward per update) decide the speed, not the arithmetic.
 
-Rounds alternate ours / PyTorch (A B A B) at each thread count (NumPy's BLAS through
-threadpoolctl, ``torch.set_num_threads``); the report gives best and median steps/s and the
+Rounds alternate ours / PyTorch (A B A B) at each thread count (``deepsheet.set_num_threads``,
+which also keeps NumPy's BLAS at one thread inside its pool, and ``torch.set_num_threads``);
+the report gives best and median steps/s and the
 ratio ours / PyTorch (> 1: deepsheet is faster). Pass ``--config cli`` for the CartPole
 recipe of ``deepsheet rl dqn`` (256-256 network, 128 updates every 256 steps).
 
@@ -110,17 +111,18 @@ def main():
     parser.add_argument("--config", choices=sorted(CONFIGS), default="default")
     args = parser.parse_args()
     import torch
-    from threadpoolctl import threadpool_limits
+
+    import deepsheet as ds
     cfg = CONFIGS[args.config]
     print(f"config {args.config}: {cfg}, {args.steps} steps per run; load average "
           f"{os.getloadavg()[0]:.2f}")
     for threads in (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(threads)
+        ds.set_num_threads(threads)
         ours, theirs = [], []
-        with threadpool_limits(threads):
-            for r in range(args.rounds):
-                ours.append(run_ours(cfg, args.steps, seed=r))
-                theirs.append(run_torch(cfg, args.steps, seed=r))
+        for r in range(args.rounds):
+            ours.append(run_ours(cfg, args.steps, seed=r))
+            theirs.append(run_torch(cfg, args.steps, seed=r))
         print(f"{threads} thread(s): deepsheet best {max(ours):,.0f} median "
               f"{statistics.median(ours):,.0f} steps/s | PyTorch best {max(theirs):,.0f} median "
               f"{statistics.median(theirs):,.0f} | ratio best {max(ours) / max(theirs):.2f}, "

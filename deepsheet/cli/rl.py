@@ -47,7 +47,8 @@ def _positive_float(text):
 def _common_arguments(p, gamma):
     p.add_argument("--env", required=True,
                    help="a Gymnasium id (FrozenLake-v1, Taxi-v4, CartPole-v1, ...) or gridworld:LAYOUT")
-    p.add_argument("--gamma", type=_fraction, default=gamma, help=f"discount (default {gamma})")
+    p.add_argument("--gamma", type=_fraction, default=gamma,
+                   help=f"discount (default {gamma if gamma is not None else '1, or a grid world layout’s own'})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-episodes", type=_positive_int, default=100,
                    help="episodes of the final greedy evaluation (default 100)")
@@ -58,7 +59,7 @@ def _common_arguments(p, gamma):
 def _rl_arguments(parser):
     sub = parser.add_subparsers(dest="rl_command", metavar="ALGORITHM", required=True)
     p = sub.add_parser("value-iteration", help="solve a tabular environment's exact MDP")
-    _common_arguments(p, 1.0)
+    _common_arguments(p, None)
     p.add_argument("--tol", type=_positive_float, default=1e-8)
     p = sub.add_parser("q-learning", help="tabular Q-learning (or SARSA, Expected SARSA)")
     _common_arguments(p, 0.99)
@@ -117,50 +118,35 @@ def _grid_shape(env):
     return tuple(shape) if isinstance(shape, tuple) and len(shape) == 2 else None
 
 
-def _plot(kind, data, path, title, shape=None, policy=None):
-    """A PNG through deepsheet.plot when it has the figure, else matplotlib directly; None without it."""
+def _plot(kind, data, path, title, shape=None, policy=None, actions=None, target=None,
+          terminals=None):
+    """A PNG drawn by ``deepsheet.plot`` (returns, or V with π's arrows); None without matplotlib."""
+    from .. import plot
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        if kind == "returns":
+            fig = plot.returns(data, target=target)
+        else:
+            fig = plot.policy(policy, shape, values=data, actions=actions, terminals=terminals)
     except ImportError:
         return None
-    import numpy as np
-    fig, ax = plt.subplots(figsize=(6, 4))
-    if kind == "returns":
-        r = np.asarray(data, dtype=float)
-        ax.plot(np.arange(1, len(r) + 1), r, lw=0.6, alpha=0.4, label="episode return")
-        w = max(1, min(100, len(r) // 10))
-        if len(r) >= w:
-            ax.plot(np.arange(w, len(r) + 1), np.convolve(r, np.ones(w) / w, "valid"),
-                    lw=1.8, label=f"mean of {w}")
-        ax.set_xlabel("episode")
-        ax.set_ylabel("return")
-        ax.legend()
-    else:
-        im = ax.imshow(np.asarray(data).reshape(shape), cmap="viridis")
-        fig.colorbar(im, ax=ax, label="V(s)")
-        if policy is not None:
-            arrows = "←↓→↑"
-            for i, a in enumerate(np.asarray(policy)):
-                r, c = divmod(i, shape[1])
-                ax.text(c, r, arrows[a] if a < 4 else str(a), ha="center", va="center",
-                        color="white", fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    fig.axes[0].set_title(title)
+    return plot.save(fig, path, dpi=110)
 
 
-def _write_returns(folder, returns, title):
+def _write_returns(folder, returns, title, env=None):
     import numpy as np
     path = os.path.join(folder, "returns.csv")
     np.savetxt(path, np.asarray(returns), fmt="%.10g", header="return", comments="")
-    png = _plot("returns", returns, os.path.join(folder, "returns.png"), title)
+    target = getattr(getattr(env, "spec", None), "reward_threshold", None)
+    png = _plot("returns", returns, os.path.join(folder, "returns.png"), title, target=target)
     print(f"returns: {path}" + (f", curve: {png}" if png else " (install matplotlib for a curve)"))
+
+
+def _action_names(env):
+    """Directions of the action indices for the arrows: CliffWalking numbers them up, right,
+    down, left; FrozenLake and rl.GridWorld left, down, right, up."""
+    from ..plot.rl import FROZEN_LAKE_ACTIONS, GRID_ACTIONS
+    return GRID_ACTIONS if "CliffWalking" in type(env.unwrapped).__name__ else FROZEN_LAKE_ACTIONS
 
 
 def _print_evaluation(agent, env, args):
@@ -187,15 +173,20 @@ def _exact_comparison(env, policy, gamma):
         return
     horizon = getattr(getattr(env, "spec", None), "max_episode_steps", None) or getattr(
         env.unwrapped, "max_steps", None) or 1_000
-    _, best = rl.value_iteration(mdp)
+    # The reference plans at the run's discount; both are scored undiscounted within the limit.
+    plan = rl.MDP(mdp.P, mdp.R, gamma, terminal=mdp.terminal, initial=mdp.initial)
+    _, best = rl.value_iteration(plan)
     mine = rl.expected_return(mdp, policy, horizon=horizon)
     opt = rl.expected_return(mdp, best, horizon=horizon)
-    print(f"exact expected return in {horizon} steps: {mine:.4f} (optimal policy: {opt:.4f})")
+    print(f"exact expected return in {horizon} steps: {mine:.4f} (optimal policy at γ = {gamma:g}: "
+          f"{opt:.4f})")
 
 
 def _value_iteration(args, env, folder):
     import numpy as np
     from .. import rl
+    if args.gamma is None:
+        args.gamma = getattr(env.unwrapped, "gamma", 1.0) if hasattr(env.unwrapped, "mdp") else 1.0
     try:
         mdp = rl.MDP.from_gymnasium(env, gamma=args.gamma)
     except TypeError:
@@ -211,7 +202,8 @@ def _value_iteration(args, env, folder):
     if shape and shape[0] * shape[1] == mdp.n_states:
         print("V* (as the grid):")
         print(V.reshape(shape))
-        print("greedy policy (0 left, 1 down, 2 right, 3 up):")
+        print("greedy policy (" + ", ".join(f"{i} {a}" for i, a in enumerate(_action_names(env)))
+              + "):")
         print(policy.reshape(shape))
     else:
         print(f"V*: {mdp.n_states} states, min {V.min():.4f}, max {V.max():.4f}")
@@ -221,7 +213,8 @@ def _value_iteration(args, env, folder):
     png = None
     if shape and shape[0] * shape[1] == mdp.n_states:
         png = _plot("values", V, os.path.join(folder, "values.png"),
-                    f"V* and π* of {args.env} (γ = {args.gamma})", shape=shape, policy=policy)
+                    f"V* and π* of {args.env} (γ = {args.gamma})", shape=shape, policy=policy,
+                    actions=_action_names(env), terminals=mdp.terminal)
     print(f"values: {path}" + (f", figure: {png}" if png else ""))
     _exact_comparison(env, policy, args.gamma)
 
@@ -240,7 +233,7 @@ def _q_learning(args, env, folder):
     agent = cls(learning_rate=min(args.learning_rate, 1.0), gamma=args.gamma,
                 epsilon=rl.LinearSchedule(args.epsilon, args.epsilon_end, decay), seed=args.seed)
     returns = agent.train(env, args.episodes, seed=args.seed, progress=not args.quiet)
-    _write_returns(folder, returns, f"{args.method} on {args.env}")
+    _write_returns(folder, returns, f"{args.method} on {args.env}", env)
     import numpy as np
     np.savetxt(os.path.join(folder, "q.csv"), agent.q, fmt="%.8g", delimiter=",")
     _exact_comparison(env, agent.policy(), args.gamma)
@@ -262,7 +255,7 @@ def _deep(args, env, folder):
         agent = rl.REINFORCE(hidden=tuple(args.hidden), learning_rate=args.learning_rate,
                              baseline=not args.no_baseline, gamma=args.gamma, seed=args.seed)
         returns = agent.train(env, episodes=args.episodes, seed=args.seed, progress=not args.quiet)
-    _write_returns(folder, returns, f"{args.rl_command} on {args.env}")
+    _write_returns(folder, returns, f"{args.rl_command} on {args.env}", env)
     path = os.path.join(folder, "agent.deepsheet")
     agent.save(path)
     print(f"network: {path}")

@@ -49,8 +49,8 @@ __all__ = ["main", "build_parser", "COMMANDS", "system_info", "command", "option
 
 # The modules that register subcommands and options, in the order ``--help`` lists them.
 # Their top level imports nothing heavy, so ``deepsheet --version`` stays fast.
-SUBCOMMANDS = ("info", "train", "evaluate", "summary", "predict", "rl", "sheet", "threads",
-               "distributed")
+SUBCOMMANDS = ("info", "train", "evaluate", "summary", "predict", "report", "rl", "sheet",
+               "threads", "distributed")
 
 
 def _load_subcommands():

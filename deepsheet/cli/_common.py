@@ -99,14 +99,17 @@ def _class_predictions(outputs):
     return (outputs.reshape(len(outputs), -1)[:, 0] > 0.5).astype(np.int64)
 
 
-def _accuracy_and_loss(model, x, y, batch_size):
-    """(accuracy from the predicted classes, loss or None when the model is not compiled)."""
+def _accuracy_and_loss(model, x, y, batch_size, return_outputs=False):
+    """(accuracy from the predicted classes, loss or None when the model is not compiled);
+    with ``return_outputs`` also the model's outputs (for the per-class report and figures)."""
     loss = None
     if getattr(model, "_compiled", False):
         logs = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
         loss = logs["loss"]
-    pred = _class_predictions(model.predict(x, batch_size=batch_size, verbose=0))
-    return float((pred == y).mean()) if len(y) else float("nan"), loss
+    outputs = model.predict(x, batch_size=batch_size, verbose=0)
+    pred = _class_predictions(outputs)
+    acc = float((pred == y).mean()) if len(y) else float("nan")
+    return (acc, loss, outputs) if return_outputs else (acc, loss)
 
 
 def _table(rows, header=("", "loss", "accuracy")):

@@ -1,8 +1,14 @@
-"""``deepsheet evaluate``: loss and accuracy of a saved model on a dataset split."""
+"""``deepsheet evaluate``: loss, accuracy and the per-class report of a saved model on a dataset
+split; the report is also written into the metrics.json next to the model."""
 from __future__ import annotations
+
+import json
+import os
+import time
 
 from ._common import (_accuracy_and_loss, _input_shape, _load_dataset, _load_model, _positive_int,
                       _preprocessing, _table)
+from . import _figures as figures
 from ._registry import command
 
 
@@ -29,11 +35,39 @@ def _run_evaluate(args):
     data = _load_dataset(dataset, scale=prep.get("scale"))
     x, y = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
     x = recipes.prepare_images(x, 1.0, _input_shape(model), what=f"dataset {data.name!r}")
-    acc, loss = _accuracy_and_loss(model, x, y, args.batch_size)
+    acc, loss, outputs = _accuracy_and_loss(model, x, y, args.batch_size, return_outputs=True)
+    outputs = figures.outputs_of(model, x, args.batch_size, out=outputs)
+    names = figures.class_names(data.name, outputs.shape[1])
+    report_text, report = figures.per_class_report(y, outputs, names)
     print(f"model: {path} ({model.name}, {model.count_params():,} parameters)")
     print(f"data: {data.name}, {args.split} split, {len(y):,} images")
     print()
     print(_table([(args.split, loss, acc)]))
     print()
+    print(report_text)
     print(f"{args.split} accuracy: {acc:.4f}")
+    where = _record_evaluation(path, {
+        "dataset": data.name, "split": args.split, "samples": int(len(y)), "accuracy": acc,
+        "loss": loss, "classification_report": report,
+        "evaluated": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    print(f"per-class report written to {where} (\"evaluation\")")
     return 0
+
+
+def _record_evaluation(model_path, evaluation):
+    """Store the evaluation in the metrics.json next to the model (made if absent)."""
+    from ..saving import atomic_write
+    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "metrics.json")
+    record = {}
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            record = {}   # unreadable: replaced by a fresh record rather than failing the run
+        if not isinstance(record, dict):
+            record = {}
+    record["evaluation"] = evaluation
+    text = json.dumps(record, indent=2) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
+    return path

@@ -11,6 +11,7 @@ from .. import __version__
 from ._common import (MODEL_FILE, _accuracy_and_loss, _fraction, _load_dataset, _new_run_folder,
                       _number_arg,
                       _positive_float, _positive_int, _table)
+from . import _figures as figures
 from ._registry import UsageError, command
 
 _seed = _number_arg(int, lambda v: v >= 0, "a non-negative integer")
@@ -193,7 +194,11 @@ def _train(args, dist):
     if not root:
         return 0  # rank 0 evaluates, writes and reports
     eval_batch = max(batch_size, 256)
-    test_acc, test_loss = _accuracy_and_loss(model, data.x_test, data.y_test, eval_batch)
+    test_acc, test_loss, outputs = _accuracy_and_loss(model, data.x_test, data.y_test,
+                                                      eval_batch, return_outputs=True)
+    outputs = figures.outputs_of(model, data.x_test, eval_batch, out=outputs)
+    names = figures.class_names(data.name, outputs.shape[1])
+    _, per_class = figures.per_class_report(data.y_test, outputs, names)
 
     last = {k: v[-1] for k, v in history.history.items()}
     rows = [("train (last epoch)", last.get("loss"), last.get("accuracy"))]
@@ -208,6 +213,7 @@ def _train(args, dist):
            "parameters": model.count_params(), "train_seconds": round(seconds, 3),
            "ranks": ranks, "global_batch_size": batch_size * ranks,
            "test_accuracy": test_acc, "test_loss": test_loss, "last_epoch": last,
+           "classification_report": per_class,
            "deepsheet_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     model_path = save_model(model, os.path.join(folder, MODEL_FILE), metadata=dict(
         metadata, run={k: run[k] for k in ("dataset", "model", "test_accuracy", "epochs_run",
@@ -215,11 +221,20 @@ def _train(args, dist):
     text = json.dumps(run, indent=2) + "\n"
     atomic_write(os.path.join(folder, "metrics.json"), lambda f: f.write(text.encode()))
 
+    drawn = figures.write_run_figures(folder, y_true=data.y_test, outputs=outputs,
+                                      x=data.x_test, names=names)
+
     say()
     say(_table(rows))
     say()
     say(f"test accuracy: {test_acc:.4f}")
     per_epoch = seconds / max(len(history.epoch), 1)
+    files = [os.path.basename(model_path), "history.csv", "metrics.json", *drawn]
     say(f"trained {len(history.epoch)} epochs in {seconds:.1f} s ({per_epoch:.2f} s/epoch); "
-          f"run folder: {folder} ({os.path.basename(model_path)}, history.csv, metrics.json)")
+          f"run folder: {folder} ({', '.join(files)})")
+    if drawn:
+        say(f"the whole run on one page: deepsheet report {folder}")
+    else:
+        say(f"no figures: matplotlib is not installed ({figures.PLOT_HINT} draws "
+            f"{', '.join(figures.RUN_FIGURES)} and makes `deepsheet report` work)")
     return 0

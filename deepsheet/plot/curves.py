@@ -118,6 +118,11 @@ def _read_history(history):
     return np.asarray(epochs), logs
 
 
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+    return MaxNLocator(integer=True)
+
+
 def _lower_is_better(name):
     return any(word in name for word in ("loss", "error", "mse", "mae", "perplexity"))
 
@@ -189,6 +194,7 @@ def history(history, metrics=None, *, ax=None, size=(4.5, 3.5)):
             panel.plot([epochs[best]], [ref[best]], "*", color="crimson", ms=12,
                        label=f"best epoch {epochs[best]} ({ref[best]:.4g})")
         panel.set_xlabel("epoch")
+        panel.xaxis.set_major_locator(_integer_ticks())
         panel.set_ylabel(name)
         panel.set_title(name if val is not None else f"{name} (no validation data)")
         panel.grid(alpha=0.3)

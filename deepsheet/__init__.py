@@ -15,12 +15,15 @@ from .backend import (get_default_device, get_default_dtype, manual_seed,  # noq
 from .parallel import get_num_threads, set_num_threads  # noqa: E402
 from .tensor import Tensor, is_tensor, tensor  # noqa: E402
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .factories import *  # noqa: E402,F401,F403  (zeros, ones, randn, arange, ...)
+from .factories import __all__ as _FACTORIES  # noqa: E402
 from . import backend, functional, parallel  # noqa: E402,F401
 
 _SUBMODULES = {
     "autograd", "init", "layers", "models", "losses", "optimizers", "regularizers", "callbacks",
     "metrics", "preprocessing", "data", "datasets", "applications", "diagnostics", "testing",
-    "plot", "cli", "saving", "recipes", "rl", "utils", "distributed",
+    "plot", "cli", "saving", "recipes", "rl", "utils", "distributed", "ops", "random",
+    "checkpoint",
 }
 # Public names that live in submodules, loaded when first touched.
 _LAZY = {
@@ -33,7 +36,7 @@ _LAZY = {
 __all__ = ["Tensor", "tensor", "is_tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad",
            "set_grad_enabled", "manual_seed", "get_default_device", "set_default_device",
            "get_default_dtype", "set_default_dtype", "get_num_threads", "set_num_threads",
-           "functional", "backend", "parallel", *_LAZY,
+           "functional", "backend", "parallel", *_FACTORIES, *_LAZY,
            *sorted(_SUBMODULES)]
 
 

@@ -2,6 +2,7 @@
 from .base import Layer, deserialize, get_class, register, registered, serialize  # noqa: F401
 from .symbolic import Input, InputLayer, KerasTensor, Node  # noqa: F401
 from .core import *  # noqa: F401,F403  (Dense, Activation, Flatten, Reshape, Dropout, ...)
+from .activation import *  # noqa: F401,F403  (ReLU, LeakyReLU, PReLU, ELU, Softmax)
 from .normalization import *  # noqa: F401,F403  (BatchNormalization, LayerNormalization)
 from .merge import *  # noqa: F401,F403  (Add, Concatenate, Multiply: models issue)
 from .conv import *; from .pooling import *; from .reshaping import *  # noqa: E702,F401,F403  (convolution issue)

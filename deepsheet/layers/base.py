@@ -434,7 +434,7 @@ class Layer:
             masks = [masks] * len(outs)
         for o, m in zip(outs, masks):
             if isinstance(o, Tensor) and o._keras_mask is None and m is not None:
-                o._keras_mask = getattr(m, "data", m)
+                o._keras_mask = m.data if isinstance(m, Tensor) else m
 
     # ------------------------------------------------------------ symbolic graph
     @property

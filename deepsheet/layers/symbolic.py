@@ -175,7 +175,7 @@ def _concrete(t):
 def _symbolic_mask(mask):
     if mask is None:
         return None
-    mask = getattr(mask, "data", mask)
+    mask = mask.data if isinstance(mask, Tensor) else mask
     return KerasTensor((None,) + tuple(mask.shape[1:]), "bool")
 
 

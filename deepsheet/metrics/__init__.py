@@ -2,3 +2,4 @@
 from .base import *  # noqa: F401,F403  (Metric base, Mean, accuracies, MSE/MAE: models issue)
 from .classification import *  # noqa: F401,F403  (functions on arrays: metrics issue)
 from .streaming import *  # noqa: F401,F403  (Precision, Recall, AUC, F1Score: metrics issue)
+from .counts import *  # noqa: F401,F403  (TruePositives, FalsePositives, TrueNegatives, FalseNegatives)

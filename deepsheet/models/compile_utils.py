@@ -14,9 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..tensor import Tensor
 
 __all__ = ["LossEntry", "MetricEntry", "CompiledLoss", "CompiledMetrics", "compile_containers",
            "serialize_arg", "mask_weights", "masked_steps"]
+
+
+def _unwrap(x):
+    return x.data if isinstance(x, Tensor) else x
 
 
 def mask_weights(mask, sample_weight):
@@ -36,7 +41,7 @@ def mask_weights(mask, sample_weight):
 def masked_steps(y_true, y_pred, sample_weight=None):
     """``(y_true, y_pred, sample_weight)`` for the metrics: arrays, masked steps left out."""
     mask = getattr(y_pred, "_keras_mask", None)
-    pred = getattr(y_pred, "data", y_pred)
+    pred = _unwrap(y_pred)
     if mask is None:
         return y_true, pred, sample_weight
     mask = backend.array_module(pred).asarray(mask).astype(bool)
@@ -165,8 +170,7 @@ class _AccuracyFromShapes:
     def update_state(self, y_true, y_pred, sample_weight=None):
         if self.inner is None:
             from .. import metrics
-            pred = getattr(y_pred, "data", y_pred)
-            true = getattr(y_true, "data", y_true)
+            pred, true = _unwrap(y_pred), _unwrap(y_true)
             if pred.ndim == 1 or pred.shape[-1] == 1:
                 self.inner = metrics.BinaryAccuracy(name=self.name, threshold=self.threshold)
             elif true.shape == pred.shape:

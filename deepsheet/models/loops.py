@@ -16,6 +16,7 @@ import numpy as np
 from .. import backend
 from .. import data as data_mod
 from ..autograd import no_grad
+from ..tensor import Tensor
 from .data_adapter import pack_data
 
 __all__ = ["Loops", "as_float"]
@@ -57,8 +58,12 @@ def overrides(model, name):
 
 def as_float(value):
     """A log value (number, array, 0-d Tensor) as a Python float."""
-    data = getattr(value, "data", value)
+    data = value.data if isinstance(value, Tensor) else value
     return float(backend.to_numpy(data)) if hasattr(data, "shape") else float(data)
+
+
+def _as_list(out):
+    return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
 class Loops:
@@ -289,8 +294,7 @@ class Loops:
                     cbl.on_predict_batch_begin(step)
                 out = self.predict_step(pack_data(xs, [], None)) if custom else \
                     self(xs[0] if len(xs) == 1 else xs, training=False)
-                outs = [getattr(o, "data", o) for o in out] if isinstance(out, (list, tuple)) \
-                    else [getattr(out, "data", out)]
+                outs = [o.data if isinstance(o, Tensor) else o for o in _as_list(out)]
                 if results is None:
                     results = [[] for _ in outs]
                 for r, o in zip(results, outs):

@@ -28,5 +28,7 @@ from .reduction import *  # noqa: F401,F403
 from .reduction import __all__ as _red_all
 from .regression import *  # noqa: F401,F403
 from .regression import __all__ as _reg_all
+from .pytorch import *  # noqa: F401,F403  (cross_entropy, nll_loss, mse_loss, ...: PyTorch's order)
+from .pytorch import __all__ as _torch_all
 
-__all__ = [*_reg_all, *_ce_all, *_red_all]
+__all__ = [*_reg_all, *_ce_all, *_red_all, *_torch_all]

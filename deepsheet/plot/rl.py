@@ -27,6 +27,8 @@ def _grid_shape(shape, n):
     env = getattr(shape, "unwrapped", shape)
     if hasattr(env, "nrow") and hasattr(env, "ncol"):
         rows, cols = int(env.nrow), int(env.ncol)
+    elif isinstance(getattr(env, "rows", None), int) and isinstance(getattr(env, "cols", None), int):
+        rows, cols = env.rows, env.cols              # deepsheet.rl.GridWorld
     elif hasattr(env, "shape") and not isinstance(shape, tuple):
         rows, cols = (int(v) for v in tuple(env.shape)[:2])
     else:

@@ -24,6 +24,7 @@ _SUBMODULES = {
     "metrics", "preprocessing", "data", "datasets", "applications", "diagnostics", "testing",
     "plot", "cli", "saving", "recipes", "rl", "utils", "distributed", "ops", "random",
     "checkpoint",
+    "text",  # attention issue
 }
 # Public names that live in submodules, loaded when first touched.
 _LAZY = {

@@ -22,7 +22,7 @@ from .core import Dense, Dropout
 from .normalization import LayerNormalization
 
 __all__ = ["sinusoidal_positional_encoding", "SinePositionEncoding", "PositionEmbedding",
-           "TransformerEncoder", "TransformerDecoder"]
+           "TokenAndPositionEmbedding", "TransformerEncoder", "TransformerDecoder"]
 
 
 def sinusoidal_positional_encoding(length, depth, max_wavelength=10000.0, dtype=np.float32):
@@ -120,6 +120,61 @@ class PositionEmbedding(Layer):
         config = super().get_config()
         config.update(sequence_length=self.sequence_length,
                       initializer=init.serialize(self.initializer))
+        return config
+
+
+class TokenAndPositionEmbedding(Layer):
+    """Token embedding plus a learned position embedding (Keras-Hub's layer).
+
+    Formula::
+
+        y[n, t] = E_tok[x[n, t]] + E_pos[t]
+
+    With ``mask_zero=True`` id 0 is padding and the output carries the mask ``x != 0``.
+
+    Shape
+    -----
+    (batch, time) ids -> (batch, time, embedding_dim); time <= sequence_length.
+    """
+
+    def __init__(self, vocabulary_size, sequence_length, embedding_dim, mask_zero=False,
+                 embeddings_initializer="uniform", **kwargs):
+        super().__init__(**kwargs)
+        from .embedding import Embedding
+        self.vocabulary_size, self.sequence_length = int(vocabulary_size), int(sequence_length)
+        self.embedding_dim, self.mask_zero = int(embedding_dim), bool(mask_zero)
+        self.embeddings_initializer = init.get(embeddings_initializer)
+        self.token_embedding = Embedding(self.vocabulary_size, self.embedding_dim,
+                                         embeddings_initializer=self.embeddings_initializer,
+                                         mask_zero=self.mask_zero, name=f"{self.name}/token")
+        self.position_embedding = PositionEmbedding(self.sequence_length,
+                                                    initializer=self.embeddings_initializer,
+                                                    name=f"{self.name}/position")
+
+    def build(self, input_shape):
+        shape = tuple(input_shape) + (self.embedding_dim,)
+        self.token_embedding._maybe_build(tuple(input_shape))
+        self.position_embedding._maybe_build(shape)
+        self.built = True
+
+    def call(self, inputs):
+        x = self.token_embedding(inputs)
+        mask = x._keras_mask
+        y = x + self.position_embedding(x)
+        y._keras_mask = mask
+        return y
+
+    def compute_mask(self, inputs, mask=None):
+        return self.token_embedding.compute_mask(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.embedding_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocabulary_size=self.vocabulary_size, sequence_length=self.sequence_length,
+                      embedding_dim=self.embedding_dim, mask_zero=self.mask_zero,
+                      embeddings_initializer=init.serialize(self.embeddings_initializer))
         return config
 
 

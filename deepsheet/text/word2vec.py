@@ -162,7 +162,7 @@ class Word2Vec:
             if n < 2:
                 continue
             reach = rng.integers(1, self.window + 1, size=n)
-            for off in range(1, self.window + 1):
+            for off in range(1, min(self.window, n - 1) + 1):
                 ok = np.nonzero(reach[:n - off] >= off)[0]   # center i sees i + off
                 centers.append(ids[ok])
                 contexts.append(ids[ok + off])

@@ -100,6 +100,12 @@ def test_positional_encodings():
     np.testing.assert_array_equal(g[5:], 0.0)
     with pytest.raises(ValueError, match="has 8 positions"):
         layer(rand(1, 9, 6))
+    tpe = ds.layers.TokenAndPositionEmbedding(10, 8, 6, mask_zero=True)
+    ids = np.array([[3, 4, 0], [1, 0, 0]])
+    y = tpe(ids)
+    tok, pos = tpe.get_weights()
+    np.testing.assert_allclose(y.numpy(), tok[ids] + pos[:3], rtol=1e-6)
+    assert y._keras_mask.tolist() == [[True, True, False], [True, False, False]]
 
 
 def test_configs_and_bad_inputs():

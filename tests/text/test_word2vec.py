@@ -112,3 +112,9 @@ def test_tokenize_and_bad_input():
         Word2Vec(min_count=1).fit(["a b c"])
     with pytest.raises(ValueError, match="vector_size must be a positive integer"):
         Word2Vec(vector_size=0)
+
+
+def test_short_sentences_and_windows_longer_than_them():
+    w2v = Word2Vec(vector_size=4, window=8, min_count=1, sample=0, epochs=2, seed=0)
+    w2v.fit([["a", "b"], ["c"], ["a", "b", "c", "d"]] * 5)
+    assert w2v.wv.vectors.shape == (4, 4) and np.all(np.isfinite(w2v.wv.vectors))

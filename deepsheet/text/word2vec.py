@@ -81,11 +81,13 @@ def _sparse_step(w, rows, grads, lr):
     and the summed step — what one-pair-at-a-time SGD adds up to over the batch with
     stale vectors — overshoots and diverges for words that make up a large share of it.
     """
-    u, inv = np.unique(rows, return_inverse=True)
-    acc = np.zeros((len(u), w.shape[1]), np.float64)
-    np.add.at(acc, inv, grads)
-    acc /= np.bincount(inv, minlength=len(u))[:, None]
-    w[u] -= (lr * acc).astype(w.dtype)
+    # segment sums over the rows sorted by id (np.add.at is an unbuffered, slow loop)
+    order = np.argsort(rows, kind="stable")
+    r = rows[order]
+    starts = np.flatnonzero(np.concatenate([[True], r[1:] != r[:-1]]))
+    acc = np.add.reduceat(grads[order], starts, axis=0)
+    acc /= np.diff(np.append(starts, len(r)))[:, None]
+    w[r[starts]] -= (lr * acc).astype(w.dtype)
 
 
 class Word2Vec:

@@ -278,9 +278,14 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=
 
 
 # ------------------------------------------------------------------ LSTM
-def _lstm_perm(h):
-    # Keras stores i, f, c, o; internally i, f, o, c so the three sigmoid gates are contiguous.
-    return np.r_[0:2 * h, 3 * h:4 * h, 2 * h:3 * h]
+def _lstm_gate_vectors(h, dtype, xp):
+    """Per-column (scale, offset) that make one tanh give σ on the i, f, o gate columns:
+    σ(z) = tanh(z/2)/2 + 1/2, while the c column keeps tanh(z) (scale 1, offset 0)."""
+    scale = xp.full(4 * h, 0.5, dtype=dtype)
+    scale[2 * h:3 * h] = 1
+    offset = xp.full(4 * h, 0.5, dtype=dtype)
+    offset[2 * h:3 * h] = 0
+    return scale, offset
 
 
 class _LSTM(_Recurrence):
@@ -289,23 +294,13 @@ class _LSTM(_Recurrence):
     def forward(self, x, h0, c0, w, u, b=None):
         xp = array_module(x)
         h = u.shape[0]
-        perm = _lstm_perm(h)
-        wp, up = w[:, perm], u[:, perm]
-        bp = None if b is None else b[perm]
-        proj = self._setup(x, wp, bp)          # gate pre-activations, filled step by step
+        proj = self._setup(x, w, b)            # gate pre-activations, filled step by step
         t_len, n, _ = proj.shape
         fast = self.activation == "tanh" and self.recurrent_activation == "sigmoid"
         act, _ = _act(self.activation, "lstm")
         ract, _ = _act(self.recurrent_activation, "lstm")
         if fast:
-            # The sigmoid columns pre-scaled by 1/2: one tanh over all four gates, then
-            # sigma(z) = tanh(z/2)/2 + 1/2 on the first three.
-            half = xp.ones(4 * h, dtype=proj.dtype)
-            half[:3 * h] = 0.5
-            proj *= half
-            us = up * half
-        else:
-            us = up
+            scale, offset = _lstm_gate_vectors(h, proj.dtype, xp)
         rm = self.rmask
         hs = xp.empty((t_len + 1, n, h), dtype=proj.dtype)
         cs = xp.empty((t_len + 1, n, h), dtype=proj.dtype)
@@ -315,17 +310,18 @@ class _LSTM(_Recurrence):
         ig = xp.empty((n, h), dtype=proj.dtype)
         for t in range(t_len):
             a = proj[t]
-            xp.matmul(hs[t] if rm is None else hs[t] * rm, us, out=buf)
+            xp.matmul(hs[t] if rm is None else hs[t] * rm, u, out=buf)
             a += buf
-            if fast:
+            if fast:                           # all four gates with one tanh
+                a *= scale
                 xp.tanh(a, out=a)
-                s = a[:, :3 * h]
-                s *= 0.5
-                s += 0.5
+                a *= scale
+                a += offset
             else:
-                ract(a[:, :3 * h], xp)
-                act(a[:, 3 * h:], xp)
-            i, f, o, g = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
+                ract(a[:, :2 * h], xp)
+                ract(a[:, 3 * h:], xp)
+                act(a[:, 2 * h:3 * h], xp)
+            i, f, g, o = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
             c = cs[t + 1]
             xp.multiply(f, cs[t], out=c)       # c_t = f ⊙ c_{t-1} + i ⊙ g
             xp.multiply(i, g, out=ig)
@@ -336,14 +332,15 @@ class _LSTM(_Recurrence):
             xp.multiply(o, tct, out=hs[t + 1])
             self._carry(c, cs[t], t)
             self._carry(hs[t + 1], hs[t], t)
-        self.gates, self.hs, self.cs, self.tc, self.up, self.perm = proj, hs, cs, tc, up, perm
-        self.wp = wp if self.needs_input_grad[0] else None
+        self.gates, self.hs, self.cs, self.tc, self.u = proj, hs, cs, tc, u
+        self.fast = fast
+        self.w = w if self.needs_input_grad[0] else None
         seq, last = self._state_outputs(hs)
         return seq, last, cs[-1]
 
     def backward(self, g_seq, g_h, g_c):
-        xp, hs, cs, tc, gates, up, rm = (self.xp, self.hs, self.cs, self.tc, self.gates,
-                                         self.up, self.rmask)
+        xp, hs, cs, tc, gates, u, rm = (self.xp, self.hs, self.cs, self.tc, self.gates,
+                                        self.u, self.rmask)
         t_len, n, h = tc.shape
         _, dact = _act(self.activation, "lstm")
         _, dract = _act(self.recurrent_activation, "lstm")
@@ -352,41 +349,48 @@ class _LSTM(_Recurrence):
         dh = xp.zeros((n, h), dt) if g_h is None else g_h.astype(dt, copy=True)
         dc = xp.zeros((n, h), dt) if g_c is None else g_c.astype(dt, copy=True)
         dz = xp.empty((t_len, n, 4 * h), dtype=dt)
-        upt = up.T
+        ut = u.T
         tmp = xp.empty((n, h), dtype=dt)
+        slope = xp.empty((n, 4 * h), dtype=dt)
         for t in range(t_len - 1, -1, -1):
             if gs is not None:
                 dh += gs[t]
             a = gates[t]
-            i, f, o, g = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
+            i, f, g, o = a[:, :h], a[:, h:2 * h], a[:, 2 * h:3 * h], a[:, 3 * h:]
             dh, hcarry = self._split_masked(dh, t)
             dc, ccarry = self._split_masked(dc, t)
             d = dz[t]
-            xp.multiply(dh, tc[t], out=d[:, 2 * h:3 * h])          # dL/do
+            xp.multiply(dh, tc[t], out=d[:, 3 * h:])               # dL/do
             xp.multiply(dh, o, out=tmp)                            # through tanh(c_t)
             _scale(tmp, dact, tc[t])
             dc += tmp
             xp.multiply(dc, g, out=d[:, :h])                       # dL/di
             xp.multiply(dc, cs[t], out=d[:, h:2 * h])              # dL/df
-            xp.multiply(dc, i, out=d[:, 3 * h:])                   # dL/dg
-            _scale(d[:, :3 * h], dract, a[:, :3 * h])
-            _scale(d[:, 3 * h:], dact, g)
+            xp.multiply(dc, i, out=d[:, 2 * h:3 * h])              # dL/dg
+            if self.fast:                      # σ' = s(1-s) on all columns, then tanh' on g
+                xp.subtract(1, a, out=slope)
+                slope *= a
+                sg = slope[:, 2 * h:3 * h]
+                xp.multiply(g, g, out=sg)
+                xp.subtract(1, sg, out=sg)
+                d *= slope
+            else:
+                _scale(d[:, :2 * h], dract, a[:, :2 * h])
+                _scale(d[:, 3 * h:], dract, o)
+                _scale(d[:, 2 * h:3 * h], dact, g)
             dc *= f
             if ccarry is not None:
                 dc += ccarry
-            dh = d @ upt
+            dh = d @ ut
             if rm is not None:
                 dh *= rm
             if hcarry is not None:
                 dh += hcarry
-        inv = np.argsort(self.perm)
-        dx, dwp, dbp = self._input_grads(dz, self.wp)
-        dw = None if dwp is None else dwp[:, inv]
-        db = None if dbp is None else dbp[inv]
+        dx, dw, db = self._input_grads(dz, self.w)
         du = None
         if self.needs_input_grad[4]:
             hp = hs[:-1] if rm is None else hs[:-1] * rm
-            du = (hp.reshape(t_len * n, h).T @ dz.reshape(t_len * n, 4 * h))[:, inv]
+            du = hp.reshape(t_len * n, h).T @ dz.reshape(t_len * n, 4 * h)
         dh0 = dh if self.needs_input_grad[1] else None
         dc0 = dc if self.needs_input_grad[2] else None
         return dx, dh0, dc0, dw, du, db

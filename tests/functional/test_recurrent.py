@@ -192,7 +192,7 @@ def test_dtypes_and_no_input_gradient_for_data():
     wt = ds.tensor(w, requires_grad=True)
     seq, h, c = F.lstm(x, wt, u, b)
     assert seq.dtype == h.dtype == c.dtype == np.float32
-    assert seq._ctx.wp is None  # the data needs no gradient: dL/dx is never computed
+    assert seq._ctx.w is None  # the data needs no gradient: dL/dx is never computed
     h.sum().backward()
     assert wt.grad.dtype == np.float32 and wt.grad.shape == w.shape
 

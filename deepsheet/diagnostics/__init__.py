@@ -16,7 +16,7 @@ from .conv_arithmetic import __all__ as _conv_all
 # (module names differ from the function names, so importing a submodule never shadows a function)
 _LAZY_MODULES = ("bias_variance", "dimensionality", "receptive_fields", "features",
                  "approximation", "gd_variants", "saturation", "visualization", "transfer",
-                 "bayes")
+                 "bayes", "gradients")
 _LAZY = {}
 
 
@@ -52,4 +52,6 @@ __all__ = list(_conv_all) + [  # noqa: PLE0604
     "ApproximationResult", "BetaPosterior", "GDVariant", "GaussianClassConditional",
     "LayerStatistics", "TransferResult", "activation_maximization", "activation_statistics",
     "beta_binomial_posterior", "dead_relu_fraction", "grad_cam", "gradient_descent_variants",
-    "saliency_map", "small_cnn_base", "transfer_learning", "universal_approximation"]
+    "saliency_map", "small_cnn_base", "transfer_learning", "universal_approximation",
+    # gradient norms (recurrent issue)
+    "gradient_norms", "sequence_gradient_norms"]

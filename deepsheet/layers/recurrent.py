@@ -76,7 +76,8 @@ class RNN(Layer):
         Process the sequence from its end; a returned sequence is in that reversed order.
     stateful : bool
         Keep the final states of a batch as the initial states of the next (sample i to
-        sample i); the batch size must then stay fixed. ``reset_states()`` zeroes them.
+        sample i); the batch size must then stay fixed (``batch_size=`` or the first batch
+        of more than one sample binds it). ``reset_states()`` zeroes them.
     unroll : bool
         Accepted for Keras compatibility; the fused kernels need no unrolling.
     zero_output_for_mask : bool
@@ -162,9 +163,15 @@ class RNN(Layer):
                 out.append(s)
             return out
         if self.stateful:
+            kept = None if self.states is None else self.states[0].shape[0]
+            declared = (self._batch_input_shape or (None,))[0]
+            if kept is not None and kept != n and kept == 1 and declared is None:
+                # A functional model's build runs the layer on a batch-of-one stand-in; the
+                # states bind to the first real batch size after it.
+                kept = self.states = None
             if self.states is None:
                 self.states = self._zero_states(x)
-            elif self.states[0].shape[0] != n:
+            elif kept != n:
                 raise ValueError(f"{where}: stateful=True keeps one state per sample, so the "
                                  f"batch size must stay {self.states[0].shape[0]}, got {n} "
                                  "(call reset_states() to start over with a new batch size)")

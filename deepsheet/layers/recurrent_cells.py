@@ -16,7 +16,7 @@ import numpy as np
 from .. import backend, init, regularizers
 from .. import functional as F
 from ..functional.dropout import check_rate
-from ..functional.recurrent import FUSED_ACTIVATIONS
+from ..functional._recurrent_kernels import FUSED_ACTIVATIONS
 from .base import Layer
 from .core import _activation, _serializable_activation
 

@@ -223,3 +223,26 @@ def test_two_dimensional_input_suggests_embedding():
     w, u, b = _weights("lstm", 4, 5, seed=1)
     with pytest.raises(ValueError, match="batch, time, features"):
         F.lstm(rand(2, 4, seed=1), w, u, b)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_same_numbers_with_1_and_3_threads(kind):
+    """Row chunks (64 rows) run on the pool; the result must not depend on the thread count."""
+    x = rand(150, 4, 3, seed=11)
+    w, u, b = _weights(kind, 3, 5, seed=12)
+    mask = np.ones((150, 4), bool)
+    mask[::7, 2:] = False
+    fn = {"rnn": F.simple_rnn, "lstm": F.lstm, "gru": F.gru}[kind]
+    results = []
+    before = ds.get_num_threads()
+    try:
+        for threads in (1, 3):
+            ds.set_num_threads(threads)
+            xt, wt = ds.tensor(x, requires_grad=True), ds.tensor(w, requires_grad=True)
+            out = fn(xt, wt, u, b, mask=mask)
+            ((out[0] * out[0]).sum() + out[1].sum()).backward()
+            results.append((out[0].numpy(), xt.grad, wt.grad))
+    finally:
+        ds.set_num_threads(before)
+    for a, b_ in zip(*results):
+        np.testing.assert_array_equal(a, b_)

@@ -1,0 +1,469 @@
+"""The fused recurrent kernels behind ``functional.simple_rnn / lstm / gru`` (not public).
+
+Each is one ``Function``: forward runs the whole sequence (time-major inside, the input
+projections of all steps in one matrix product, one gate product per step), backward is the
+hand-written backpropagation through time; the per-step gate gradients land in one
+(T, N, k·H) array so every weight gradient is one matrix product after the loop.
+
+Rows of the batch are independent along time, so the time loops run over fixed row chunks
+(``_ROWS`` rows, boundaries from N only) on the thread pool: the same numbers with 1, 2 or
+8 threads, and both cores busy although BLAS itself runs single-threaded.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import parallel
+from ..autograd import Function
+from ..backend import array_module
+
+_ROWS = 64  # rows per chunk of the time loops
+
+
+# ------------------------------------------------------------------ activations in place
+def _tanh_(a, xp):
+    xp.tanh(a, out=a)
+
+
+def _sigmoid_(a, xp):
+    # sigma(x) = (1 + tanh(x/2)) / 2: one vectorized transcendental, no overflow for large |x|.
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+
+
+def _relu_(a, xp):
+    xp.maximum(a, 0, out=a)
+
+
+def _linear_(a, xp):
+    pass
+
+
+# derivative of each activation written with its OUTPUT y, so backward needs no pre-activation
+FUSED_ACTIVATIONS = {
+    "tanh": (_tanh_, lambda y: 1 - y * y),
+    "sigmoid": (_sigmoid_, lambda y: y * (1 - y)),
+    "relu": (_relu_, lambda y: (y > 0).astype(y.dtype)),
+    "linear": (_linear_, None),
+}
+
+
+def act(name, where):
+    if name is None:
+        name = "linear"
+    try:
+        return FUSED_ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"{where}: the fused kernel supports the activations "
+                         f"{sorted(FUSED_ACTIVATIONS)}, got {name!r}") from None
+
+
+def _scale(g, deriv, y):
+    if deriv is not None:
+        g *= deriv(y)
+
+
+# While a dict, backward records ‖dL/dh_t‖ per sample and step under the id of the kernel
+# tensor (``diagnostics.sequence_gradient_norms``); None costs nothing.
+DH_PROBE = None
+
+
+class Recurrence(Function):
+    """What the three kernels share: time-major inputs, masks, the input projection, row
+    chunks, and the input and weight gradients from the collected gate gradients."""
+
+    def _setup(self, x, w, b_in):
+        xp = self.xp = array_module(x)
+        n, t, f = x.shape
+        self.shape = (n, t, f)
+        xt = x.transpose(1, 0, 2)
+        if self.go_backwards:
+            xt = xt[::-1]
+        xt = xp.ascontiguousarray(xt).reshape(t * n, f)
+        parallel.ensure_blas()
+        proj = xt @ w
+        if b_in is not None:
+            proj += b_in
+        self.xt = xt if self.needs_input_grad[self._w_index] else None
+        m = self.mask
+        if m is not None:
+            m = xp.asarray(m, dtype=bool).T
+            if self.go_backwards:
+                m = m[::-1]
+            m = None if bool(m.all()) else xp.ascontiguousarray(m)[:, :, None]
+        self.m = m
+        self.spans = parallel.spans(n, _ROWS)
+        return proj.reshape(t, n, -1)
+
+    def _run(self, rows, work):
+        """rows(a, b) for every row chunk, on the thread pool."""
+        spans = self.spans
+        parallel.parallel_for(len(spans), lambda i: rows(*spans[i]), work=work)
+
+    def _carry(self, new, old, t, a, b):
+        if self.m is not None:
+            self.xp.copyto(new, old, where=~self.m[t, a:b])
+
+    def _split_masked(self, dh, t, a, b):
+        """(gradient reaching the step's update, gradient carried past a masked step)."""
+        if self.m is None:
+            return dh, None
+        keep = self.m[t, a:b]
+        return dh * keep, dh * ~keep
+
+    def _probe(self, t_len, n):
+        if DH_PROBE is None:
+            return None
+        rows = self.xp.zeros((t_len, n), dtype=np.float64)
+        DH_PROBE[id(self.parents[self._w_index])] = (rows, self.go_backwards)
+        return rows
+
+    def _start(self, g, n, h, dtype, a, b):
+        """A chunk's running gradient: a copy of the incoming one, or zeros."""
+        if g is None:
+            return self.xp.zeros((b - a, h), dtype)
+        return g[a:b].astype(dtype, copy=True)
+
+    @staticmethod
+    def _seq_grad(g_seq):
+        return None if g_seq is None else g_seq.transpose(1, 0, 2)  # (T, N, H) view
+
+    def _input_grads(self, dproj, w):
+        """dL/dx, dL/dW and dL/db_in from the (T, N, k·H) gradient of the input projection."""
+        n, t, f = self.shape
+        d2 = dproj.reshape(t * n, -1)
+        dx = dw = db = None
+        if self.needs_input_grad[0]:
+            dx = (d2 @ w.T).reshape(t, n, f)
+            if self.go_backwards:
+                dx = dx[::-1]
+            dx = self.xp.ascontiguousarray(dx.transpose(1, 0, 2))
+        if self.needs_input_grad[self._w_index]:
+            dw = self.xt.T @ d2
+        b = self._w_index + 2
+        if len(self.needs_input_grad) > b and self.needs_input_grad[b]:
+            db = d2.sum(axis=0)
+        return dx, dw, db
+
+
+# ------------------------------------------------------------------ SimpleRNN
+class SimpleRNNKernel(Recurrence):
+    _w_index = 2
+
+    def forward(self, x, h0, w, u, b=None):
+        xp = array_module(x)
+        proj = self._setup(x, w, b)
+        t_len, n, h = proj.shape
+        fn, _ = act(self.activation, "simple_rnn")
+        rm = self.rmask
+        hs = xp.empty((t_len + 1, n, h), dtype=proj.dtype)
+        hs[0] = h0
+
+        def rows(a, b):
+            r = slice(a, b)
+            for t in range(t_len):
+                hp = hs[t, r] if rm is None else hs[t, r] * rm[r]
+                nxt = hs[t + 1, r]
+                xp.matmul(hp, u, out=nxt)
+                nxt += proj[t, r]
+                fn(nxt, xp)
+                self._carry(nxt, hs[t, r], t, a, b)
+        self._run(rows, proj.nbytes * 3)
+        self.hs, self.u = hs, u
+        self.w = w if self.needs_input_grad[0] else None
+        return hs[1:].transpose(1, 0, 2), hs[-1]
+
+    def backward(self, g_seq, g_last):
+        xp, hs, u, rm = self.xp, self.hs, self.u, self.rmask
+        t_len, n, h = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+        _, deriv = act(self.activation, "simple_rnn")
+        gs = self._seq_grad(g_seq)
+        probe = self._probe(t_len, n)
+        dz = xp.empty((t_len, n, h), dtype=hs.dtype)
+        dh0 = xp.empty((n, h), dtype=hs.dtype)
+        ut = u.T
+
+        def rows(a, b):
+            r = slice(a, b)
+            dh = self._start(g_last, n, h, hs.dtype, a, b)
+            for t in range(t_len - 1, -1, -1):
+                if gs is not None:
+                    dh += gs[t, r]
+                if probe is not None:
+                    probe[t, r] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=1))
+                d, carry = self._split_masked(dh, t, a, b)
+                dzt = dz[t, r]
+                dzt[...] = d
+                _scale(dzt, deriv, hs[t + 1, r])
+                dh = dzt @ ut
+                if rm is not None:
+                    dh *= rm[r]
+                if carry is not None:
+                    dh += carry
+            dh0[r] = dh
+        self._run(rows, dz.nbytes * 3)
+        dx, dw, db = self._input_grads(dz, self.w)
+        du = None
+        if self.needs_input_grad[3]:
+            hp = hs[:-1] if rm is None else hs[:-1] * rm
+            du = hp.reshape(t_len * n, h).T @ dz.reshape(t_len * n, h)
+        return dx, dh0 if self.needs_input_grad[1] else None, dw, du, db
+
+
+# ------------------------------------------------------------------ LSTM
+def _lstm_gate_vectors(h, dtype, xp):
+    """Per-column (scale, offset) that make one tanh give σ on the i, f, o gate columns:
+    σ(z) = tanh(z/2)/2 + 1/2, while the c column keeps tanh(z) (scale 1, offset 0)."""
+    scale = xp.full(4 * h, 0.5, dtype=dtype)
+    scale[2 * h:3 * h] = 1
+    offset = xp.full(4 * h, 0.5, dtype=dtype)
+    offset[2 * h:3 * h] = 0
+    return scale, offset
+
+
+class LSTMKernel(Recurrence):
+    _w_index = 3
+
+    def forward(self, x, h0, c0, w, u, b=None):
+        xp = array_module(x)
+        h = u.shape[0]
+        proj = self._setup(x, w, b)            # gate pre-activations, activated step by step
+        t_len, n, _ = proj.shape
+        fast = self.activation == "tanh" and self.recurrent_activation == "sigmoid"
+        fn, _ = act(self.activation, "lstm")
+        rfn, _ = act(self.recurrent_activation, "lstm")
+        scale, offset = _lstm_gate_vectors(h, proj.dtype, xp)
+        rm = self.rmask
+        dt = proj.dtype
+        hs = xp.empty((t_len + 1, n, h), dtype=dt)
+        cs = xp.empty((t_len + 1, n, h), dtype=dt)
+        tc = xp.empty((t_len, n, h), dtype=dt)
+        hs[0], cs[0] = h0, c0
+
+        def rows(a, b):
+            r = slice(a, b)
+            buf = xp.empty((b - a, 4 * h), dtype=dt)
+            ig = xp.empty((b - a, h), dtype=dt)
+            for t in range(t_len):
+                z = proj[t, r]
+                xp.matmul(hs[t, r] if rm is None else hs[t, r] * rm[r], u, out=buf)
+                z += buf
+                if fast:                       # all four gates with one tanh
+                    z *= scale
+                    xp.tanh(z, out=z)
+                    z *= scale
+                    z += offset
+                else:
+                    rfn(z[:, :2 * h], xp)
+                    rfn(z[:, 3 * h:], xp)
+                    fn(z[:, 2 * h:3 * h], xp)
+                i, f, g, o = z[:, :h], z[:, h:2 * h], z[:, 2 * h:3 * h], z[:, 3 * h:]
+                c = cs[t + 1, r]
+                xp.multiply(f, cs[t, r], out=c)    # c_t = f ⊙ c_{t-1} + i ⊙ g
+                xp.multiply(i, g, out=ig)
+                c += ig
+                tct = tc[t, r]
+                tct[...] = c
+                fn(tct, xp)                        # h_t = o ⊙ tanh(c_t)
+                xp.multiply(o, tct, out=hs[t + 1, r])
+                self._carry(c, cs[t, r], t, a, b)
+                self._carry(hs[t + 1, r], hs[t, r], t, a, b)
+        self._run(rows, proj.nbytes * 3)
+        self.gates, self.hs, self.cs, self.tc, self.u, self.fast = proj, hs, cs, tc, u, fast
+        self.w = w if self.needs_input_grad[0] else None
+        return hs[1:].transpose(1, 0, 2), hs[-1], cs[-1]
+
+    def backward(self, g_seq, g_h, g_c):
+        xp, hs, cs, tc, gates, u, rm = (self.xp, self.hs, self.cs, self.tc, self.gates,
+                                        self.u, self.rmask)
+        t_len, n, h = tc.shape
+        _, dact = act(self.activation, "lstm")
+        _, dract = act(self.recurrent_activation, "lstm")
+        gs = self._seq_grad(g_seq)
+        probe = self._probe(t_len, n)
+        dt = hs.dtype
+        dz = xp.empty((t_len, n, 4 * h), dtype=dt)
+        dh0 = xp.empty((n, h), dtype=dt)
+        dc0 = xp.empty((n, h), dtype=dt)
+        ut = u.T
+
+        def rows(a, b):
+            r = slice(a, b)
+            dh = self._start(g_h, n, h, dt, a, b)
+            dc = self._start(g_c, n, h, dt, a, b)
+            tmp = xp.empty((b - a, h), dtype=dt)
+            slope = xp.empty((b - a, 4 * h), dtype=dt)
+            for t in range(t_len - 1, -1, -1):
+                if gs is not None:
+                    dh += gs[t, r]
+                if probe is not None:
+                    probe[t, r] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=1))
+                z = gates[t, r]
+                i, f, g, o = z[:, :h], z[:, h:2 * h], z[:, 2 * h:3 * h], z[:, 3 * h:]
+                dh, hcarry = self._split_masked(dh, t, a, b)
+                dc, ccarry = self._split_masked(dc, t, a, b)
+                d = dz[t, r]
+                xp.multiply(dh, tc[t, r], out=d[:, 3 * h:])         # dL/do
+                xp.multiply(dh, o, out=tmp)                         # through tanh(c_t)
+                _scale(tmp, dact, tc[t, r])
+                dc += tmp
+                xp.multiply(dc, g, out=d[:, :h])                    # dL/di
+                xp.multiply(dc, cs[t, r], out=d[:, h:2 * h])        # dL/df
+                xp.multiply(dc, i, out=d[:, 2 * h:3 * h])           # dL/dg
+                if self.fast:                  # σ' = s(1-s) on all columns, then tanh' on g
+                    xp.subtract(1, z, out=slope)
+                    slope *= z
+                    sg = slope[:, 2 * h:3 * h]
+                    xp.multiply(g, g, out=sg)
+                    xp.subtract(1, sg, out=sg)
+                    d *= slope
+                else:
+                    _scale(d[:, :2 * h], dract, z[:, :2 * h])
+                    _scale(d[:, 3 * h:], dract, o)
+                    _scale(d[:, 2 * h:3 * h], dact, g)
+                dc *= f
+                if ccarry is not None:
+                    dc += ccarry
+                dh = d @ ut
+                if rm is not None:
+                    dh *= rm[r]
+                if hcarry is not None:
+                    dh += hcarry
+            dh0[r], dc0[r] = dh, dc
+        self._run(rows, dz.nbytes * 3)
+        dx, dw, db = self._input_grads(dz, self.w)
+        du = None
+        if self.needs_input_grad[4]:
+            hp = hs[:-1] if rm is None else hs[:-1] * rm
+            du = hp.reshape(t_len * n, h).T @ dz.reshape(t_len * n, 4 * h)
+        need = self.needs_input_grad
+        return dx, dh0 if need[1] else None, dc0 if need[2] else None, dw, du, db
+
+
+# ------------------------------------------------------------------ GRU
+class GRUKernel(Recurrence):
+    _w_index = 2
+
+    def forward(self, x, h0, w, u, b=None):
+        xp = array_module(x)
+        h = u.shape[0]
+        after = self.reset_after
+        b_in = b_rec = None
+        if b is not None:
+            b_in, b_rec = (b[0], b[1]) if after else (b, None)
+        proj = self._setup(x, w, b_in)         # becomes [z, r, hh] step by step
+        t_len, n, _ = proj.shape
+        fn, _ = act(self.activation, "gru")
+        rfn, _ = act(self.recurrent_activation, "gru")
+        rm = self.rmask
+        dt = proj.dtype
+        hs = xp.empty((t_len + 1, n, h), dtype=dt)
+        hs[0] = h0
+        # after: rec[t] keeps h_{t-1}·U_h + b'_h (needed for dL/dr); before: r ⊙ h_{t-1}
+        rec = xp.empty((t_len, n, h), dtype=dt)
+        u_zr, u_h = u[:, :2 * h], u[:, 2 * h:]
+
+        def rows(a, b):
+            r = slice(a, b)
+            buf = xp.empty((b - a, (3 if after else 2) * h), dtype=dt)
+            for t in range(t_len):
+                z = proj[t, r]
+                hp = hs[t, r] if rm is None else hs[t, r] * rm[r]
+                zr, ah = z[:, :2 * h], z[:, 2 * h:]
+                if after:
+                    xp.matmul(hp, u, out=buf)
+                    if b_rec is not None:
+                        buf += b_rec
+                    zr += buf[:, :2 * h]
+                    rfn(zr, xp)
+                    rec[t, r] = buf[:, 2 * h:]
+                    buf[:, 2 * h:] *= zr[:, h:]     # r ⊙ (h_{t-1}·U_h + b'_h)
+                    ah += buf[:, 2 * h:]
+                else:
+                    xp.matmul(hp, u_zr, out=buf)
+                    zr += buf
+                    rfn(zr, xp)
+                    xp.multiply(zr[:, h:], hp, out=rec[t, r])
+                    ah += rec[t, r] @ u_h
+                fn(ah, xp)
+                nxt = hs[t + 1, r]                  # h_t = hh + z ⊙ (h_{t-1} - hh)
+                xp.subtract(hs[t, r], ah, out=nxt)
+                nxt *= zr[:, :h]
+                nxt += ah
+                self._carry(nxt, hs[t, r], t, a, b)
+        self._run(rows, proj.nbytes * 3)
+        self.gates, self.hs, self.rec, self.u = proj, hs, rec, u
+        self.w = w if self.needs_input_grad[0] else None
+        return hs[1:].transpose(1, 0, 2), hs[-1]
+
+    def backward(self, g_seq, g_last):
+        xp, hs, rec, gates, u, rm = self.xp, self.hs, self.rec, self.gates, self.u, self.rmask
+        after = self.reset_after
+        t_len, n, h = rec.shape
+        _, dact = act(self.activation, "gru")
+        _, dract = act(self.recurrent_activation, "gru")
+        gs = self._seq_grad(g_seq)
+        probe = self._probe(t_len, n)
+        dt = hs.dtype
+        dproj = xp.empty((t_len, n, 3 * h), dtype=dt)
+        drec = xp.empty((t_len, n, 3 * h), dtype=dt) if after else None
+        dh0 = xp.empty((n, h), dtype=dt)
+        ut, uh_t, uzr_t = u.T, u[:, 2 * h:].T, u[:, :2 * h].T
+
+        def rows(a, b):
+            r = slice(a, b)
+            dh = self._start(g_last, n, h, dt, a, b)
+            tmp = xp.empty((b - a, h), dtype=dt)
+            for t in range(t_len - 1, -1, -1):
+                if gs is not None:
+                    dh += gs[t, r]
+                if probe is not None:
+                    probe[t, r] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=1))
+                dh, carry = self._split_masked(dh, t, a, b)
+                zg = gates[t, r]
+                z, rr, hh = zg[:, :h], zg[:, h:2 * h], zg[:, 2 * h:]
+                d = dproj[t, r]
+                xp.subtract(hs[t, r], hh, out=tmp)
+                xp.multiply(dh, tmp, out=d[:, :h])                  # dL/dz
+                xp.multiply(dh, z, out=tmp)
+                xp.subtract(dh, tmp, out=d[:, 2 * h:])              # dL/dhh = dh ⊙ (1 - z)
+                _scale(d[:, 2 * h:], dact, hh)                      # -> dL/da_h
+                hp = hs[t, r] if rm is None else hs[t, r] * rm[r]
+                if after:
+                    xp.multiply(d[:, 2 * h:], rec[t, r], out=d[:, h:2 * h])   # dL/dr
+                    _scale(d[:, :2 * h], dract, zg[:, :2 * h])
+                    dr = drec[t, r]
+                    dr[:, :2 * h] = d[:, :2 * h]
+                    xp.multiply(d[:, 2 * h:], rr, out=dr[:, 2 * h:])
+                    back = dr @ ut
+                else:
+                    drh = d[:, 2 * h:] @ uh_t                       # dL/d(r ⊙ h_{t-1})
+                    xp.multiply(drh, hp, out=d[:, h:2 * h])         # dL/dr
+                    _scale(d[:, :2 * h], dract, zg[:, :2 * h])
+                    back = d[:, :2 * h] @ uzr_t
+                    back += drh * rr
+                if rm is not None:
+                    back *= rm[r]
+                xp.multiply(dh, z, out=tmp)
+                back += tmp
+                if carry is not None:
+                    back += carry
+                dh = back
+            dh0[r] = dh
+        self._run(rows, dproj.nbytes * 3)
+        dx, dw, db_in = self._input_grads(dproj, self.w)
+        du = db = None
+        hp = hs[:-1] if rm is None else hs[:-1] * rm
+        rows_ = t_len * n
+        if self.needs_input_grad[3]:
+            if after:
+                du = hp.reshape(rows_, h).T @ drec.reshape(rows_, 3 * h)
+            else:
+                du = xp.empty((h, 3 * h), dtype=dt)
+                du[:, :2 * h] = hp.reshape(rows_, h).T @ dproj[:, :, :2 * h].reshape(rows_, 2 * h)
+                du[:, 2 * h:] = rec.reshape(rows_, h).T @ dproj[:, :, 2 * h:].reshape(rows_, h)
+        if db_in is not None:
+            db = xp.stack([db_in, drec.reshape(rows_, 3 * h).sum(axis=0)]) if after else db_in
+        return dx, dh0 if self.needs_input_grad[1] else None, dw, du, db

@@ -30,14 +30,13 @@ def _loss_value(model, out, y, loss):
             raise ValueError("sequence/gradient norms: loss= needs targets y")
         return out.sum()  # L = Σ outputs: the gradient of a unit change at the output
     if loss is None:
-        slots = getattr(model, "_loss_slots", None) or []
-        fns = [fn for _, _, fn, _ in slots if fn is not None]
-        if not fns:
+        compute = getattr(model, "compute_loss", None)
+        if compute is None or not getattr(model, "_compiled_loss", None):
             raise ValueError("gradient norms: pass loss= (the model is not compiled with a "
                              "loss)")
-        fn = fns[0]
-    else:
-        fn = ds.losses.get(loss)
+        y = backend.to_device(np.asarray(y), backend.device_of(out.data))
+        return compute(y=y, y_pred=out, training=False)  # the loss fit minimizes
+    fn = ds.losses.get(loss)
     y = backend.to_device(np.asarray(y), backend.device_of(out.data))
     return fn(y, out)
 

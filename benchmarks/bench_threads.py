@@ -16,6 +16,10 @@ Settings (``--settings``, comma separated):
 * ``busy-default``: one competing busy process (``python -c "while True: pass"``) is
   started before each pair and stopped after it; both libraries keep their defaults.
 * ``busy-1``, ``busy-2``: the busy process and both libraries pinned to 1 or 2 threads.
+* ``overhead``: (in this process) the cost of one ``parallel_for`` and the work size where
+  two threads start to pay (the basis of ``parallel.MIN_PARALLEL_WORK``).
+* ``profile``: (in this process) the share of a 2-thread ``fit`` spent inside
+  ``parallel_for`` and a cProfile of the rest (the remaining single-threaded time).
 
 The load average (``os.getloadavg``) is printed with every measurement: the machine this
 was written on is shared, so alternate, repeat and compare only rows measured together.
@@ -106,6 +110,89 @@ def worker(args):
     print(json.dumps({"rates": rates, "cores": cpus, "threads": threads}))
 
 
+# ------------------------------------------------------------------ in-process sections
+def overhead(args):
+    """parallel_for's dispatch cost and the size where two threads start to pay (pinned 2)."""
+    import numpy as np
+
+    import deepsheet as ds
+    from deepsheet import parallel
+    ds.set_num_threads(2)
+
+    def best(fn, reps):
+        fn()
+        times = []
+        for _ in range(7):
+            t = time.perf_counter()
+            for _ in range(reps):
+                fn()
+            times.append((time.perf_counter() - t) / reps)
+        return min(times)
+    noop = best(lambda: parallel.parallel_for(2, lambda i: None), 500)
+    print(f"parallel_for of 2 empty chunks on 2 threads: {1e6 * noop:.1f} us "
+          f"(load {os.getloadavg()[0]:.1f})")
+    print("| bytes touched (x*x -> out, 4 chunks) | 1 thread us | 2 threads us | speed-up |")
+    print("|---|---|---|---|")
+    for n in (1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20):
+        x = np.random.rand(n).astype(np.float32)
+        out = np.empty_like(x)
+        sp = parallel.spans(n, -(-n // 4))
+
+        def fn(i, sp=sp, x=x, out=out):
+            a, b = sp[i]
+            np.multiply(x[a:b], x[a:b], out=out[a:b])
+        t1 = best(lambda: [fn(i) for i in range(len(sp))], max(1, (1 << 22) // n))
+        t2 = best(lambda: parallel.parallel_for(len(sp), fn), max(1, (1 << 22) // n))
+        print(f"| {3 * 4 * n:,} | {1e6 * t1:.1f} | {1e6 * t2:.1f} | {t1 / t2:.2f} |")
+
+
+def profile(args):
+    """Where a 2-thread fit step's time goes: inside parallel_for, and cProfile of the rest."""
+    import cProfile
+    import io
+    import pstats
+
+    import deepsheet as ds
+    from deepsheet import parallel
+    sys.path.insert(0, HERE)
+    import bench_cnn
+    import bench_mlp
+    ds.set_num_threads(2)
+    x, y = _load(args.model, args.subset)
+    model = (bench_cnn if args.model == "cnn" else bench_mlp).ours_model(0)
+    model.fit(x[:BATCH * 5], y[:BATCH * 5], batch_size=BATCH, epochs=1, verbose=0)
+    inside = [0.0]
+    plain = parallel.parallel_for
+
+    def timed(*a, **k):
+        t = time.perf_counter()
+        try:
+            return plain(*a, **k)
+        finally:
+            inside[0] += time.perf_counter() - t
+    parallel.parallel_for = timed
+    import deepsheet.functional._im2col as im2col
+    import deepsheet.functional._kernels as kernels
+    import deepsheet.functional.pooling as pooling
+    import deepsheet.optimizers.base as obase
+    for mod in (im2col, kernels, pooling, obase):
+        mod.parallel.parallel_for = timed
+    prof = cProfile.Profile()
+    t = time.perf_counter()
+    prof.enable()
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    prof.disable()
+    wall = time.perf_counter() - t
+    print(f"{args.model.upper()} fit, {len(x)} samples, 2 threads: {wall:.2f} s, of which "
+          f"{100 * inside[0] / wall:.0f}% inside parallel_for (chunked on the pool) and "
+          f"{100 * (1 - inside[0] / wall):.0f}% on the calling thread alone "
+          f"(load {os.getloadavg()[0]:.1f}); cProfile by own time:")
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(14)
+    print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
+    parallel.parallel_for = plain
+
+
 # ------------------------------------------------------------------ driver
 def _run(lib, setting, args):
     threads = setting.split("-")[-1]
@@ -175,11 +262,17 @@ def main(argv=None):
           f"{args.epochs} timed epochs per process, {args.rounds} rounds (A B A B); "
           f"{os.cpu_count()} CPUs; start {time.strftime('%H:%M:%S')}, load {os.getloadavg()}")
     rows = []
-    for setting in args.settings.split(","):
+    settings = args.settings.split(",")
+    for name, fn in (("overhead", overhead), ("profile", profile)):
+        if name in settings:
+            settings.remove(name)
+            fn(args)
+    for setting in settings:
         rows.append(summary(setting, measure(setting, args)))
-    print("\n| setting | deepsheet samples/s median (best) | torch | ratio ours/torch median "
-          "(best) | load |\n|---|---|---|---|---|")
-    print("\n".join(rows))
+    if rows:
+        print("\n| setting | deepsheet samples/s median (best) | torch | ratio ours/torch "
+              "median (best) | load |\n|---|---|---|---|---|")
+        print("\n".join(rows))
     print(f"end {time.strftime('%H:%M:%S')}, load {os.getloadavg()}")
 
 

@@ -304,3 +304,34 @@ def test_fit_is_bit_identical_with_1_2_3_threads(threads, small_chunks):
     for n in (2, 3):
         for a, b in zip(ref, _fit_cnn(n)):
             np.testing.assert_array_equal(a, b)
+
+
+def _batch_norm_run(training):
+    from deepsheet import functional as F
+    rng = np.random.default_rng(2)
+    x = ds.tensor(rng.standard_normal((16, 8, 8, 32)).astype(np.float32) * 3 + 1,
+                  requires_grad=True)
+    gamma = ds.tensor(rng.standard_normal(32).astype(np.float32), requires_grad=True)
+    beta = ds.tensor(rng.standard_normal(32).astype(np.float32), requires_grad=True)
+    mm, mv = np.zeros(32, np.float32), np.ones(32, np.float32)
+    y = F.batch_norm(x, mm, mv, gamma, beta, training=training)
+    (y * y * ds.tensor(np.linspace(-1, 1, 32, dtype=np.float32))).sum().backward()
+    return [np.array(a) for a in (y.data, x.grad, gamma.grad, beta.grad, mm, mv)]
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_blocks_match_one_block_and_any_thread_count(threads, monkeypatch, training):
+    from deepsheet.functional.normalization import _Features
+    threads(2)
+    whole = _batch_norm_run(training)
+    monkeypatch.setattr(_Features, "BLOCK_BYTES", 20_000)  # 32768 values: 7 row blocks
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
+    blocked = _batch_norm_run(training)
+    # dL/dx = γ·inv·(g − mean(g) − x̂·mean(g·x̂)) cancels terms of size |g| ~ 10: float32
+    # rounding of the reordered sums is ~1e-6 of that, absolute.
+    for a, b in zip(whole, blocked):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-5)
+    for n in (1, 3):
+        threads(n)
+        for a, b in zip(blocked, _batch_norm_run(training)):
+            np.testing.assert_array_equal(a, b)

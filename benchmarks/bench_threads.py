@@ -82,7 +82,8 @@ def worker(args):
 
         def epoch(x, y):
             model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
-        threads = ds.get_num_threads()
+        threads = (f"up to {ds.get_num_threads()}, dynamic" if ds.parallel.get_dynamic()
+                   else ds.get_num_threads())
     else:
         import torch
         if args.threads != "default":

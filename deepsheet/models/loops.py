@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from .. import backend
+from .. import backend, parallel
 from .. import data as data_mod
 from ..autograd import no_grad
 from ..tensor import Tensor
@@ -200,6 +200,7 @@ class Loops:
         """
         self._check_ready("fit", "train_step")
         verbose = resolve_verbose(verbose)
+        parallel.ensure_blas()  # BLAS single-threaded before the first product (no spinning)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
         _check_fit_numbers(initial_epoch, steps_per_epoch, validation_split, validation_freq)
@@ -251,6 +252,7 @@ class Loops:
         """
         self._check_ready("evaluate", "test_step")
         verbose = resolve_verbose(verbose)
+        parallel.ensure_blas()  # BLAS single-threaded before the first product (no spinning)
         batches, n_steps = self._batches(x, y, sample_weight, None, batch_size, False, steps,
                                          self._needs_y("test_step"))
         if n_steps == 0:
@@ -277,6 +279,7 @@ class Loops:
         ``no_grad``. ``x`` may also be an iterable of batches (``x`` or ``(x, ...)`` items).
         """
         verbose = resolve_verbose(verbose)
+        parallel.ensure_blas()  # BLAS single-threaded before the first product (no spinning)
         if data_mod.is_dataset(x):
             batches, n_steps = self._batches(x, None, None, None, batch_size, False, steps,
                                              need_y=False)

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 from .callbacks import (BroadcastGlobalVariablesCallback, MetricAverageCallback,
                         broadcast_weights, check_same_model)
-from .comm import (abort, abort_on_error, allgather, allreduce, barrier, broadcast,
-                   broadcast_object, init, is_initialized, local_rank, local_size, rank, size)
+from .collectives import (abort, abort_on_error, allgather, allreduce, barrier, broadcast,
+                          broadcast_object, comm, init, is_initialized, local_rank, local_size,
+                          rank, size)
 from .optimizer import DistributedOptimizer
 from .sharding import shard
 
-__all__ = ["init", "is_initialized", "rank", "size", "local_rank", "local_size", "barrier",
+__all__ = ["init", "is_initialized", "comm", "rank", "size", "local_rank", "local_size", "barrier",
            "allreduce", "allgather", "broadcast", "broadcast_object", "abort",
            "abort_on_error", "DistributedOptimizer", "broadcast_weights", "check_same_model",
            "BroadcastGlobalVariablesCallback", "MetricAverageCallback", "shard"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..callbacks.base import Callback
-from . import comm as _c
+from . import collectives as _c
 
 __all__ = ["broadcast_weights", "check_same_model", "BroadcastGlobalVariablesCallback",
            "MetricAverageCallback"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..optimizers.base import Optimizer
-from . import comm as _c
+from . import collectives as _c
 from .sharding import FitShard
 
 __all__ = ["DistributedOptimizer", "BUCKET_BYTES"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from . import comm as _c
+from . import collectives as _c
 
 __all__ = ["shard", "FitShard"]
 

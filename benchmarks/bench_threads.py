@@ -233,14 +233,16 @@ def measure(setting, args):
     return results
 
 
-def summary(setting, results):
+def summary(setting, results, flops, peak):
     med = {k: statistics.median(statistics.median(r["rates"]) for r in v)
            for k, v in results.items()}
+    frac = {k: 100 * flops * v / 1e9 / peak for k, v in med.items()}
     best = {k: max(max(r["rates"]) for r in v) for k, v in results.items()}
     loads = [r["load"] for v in results.values() for r in v]
     return (f"| {setting} | {med['ours']:.0f} ({best['ours']:.0f}) | {med['torch']:.0f} "
             f"({best['torch']:.0f}) | {med['ours'] / med['torch']:.2f} "
-            f"({best['ours'] / best['torch']:.2f}) | {min(loads):.1f}-{max(loads):.1f} |")
+            f"({best['ours'] / best['torch']:.2f}) | {frac['ours']:.1f}% / {frac['torch']:.1f}% | "
+            f"{min(loads):.1f}-{max(loads):.1f} |")
 
 
 def main(argv=None):
@@ -252,6 +254,8 @@ def main(argv=None):
                    help="training samples per epoch (default: 12,800 for cnn, 60,000 for mlp)")
     p.add_argument("--epochs", type=int, default=2, help="timed epochs per process")
     p.add_argument("--warmup", type=int, default=20, help="steps of the warm-up epoch")
+    p.add_argument("--peak", type=float, default=210.0,
+                   help="float32 matmul peak of this machine in GFLOP/s (NumPy's, 2048^2)")
     p.add_argument("--worker", choices=("ours", "torch"), help=argparse.SUPPRESS)
     p.add_argument("--threads", default="default", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -268,11 +272,14 @@ def main(argv=None):
         if name in settings:
             settings.remove(name)
             fn(args)
+    sys.path.insert(0, HERE)
+    flops = __import__("bench_cnn" if args.model == "cnn" else "bench_mlp").FLOPS_PER_SAMPLE
     for setting in settings:
-        rows.append(summary(setting, measure(setting, args)))
+        rows.append(summary(setting, measure(setting, args), flops, args.peak))
     if rows:
         print("\n| setting | deepsheet samples/s median (best) | torch | ratio ours/torch "
-              "median (best) | load |\n|---|---|---|---|---|")
+              f"median (best) | % of the {args.peak:.0f} GFLOP/s matmul peak, ours / torch | "
+              "load |\n|---|---|---|---|---|---|")
         print("\n".join(rows))
     print(f"end {time.strftime('%H:%M:%S')}, load {os.getloadavg()}")
 

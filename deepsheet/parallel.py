@@ -54,8 +54,6 @@ Examples
 from __future__ import annotations
 
 import os
-import queue
-import statistics
 import threading
 import time
 
@@ -163,7 +161,8 @@ def active_threads():
             del _samples[:-5]
     if not _samples:
         return n
-    return max(1, min(n, _usable_cpus() - int(statistics.median(_samples))))
+    median = sorted(_samples)[len(_samples) // 2]
+    return max(1, min(n, _usable_cpus() - median))
 
 
 def set_num_threads(n):
@@ -304,6 +303,7 @@ class _Pool:
     """``size - 1`` daemon worker threads, each blocked on its own queue until given a job."""
 
     def __init__(self, size):
+        import queue  # noqa: PLC0415 - only when a pool starts (keeps `import deepsheet` light)
         self.size = size
         self.queues = []
         for slot in range(1, size):

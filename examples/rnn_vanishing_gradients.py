@@ -13,7 +13,7 @@ half) and the target is the sum of their values. Predicting the mean (1.0) score
    multiplies ∂L/∂h_t by ~1.1 per step back; plain SGD diverges (NaN) and
    ``clipnorm=1.0`` tames it.
 
-    python examples/rnn_vanishing_gradients.py [--steps 100] [--epochs 8] [--figure PATH]
+    python examples/rnn_vanishing_gradients.py [--steps 100] [--epochs 30] [--figure PATH]
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def fmt(norms):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--units", type=int, default=32)
     parser.add_argument("--figure", default=None, help="save the figure here (needs matplotlib)")
     args = parser.parse_args(argv)

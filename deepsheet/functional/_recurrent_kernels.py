@@ -213,14 +213,23 @@ class SimpleRNNKernel(Recurrence):
 
 
 # ------------------------------------------------------------------ LSTM
+_GATE_VECTORS = {}
+
+
 def _lstm_gate_vectors(h, dtype, xp):
     """Per-column (scale, offset) that make one tanh give σ on the i, f, o gate columns:
-    σ(z) = tanh(z/2)/2 + 1/2, while the c column keeps tanh(z) (scale 1, offset 0)."""
-    scale = xp.full(4 * h, 0.5, dtype=dtype)
-    scale[2 * h:3 * h] = 1
-    offset = xp.full(4 * h, 0.5, dtype=dtype)
-    offset[2 * h:3 * h] = 0
-    return scale, offset
+    σ(z) = tanh(z/2)/2 + 1/2, while the c column keeps tanh(z) (scale 1, offset 0).
+    Cached per size (read-only), so a batch-1 generation step allocates nothing here."""
+    key = (h, np.dtype(dtype).str, xp.__name__)
+    if key not in _GATE_VECTORS:
+        scale = xp.full(4 * h, 0.5, dtype=dtype)
+        scale[2 * h:3 * h] = 1
+        offset = xp.full(4 * h, 0.5, dtype=dtype)
+        offset[2 * h:3 * h] = 0
+        if len(_GATE_VECTORS) > 64:
+            _GATE_VECTORS.clear()
+        _GATE_VECTORS[key] = (scale, offset)
+    return _GATE_VECTORS[key]
 
 
 class LSTMKernel(Recurrence):

@@ -64,21 +64,8 @@ def saturation(out, dpi):
           {k: round(float(v.activation_std[-1]), 3) for k, v in stats.items()})
 
 
-def _bars(n, size=12, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 0.1, size=(n, size, size, 1)).astype(np.float32)
-    y = rng.integers(0, 3, n)
-    for i in range(n):
-        r, c = rng.integers(0, size - 5, 2)
-        if y[i] == 0:
-            x[i, r + 2, c:c + 5] += 1.0
-        elif y[i] == 1:
-            x[i, r:r + 5, c + 2] += 1.0
-    return x, y
-
-
 def saliency(out, dpi):
-    x, y = _bars(600)
+    x, y, _ = dg.bar_images(600)
     ds.manual_seed(0)
     inp = ds.Input((12, 12, 1))
     h = ds.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv")(inp)

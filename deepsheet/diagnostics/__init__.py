@@ -51,7 +51,8 @@ __all__ = list(_conv_all) + [  # noqa: PLE0604
     # the teaching demos (pictures issue)
     "ApproximationResult", "BetaPosterior", "GDVariant", "GaussianClassConditional",
     "LayerStatistics", "TransferResult", "activation_maximization", "activation_statistics",
-    "beta_binomial_posterior", "dead_relu_fraction", "grad_cam", "gradient_descent_variants",
-    "saliency_map", "small_cnn_base", "transfer_learning", "universal_approximation",
+    "bar_images", "beta_binomial_posterior", "dead_relu_fraction", "grad_cam",
+    "gradient_descent_variants", "saliency_map", "small_cnn_base", "transfer_learning",
+    "universal_approximation",
     # gradient norms (recurrent issue)
     "gradient_norms", "sequence_gradient_norms"]

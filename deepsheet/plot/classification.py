@@ -68,8 +68,16 @@ def confusion_matrix(y_true, y_pred, *, labels=None, class_names=None, normalize
     return fig
 
 
-def _one_vs_rest(y_true, y_score, pos_label):
-    """[(name, binary labels, scores)]: one entry for binary scores, one per class for (N, K)."""
+def _one_vs_rest(y_true, y_score, pos_label, class_names=None):
+    """[(label, binary labels, scores)]: one entry for binary scores, one per class for (N, K);
+    the label is the class's name when ``class_names`` has it."""
+    parts = _split_scores(y_true, y_score, pos_label)
+    names = None if class_names is None else [str(n) for n in class_names]
+    return [(names[int(k)] if names is not None and k.isdigit() and int(k) < len(names) else k,
+             yt, s) for k, yt, s in parts]
+
+
+def _split_scores(y_true, y_score, pos_label):
     y_true = host(y_true, "y_true").ravel()
     y_score = host(y_score, "y_score", np.float64)
     if y_score.ndim == 2 and y_score.shape[1] == 1:
@@ -106,23 +114,25 @@ def roc_curve(y_true, y_score, *, class_names=None, pos_label=None, ax=None):
         One line per curve (x = FPR, y = TPR) then the dashed chance diagonal.
     """
     from .. import metrics
-    fig, ax = axes(ax, (4.8, 4.5))
-    parts = _one_vs_rest(y_true, y_score, pos_label)
-    names = class_names if class_names is None else list(class_names)
-    for k, (name, yt, s) in enumerate(parts):
+    _, ax = axes(ax, (4.8, 4.5))
+    parts = _one_vs_rest(y_true, y_score, pos_label, class_names)
+    for label, yt, s in parts:
         fpr, tpr, _ = metrics.roc_curve(yt, s)
-        label = names[int(name)] if names is not None and name.isdigit() and \
-            int(name) < len(names) else name
         ax.plot(fpr, tpr, lw=1.5, label=f"{label} (AUC = {metrics.auc(fpr, tpr):.3f})")
     ax.plot([0, 1], [0, 1], "--", color="0.5", lw=1, label="chance (AUC = 0.5)")
+    return _finish_curves(ax, len(parts), "ROC curve", "false positive rate",
+                          "true positive rate", "lower right")
+
+
+def _finish_curves(ax, n, title, xlabel, ylabel, legend_at):
     ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.01, 1.01)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title("ROC curve" + (" (one-vs-rest)" if len(parts) > 1 else ""))
+    ax.set_ylim(-0.01, 1.05)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title + (" (one-vs-rest)" if n > 1 else ""))
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=7 if len(parts) > 4 else 9)
-    return fig
+    ax.legend(loc=legend_at, fontsize=7 if n > 4 else 9)
+    return ax.figure
 
 
 def precision_recall_curve(y_true, y_score, *, class_names=None, pos_label=None, ax=None):
@@ -139,26 +149,17 @@ def precision_recall_curve(y_true, y_score, *, class_names=None, pos_label=None,
         line of a random classifier's precision (the positive rate).
     """
     from .. import metrics
-    fig, ax = axes(ax, (4.8, 4.5))
-    parts = _one_vs_rest(y_true, y_score, pos_label)
-    names = class_names if class_names is None else list(class_names)
-    for name, yt, s in parts:
+    _, ax = axes(ax, (4.8, 4.5))
+    parts = _one_vs_rest(y_true, y_score, pos_label, class_names)
+    for label, yt, s in parts:
         precision, recall, _ = metrics.precision_recall_curve(yt, s)
         ap = metrics.average_precision_score(yt, s)
-        label = names[int(name)] if names is not None and name.isdigit() and \
-            int(name) < len(names) else name
         ax.plot(recall, precision, drawstyle="steps-post", lw=1.5, label=f"{label} (AP = {ap:.3f})")
     if len(parts) == 1:
         rate = float(parts[0][1].mean())
         ax.axhline(rate, ls=":", color="0.5", label=f"chance (precision = {rate:.2f})")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.01, 1.05)
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_title("precision-recall curve" + (" (one-vs-rest)" if len(parts) > 1 else ""))
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=7 if len(parts) > 4 else 9)
-    return fig
+    return _finish_curves(ax, len(parts), "precision-recall curve", "recall", "precision",
+                          "lower left")
 
 
 def _predict(model, points):

@@ -2,28 +2,12 @@ import numpy as np
 import pytest
 
 import deepsheet as ds
-from deepsheet.diagnostics import activation_maximization, grad_cam, saliency_map
-
-
-def _bars(n, size=12, seed=0):
-    """Noise images with a horizontal bar (class 0), a vertical bar (1) or nothing (2)."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 0.1, size=(n, size, size, 1)).astype(np.float32)
-    y = rng.integers(0, 3, n)
-    mask = np.zeros((n, size, size), bool)
-    for i in range(n):
-        r, c = rng.integers(0, size - 5, 2)
-        if y[i] == 0:
-            mask[i, r + 2, c:c + 5] = True
-        elif y[i] == 1:
-            mask[i, r:r + 5, c + 2] = True
-    x[mask] += 1.0
-    return x, y, mask
+from deepsheet.diagnostics import activation_maximization, bar_images, grad_cam, saliency_map
 
 
 @pytest.fixture(scope="module")
 def trained():
-    x, y, mask = _bars(600)
+    x, y, mask = bar_images(600)
     ds.manual_seed(0)
     inp = ds.Input((12, 12, 1))
     h = ds.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv")(inp)
@@ -49,21 +33,22 @@ def test_saliency_is_larger_on_the_object(trained):
 
 
 def test_saliency_is_the_gradient_of_the_logit(trained):
+    from deepsheet.functional.activations import logits_of
     model, x, _ = trained
-    from deepsheet.tensor import Tensor
-    eps, i, j = 1e-2, 5, 6
-    probe = x[:1].astype(np.float64)
-    s = saliency_map(model, probe, class_index=1)
-    logit = lambda img: np.log(model.predict(img.astype(np.float32), verbose=0)[0, 1]) - \
-        np.log(model.predict(img.astype(np.float32), verbose=0)[0]).mean()
-    bumped = probe.copy()
-    bumped[0, i, j, 0] += eps
-    lowered = probe.copy()
-    lowered[0, i, j, 0] -= eps
-    # log p_1 − mean_k log p_k = z_1 − mean_k z_k: the logit up to a shift shared by classes
-    finite = (logit(bumped) - logit(lowered)) / (2 * eps)
-    assert Tensor  # the map uses |∂z_1/∂x|; the shift's gradient is small next to it here
-    assert s[0, i, j] == pytest.approx(abs(finite), rel=0.35, abs=2e-3)
+
+    def logit(img):     # z_1, the input of the final softmax
+        return float(logits_of(model(img, training=False), "softmax").data[0, 1])
+
+    s = saliency_map(model, x[:1], class_index=1)
+    eps = 1e-2
+    for i, j in ((2, 3), (6, 6), (9, 4)):
+        up, down = x[:1].copy(), x[:1].copy()
+        up[0, i, j, 0] += eps
+        down[0, i, j, 0] -= eps
+        # conv + ReLU + average pooling + dense is piecewise linear: the difference is exact
+        # inside one linear piece, so the tolerance only covers float32 rounding
+        finite = (logit(up) - logit(down)) / (2 * eps)
+        assert s[0, i, j] == pytest.approx(abs(finite), rel=2e-2, abs=1e-4)
 
 
 def test_grad_cam_points_at_the_object(trained):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import select
 import shutil
 import socket
 import struct
@@ -118,26 +117,37 @@ def open_page(url, *, width=1200, height=900, timeout=60.0):
     if exe is None:
         raise FileNotFoundError(why)
     profile = tempfile.mkdtemp(prefix="deepsheet-chromium-")
+    # stderr goes to a file: nobody has to drain a pipe while the page loads (a full pipe
+    # would stall the browser), and it is there to quote when the start fails
+    log = open(os.path.join(profile, "stderr.txt"), "wb")
     proc = subprocess.Popen([exe, *FLAGS, f"--user-data-dir={profile}",
                              f"--window-size={width},{height}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + timeout
     try:
-        endpoint, seen = None, b""
-        while endpoint is None:
+        # with --remote-debugging-port=0 Chromium writes the port it chose into the profile
+        active = os.path.join(profile, "DevToolsActivePort")
+        port = None
+        while port is None:
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise TimeoutError(f"Chromium did not start its DevTools endpoint: "
-                                   f"{seen[-2000:].decode(errors='replace')}")
-            ready, _, _ = select.select([proc.stderr], [], [], 0.5)
-            if ready:
-                line = proc.stderr.readline()
-                seen += line
-                if b"DevTools listening on " in line:
-                    endpoint = line.split(b"DevTools listening on ", 1)[1].strip().decode()
-        port = urllib.parse.urlparse(endpoint).port
+                with open(log.name, "rb") as f:
+                    tail = f.read()[-2000:].decode(errors="replace")
+                raise TimeoutError(f"Chromium did not open its DevTools port: {tail}")
+            try:
+                with open(active) as f:
+                    content = f.read()
+            except OSError:
+                content = ""
+            first = content.split("\n", 1)[0]
+            if "\n" in content and first.isdigit():   # the whole first line is written
+                port = int(first)
+            if port is None:
+                time.sleep(0.05)
         page_ws = None
         while page_ws is None and time.monotonic() < deadline:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+            # no proxy: the browser is on this machine, whatever http_proxy says
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with opener.open(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
                 targets = json.load(r)
             page_ws = next((t["webSocketDebuggerUrl"] for t in targets
                             if t.get("type") == "page"), None)
@@ -201,5 +211,5 @@ def open_page(url, *, width=1200, height=900, timeout=60.0):
     finally:
         proc.kill()
         proc.wait(timeout=10)
-        proc.stderr.close()
+        log.close()
         shutil.rmtree(profile, ignore_errors=True)

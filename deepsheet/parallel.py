@@ -339,6 +339,18 @@ def _get_pool(n):
         return _pool
 
 
+def _after_fork_in_child():
+    """A forked child has none of the parent's worker threads: start a new pool when needed."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+    _local.__dict__.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def parallel_for(n_chunks, fn, work=None):
     """Call ``fn(i)`` for every i in ``range(n_chunks)``, spread over the thread pool.
 

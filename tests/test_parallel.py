@@ -335,3 +335,24 @@ def test_batch_norm_blocks_match_one_block_and_any_thread_count(threads, monkeyp
         threads(n)
         for a, b in zip(blocked, _batch_norm_run(training)):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_its_own_pool(threads):
+    threads(2)
+    parallel.parallel_for(2, lambda i: None)  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # child: must not wait for the parent's workers
+        try:
+            names = set()
+            barrier = threading.Barrier(2, timeout=10)
+
+            def fn(i):
+                names.add(threading.current_thread().name)
+                barrier.wait()
+            parallel.parallel_for(2, fn)
+            os._exit(0 if len(names) == 2 else 3)
+        except BaseException:  # noqa: BLE001
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -22,7 +22,8 @@ def _evaluate_arguments(parser):
     parser.add_argument("--batch-size", type=_positive_int, default=256)
 
 
-@command("evaluate", "loss and accuracy of a saved model on a dataset's test (or train) split",
+@command("evaluate", "loss, accuracy and per-class report of a saved model on a dataset's test "
+                     "(or train) split",
           arguments=_evaluate_arguments)
 def _run_evaluate(args):
     from .. import recipes

@@ -44,6 +44,18 @@ class _Distributed:
         super().step()
         return loss
 
+    def skip_step(self):
+        """Take part in this step without a gradient of one's own (``fit`` calls it when this
+        rank's loss is not finite): the other ranks' average is applied here too, so the
+        weights stay identical and no rank waits for this one forever."""
+        self.zero_grad()
+        count, self.data_shard.count = self.data_shard.count, 0
+        try:
+            self.average_gradients()
+            super().step()
+        finally:
+            self.data_shard.count = count
+
     def average_gradients(self):
         import time
         if _c.size() == 1:

@@ -302,6 +302,9 @@ class Trainer(Loops, DataAdapter):
                                  "computed outside the graph, e.g. on .numpy() values?)")
         else:
             self._report_nan(value, xs)
+            skip = getattr(self.optimizer, "skip_step", None)
+            if skip is not None:  # a distributed optimizer still meets the other ranks
+                skip()
         self._track_loss(value, len(xs[0]))
         self._compiled_metrics.update_state(ys, out, w)
 

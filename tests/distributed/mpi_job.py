@@ -66,6 +66,16 @@ def train(out):
     fit(resumed, 3, initial_epoch=2)
     for i, w in enumerate(resumed.get_weights()):
         results[f"resumed_w{i}"] = w
+    # a NaN loss on one rank: that rank's batch is skipped, the ranks stay in step
+    m = model(dist.DistributedOptimizer(optimizer("sgd")))
+    x, y = data()
+    x[3, 0] = np.nan
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    results["nan_weights"] = dist.allgather(np.concatenate(
+        [w.reshape(1, -1) for w in m.get_weights()], axis=1))
     # collectives on arrays
     r = dist.rank()
     results["allreduce_mean"] = dist.allreduce(np.array([1.0, 2.0], np.float32) * (r + 1))

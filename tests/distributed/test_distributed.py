@@ -74,6 +74,12 @@ def test_rank0_checkpoint_resumes_exactly(results):
         np.testing.assert_array_equal(results[f"resumed_w{i}"], results[f"adam_w{i}"])
 
 
+def test_a_nan_loss_on_one_rank_skips_its_batch_and_keeps_the_ranks_in_step(results):
+    rank0, rank1 = results["nan_weights"]
+    np.testing.assert_array_equal(rank0, rank1)
+    assert np.isfinite(rank0).all()
+
+
 def test_collectives_on_arrays(results):
     np.testing.assert_allclose(results["allreduce_mean"], [1.5, 3.0])
     np.testing.assert_array_equal(results["allreduce_max"], [1, 0])

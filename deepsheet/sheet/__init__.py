@@ -141,8 +141,9 @@ _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:2px solid #36c;padding-bottom:.2em}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4em;
-vertical-align:top;text-align:left}th{background:#f3f5fa}
+table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{border-bottom:1px solid #ddd;
+padding:.4em;vertical-align:top;text-align:left;overflow-wrap:anywhere}th{background:#f3f5fa}
+th:nth-child(1){width:13%}th:nth-child(2){width:22%}th:nth-child(3){width:45%}th:nth-child(4){width:20%}
 pre{margin:0;font-size:.86em;white-space:pre-wrap}code{font-size:.86em;color:#135}
 .pending{color:#a60}.muted{color:#777;font-size:.85em}nav a{margin-right:.8em}
 """

@@ -18,6 +18,7 @@ Examples
 """
 from __future__ import annotations
 
+from .. import backend
 from .. import functional as F
 from .base import Layer
 
@@ -74,6 +75,22 @@ class _Merge(Layer):
 
     def _merge(self, xs):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: a step is real where it is real in every input that has a mask."""
+        masks = _input_masks(inputs)
+        if not any(m is not None for m in masks):
+            return None
+        out = None
+        for m in masks:
+            if m is not None:
+                out = m if out is None else out & m
+        return out
+
+
+def _input_masks(inputs):
+    items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    return [getattr(x, "_keras_mask", None) for x in items]
 
 
 class Add(_Merge):
@@ -215,6 +232,24 @@ class Concatenate(_Merge):
 
     def _merge(self, xs):
         return F.concatenate(xs, axis=self._axis(xs[0].ndim))
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: each input's mask (all True where it has none) spread over its
+        shape, joined along ``axis``, then reduced over the last axis with "any"."""
+        masks = _input_masks(inputs)
+        if not any(m is not None for m in masks):
+            return None
+        xp = backend.array_module(inputs[0].data)
+        full = []
+        for x, m in zip(inputs, masks):
+            if m is None:
+                full.append(xp.ones(x.shape, dtype=bool))
+            else:
+                m = xp.asarray(m, dtype=bool)
+                while m.ndim < x.ndim:
+                    m = m[..., None]
+                full.append(xp.broadcast_to(m, x.shape))
+        return xp.concatenate(full, axis=self._axis(inputs[0].ndim)).any(axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

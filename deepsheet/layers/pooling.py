@@ -247,10 +247,27 @@ class GlobalAveragePooling1D(_GlobalPooling):
     Formula
     -------
         y[n, c] = (1 / T) Σ_t x[n, t, c]
+        with a mask m (True = a real step): y[n, c] = Σ_t m[n, t] x[n, t, c] / Σ_t m[n, t]
+        (padding takes no part; a row with no real step gives 0)
     """
 
     rank = 1
+    supports_masking = True
     function = staticmethod(F.global_avg_pool1d)
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        _check_rank(self, inputs.shape, 3)
+        m = (mask.data if hasattr(mask, "requires_grad") else mask).astype(inputs.data.dtype)
+        m = m[:, :, None]
+        count = m.sum(axis=1, keepdims=self.keepdims)
+        count[count == 0] = 1.0
+        total = F.sum(inputs * m, axis=1, keepdims=self.keepdims)
+        return total * (1.0 / count)
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # the time axis is gone
 
 
 class GlobalMaxPooling1D(_GlobalPooling):

@@ -197,3 +197,36 @@ def test_old_configs_without_call_templates_still_load():
                 node["call"] = call
     clone = ds.Model.from_config(config)
     assert [l.name for l in clone.layers] == [l.name for l in model.layers]
+
+
+def test_masked_global_average_pooling_equals_the_unpadded_mean():
+    emb = layers.Embedding(10, 4, mask_zero=True)
+    ids = np.array([[3, 5, 0, 0], [7, 0, 0, 0]])
+    pooled = layers.GlobalAveragePooling1D()(emb(ids))
+    vectors = emb(ids).numpy()
+    np.testing.assert_allclose(pooled.numpy()[0], vectors[0, :2].mean(0), rtol=1e-6)
+    np.testing.assert_allclose(pooled.numpy()[1], vectors[1, :1].mean(0), rtol=1e-6)
+    assert pooled._keras_mask is None
+    # the gradient reaches only the real steps
+    x = ds.tensor(np.random.default_rng(0).normal(size=(2, 4, 3)).astype(np.float32),
+                  requires_grad=True)
+    x._keras_mask = ids != 0
+    layers.GlobalAveragePooling1D()(x).sum().backward()
+    np.testing.assert_allclose(x.grad[0, :, 0], [0.5, 0.5, 0, 0])
+    # in a functional text classifier the mask flows Embedding -> pooling by itself
+    inp = ds.Input((4,), dtype="int64")
+    model = ds.Model(inp, layers.GlobalAveragePooling1D()(emb(inp)))
+    np.testing.assert_allclose(model.predict(ids, verbose=0), pooled.numpy(), rtol=1e-6)
+
+
+def test_merge_layers_combine_masks_as_keras():
+    a = ds.tensor(np.ones((2, 3, 2), np.float32))
+    b = ds.tensor(np.ones((2, 3, 2), np.float32))
+    a._keras_mask = np.array([[1, 1, 0], [1, 0, 0]], bool)
+    b._keras_mask = np.array([[1, 0, 0], [1, 1, 1]], bool)
+    np.testing.assert_array_equal(layers.Add()([a, b])._keras_mask, [[1, 0, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(layers.Concatenate()([a, b])._keras_mask,
+                                  [[1, 1, 0], [1, 1, 1]])                    # "any" (Keras)
+    joined = layers.Concatenate(axis=1)([a, b])._keras_mask
+    np.testing.assert_array_equal(joined, [[1, 1, 0, 1, 0, 0], [1, 0, 0, 1, 1, 1]])
+    assert layers.Add()([ds.tensor(np.ones((2, 3, 2), np.float32)), b])._keras_mask is not None

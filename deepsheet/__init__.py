@@ -25,6 +25,7 @@ _SUBMODULES = {
     "plot", "cli", "saving", "recipes", "rl", "utils", "distributed", "ops", "random",
     "checkpoint",
     "text",  # attention issue
+    "gan",
 }
 # Public names that live in submodules, loaded when first touched.
 _LAZY = {

@@ -104,7 +104,13 @@ def inception_score_from_probs(probs, splits=1):
 
 
 def inception_score(images, classifier, splits=10, batch_size=500, preprocess=None):
-    """Inception score of ``images`` under ``classifier`` (see ``inception_score_from_probs``).
+    """Inception score of ``images`` under ``classifier`` (Salimans et al. 2016).
+
+    Formula
+    -------
+        IS = exp( E_x KL( p(y|x) ‖ p(y) ) ),   p(y) = E_x p(y|x)
+
+    p(y|x) is the classifier's softmax output; see ``inception_score_from_probs``.
 
     Parameters
     ----------
@@ -231,8 +237,12 @@ def frechet_distance(real, fake, feature_model=None, batch_size=500, preprocess=
 def class_coverage(images, classifier, classes=None, batch_size=500, preprocess=None):
     """Fraction of ``images`` the classifier assigns to each class (mode coverage).
 
-    Formula: c_k = (1/N) Σ_i [argmax_y p(y | x_i) = k]. A generator that covers every
-    mode gives each of k balanced classes about 1/k; mode collapse shows as classes near 0.
+    Formula
+    -------
+        c_k = (1/N) Σ_i [argmax_y p(y | x_i) = k]
+
+    A generator that covers every mode gives each of k balanced classes about 1/k; mode
+    collapse shows as classes near 0.
 
     Parameters
     ----------

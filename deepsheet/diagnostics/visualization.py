@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
+
 __all__ = ["saliency_map", "grad_cam", "activation_maximization", "bar_images"]
 
 
@@ -24,7 +26,7 @@ def _class_scores(out, class_index):
     if z is None:
         z = logits_of(out, "sigmoid")
     z = out if z is None else z
-    scores = np.asarray(z.data)
+    scores = backend.to_numpy(z.data)
     if scores.ndim != 2:
         raise ValueError(f"expected class scores of shape (N, classes), got {scores.shape}")
     n, k = scores.shape
@@ -36,7 +38,7 @@ def _class_scores(out, class_index):
             raise ValueError(f"class_index must be in [0, {k}), got {class_index!r}")
     onehot = np.zeros((n, k), np.float32)
     onehot[np.arange(n), chosen] = 1.0
-    return (z * Tensor(onehot)).sum(), chosen
+    return (z * Tensor(backend.to_device(onehot, backend.device_of(z.data)))).sum(), chosen
 
 
 def saliency_map(model, x, class_index=None):
@@ -68,7 +70,7 @@ def saliency_map(model, x, class_index=None):
     xt = Tensor(data, requires_grad=True)
     score, _ = _class_scores(model(xt, training=False), class_index)
     score.backward()
-    g = np.abs(np.asarray(xt.grad))
+    g = np.abs(backend.to_numpy(xt.grad))
     return g.max(axis=-1) if g.ndim == 4 else g
 
 
@@ -127,7 +129,7 @@ def grad_cam(model, x, layer_name, class_index=None):
     a.retain_grad()
     score, _ = _class_scores(y, class_index)
     score.backward()
-    acts, grads = np.asarray(a.data), np.asarray(a.grad)
+    acts, grads = backend.to_numpy(a.data), backend.to_numpy(a.grad)
     weights = grads.mean(axis=(1, 2), keepdims=True)
     cam = np.maximum((weights * acts).sum(axis=-1), 0.0)
     peak = cam.max(axis=(1, 2), keepdims=True)
@@ -184,7 +186,7 @@ def activation_maximization(model, layer_name, filter_index, *, steps=60, learni
         if step == steps:
             break
         (act - (xt * xt).sum() * l2).backward()
-        g = np.asarray(xt.grad)
+        g = backend.to_numpy(xt.grad)
         image = (image + learning_rate * g / (np.sqrt(np.mean(g ** 2)) + 1e-8)).astype(
             np.float32)
     return image[0], np.array(trace)

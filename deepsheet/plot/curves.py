@@ -188,7 +188,8 @@ def history(history, metrics=None, *, ax=None, size=(4.5, 3.5)):
         if val is not None:
             panel.plot(epochs[:len(val)], val, "s-", ms=3, label="validation")
         ref = val if val is not None else train
-        best = best_epoch(ref, name)
+        # a logged learning rate (ReduceLROnPlateau, schedules) has no "best" epoch
+        best = None if name in ("lr", "learning_rate") else best_epoch(ref, name)
         if best is not None:
             panel.axvline(epochs[best], color="0.5", ls=":", lw=1)
             panel.plot([epochs[best]], [ref[best]], "*", color="crimson", ms=12,

@@ -53,6 +53,13 @@ def test_history_marks_the_best_validation_epoch(png, tmp_path):
     assert list(fig2.axes[0].get_lines()[-1].get_xdata()) == [2]
 
 
+def test_history_learning_rate_panel_has_no_best_epoch():
+    fig = plot.history({"loss": [2.0, 1.0], "learning_rate": [1e-3, 1e-4]})
+    lr_ax = fig.axes[1]
+    assert lr_ax.get_ylabel() == "learning_rate"
+    assert [line.get_label() for line in lr_ax.get_lines()] == ["training"]
+
+
 def test_history_without_validation_and_bad_requests():
     fig = plot.history({"loss": [3.0, 2.0, 2.5]})
     ax = fig.axes[0]

@@ -179,6 +179,11 @@ def embedding_matrix(vectors, vocabulary, oov="random", seed=0):
 def embedding_from_vectors(vectors, vocabulary, trainable=False, mask_zero=True, **kwargs):
     """An ``Embedding`` layer initialised from word vectors, frozen or fine-tuned.
 
+    Formula::
+
+        E[i] = vector(vocabulary[i])   (row 0, the padding, is zeros; unknown words random)
+        y_t = E[token_t];   trainable=False: E stays fixed, only the layers after it learn
+
     ``trainable=False`` keeps the pretrained vectors fixed (transfer learning);
     ``trainable=True`` fine-tunes them with the rest of the model.
     """

@@ -47,6 +47,12 @@ def _sigmoid(x):
 def sgns_loss_and_grads(w_in, w_out, centers, contexts, negatives):
     """Loss (summed over pairs) and dense gradients for one batch of skip-gram pairs.
 
+    Formula::
+
+        L = Σ_pairs [ −log σ(u_o · v_c) − Σ_i log σ(−u_{w_i} · v_c) ]
+        ∂L/∂v_c = (σ(u_o·v_c) − 1) u_o + Σ_i σ(u_{w_i}·v_c) u_{w_i}
+        ∂L/∂u_o = (σ(u_o·v_c) − 1) v_c,    ∂L/∂u_{w_i} = σ(u_{w_i}·v_c) v_c
+
     Parameters
     ----------
     w_in, w_out : arrays (vocab, dim)

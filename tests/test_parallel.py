@@ -356,3 +356,26 @@ def test_a_forked_child_gets_its_own_pool(threads):
             os._exit(4)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "leaky_relu"])
+def test_large_activations_in_blocks_equal_one_call(threads, monkeypatch, name):
+    from deepsheet import functional as F
+    from deepsheet.functional import _kernels
+    rng = np.random.default_rng(4)
+    x0 = (rng.standard_normal(3 * _kernels.MAP_BLOCK + 5) * 4).astype(np.float32)
+    g0 = rng.standard_normal(x0.shape).astype(np.float32)
+
+    def run():
+        x = ds.tensor(x0.copy(), requires_grad=True)
+        y = getattr(F, name)(x)
+        y.backward(ds.tensor(g0))
+        return np.array(y.data), np.array(x.grad)
+    threads(1)
+    monkeypatch.setattr(_kernels, "MAP_BLOCK", 10 ** 9)  # one call: the plain NumPy expression
+    whole = run()
+    monkeypatch.undo()
+    for n in (1, 2, 3):
+        threads(n)
+        for a, b in zip(whole, run()):
+            np.testing.assert_array_equal(a, b)

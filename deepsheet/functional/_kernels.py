@@ -43,6 +43,43 @@ def relu_(a, xp):
     return a
 
 
+# Elements per block of an elementwise map on the thread pool (128 KiB of float32 per array).
+MAP_BLOCK = 1 << 15
+
+
+def map_blocks(fn, *arrays):
+    """``fn(*arrays)`` for an elementwise ``fn``, in fixed flat blocks on the thread pool.
+
+    Used by the activations' forward and backward on large host arrays: every block computes
+    exactly what the whole would, so the result does not depend on the thread count. Falls
+    back to one call for small, non-contiguous, differently shaped or GPU arrays. ``fn`` may
+    return one array or a tuple of arrays (each of the inputs' shape).
+    """
+    a0 = arrays[0]
+    if (type(a0) is not np.ndarray or a0.size < 2 * MAP_BLOCK
+            or a0.size * a0.itemsize * (len(arrays) + 1) < parallel.MIN_PARALLEL_WORK
+            or any(type(a) is not np.ndarray or a.shape != a0.shape or not a.flags.c_contiguous
+                   for a in arrays)):
+        return fn(*arrays)
+    flat = [a.reshape(-1) for a in arrays]
+    spans = parallel.spans(a0.size, MAP_BLOCK)
+    first = fn(*(f[:MAP_BLOCK] for f in flat))
+    single = not isinstance(first, tuple)
+    first = (first,) if single else first
+    outs = [np.empty(a0.size, r.dtype) for r in first]
+    for o, r in zip(outs, first):
+        o[:MAP_BLOCK] = r
+
+    def run(i):
+        a, b = spans[i + 1]
+        res = fn(*(f[a:b] for f in flat))
+        for o, r in zip(outs, (res,) if single else res):
+            o[a:b] = r
+    parallel.parallel_for(len(spans) - 1, run)
+    outs = [o.reshape(a0.shape) for o in outs]
+    return outs[0] if single else tuple(outs)
+
+
 # Matrix products split into at most this many row blocks (fewer when the blocks would
 # hold under MATMUL_MIN_ROWS rows or the product under MATMUL_MIN_FLOPS): each block
 # re-packs the other operand, so blocks stay few and tall.

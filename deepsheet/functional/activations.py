@@ -23,6 +23,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
+from ._kernels import map_blocks
 from ._special import _INV_SQRT_2PI, _log1p_unit, _ndtr
 from ._util import as_tensor, normalize_axis
 
@@ -120,13 +121,13 @@ class Sigmoid(Function):
     activation = "sigmoid"
 
     def forward(self, x):
-        y, _ = _stable_sigmoid(x, backend.array_module(x))
+        xp = backend.array_module(x)
+        y = map_blocks(lambda a: _stable_sigmoid(a, xp)[0], x)
         self.y = y
         return y
 
     def backward(self, g):
-        y = self.y
-        return g * y * (1.0 - y)
+        return map_blocks(lambda g, y: g * y * (1.0 - y), g, self.y)
 
 
 def sigmoid(x):
@@ -155,13 +156,12 @@ def sigmoid(x):
 
 class Tanh(Function):
     def forward(self, x):
-        y = backend.array_module(x).tanh(x)
+        y = map_blocks(backend.array_module(x).tanh, x)
         self.y = y
         return y
 
     def backward(self, g):
-        y = self.y
-        return g * (1.0 - y * y)
+        return map_blocks(lambda g, y: g * (1.0 - y * y), g, self.y)
 
 
 def tanh(x):
@@ -186,12 +186,12 @@ def tanh(x):
 # ----------------------------------------------------------------------------- ReLU family
 class ReLU(Function):
     def forward(self, x):
-        y = backend.array_module(x).maximum(x, 0)
+        y = map_blocks(lambda a: backend.array_module(a).maximum(a, 0), x)
         self.y = y
         return y
 
     def backward(self, g):
-        return g * (self.y > 0)
+        return map_blocks(lambda g, y: g * (y > 0), g, self.y)
 
 
 def relu(x):
@@ -213,15 +213,19 @@ def relu(x):
 
 class LeakyReLU(Function):
     def forward(self, x):
-        # slope = 1 where x > 0, alpha elsewhere; y = slope * x and dy/dx = slope
-        slope = (x > 0).astype(x.dtype)  # a bool mask times a Python float would be float64
-        slope *= 1.0 - self.alpha
-        slope += self.alpha
-        self.slope = slope
-        return x * slope
+        alpha = self.alpha
+
+        def leaky(x):
+            # slope = 1 where x > 0, alpha elsewhere; y = slope * x and dy/dx = slope
+            slope = (x > 0).astype(x.dtype)  # a bool mask times a Python float: float64
+            slope *= 1.0 - alpha
+            slope += alpha
+            return x * slope, slope
+        y, self.slope = map_blocks(leaky, x)
+        return y
 
     def backward(self, g):
-        return g * self.slope
+        return map_blocks(lambda g, s: g * s, g, self.slope)
 
 
 def _check_alpha(name, alpha):

@@ -44,7 +44,7 @@ def _png(fig):
     """A figure as an inline <img> (PNG, base64) and closed."""
     from ..plot import pyplot
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     pyplot().close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<img alt="" src="data:image/png;base64,{data}">'

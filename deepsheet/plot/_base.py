@@ -85,7 +85,7 @@ def save(fig, path, dpi=100, close=True):
     base, ext = os.path.splitext(os.path.basename(path))
     tmp = os.path.join(folder, f".{base}.tmp{os.getpid()}{ext}")
     try:
-        fig.savefig(tmp, dpi=dpi)
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

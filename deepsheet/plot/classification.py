@@ -65,6 +65,8 @@ def confusion_matrix(y_true, y_pred, *, labels=None, class_names=None, normalize
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title("confusion matrix" + ("" if normalize is None else f" (normalized: {normalize})"))
+    if fig.get_axes() == [ax, image.colorbar.ax]:
+        fig.tight_layout()   # rotated class names must not push the axis label off the figure
     return fig
 
 

@@ -25,8 +25,8 @@ from typing import NamedTuple
 
 from ._formula import formula_of
 
-__all__ = ["Concept", "concepts", "topics", "lookup", "resolve", "formula", "text", "html",
-           "formula_of"]
+__all__ = ["Concept", "concepts", "topics", "lookup", "resolve", "formula", "problems", "text",
+           "html", "formula_of"]
 
 _FILE = os.path.join(os.path.dirname(__file__), "concepts.tsv")
 
@@ -108,6 +108,29 @@ def formula(concept):
     """The Formula block of the concept's object, or None (object missing or no block)."""
     obj = resolve(concept.object)
     return None if obj is None else formula_of(obj)
+
+
+def problems(concept, root):
+    """What keeps ``concept`` from keeping the sheet's promise: [] when its object exists, has a
+    Formula block, and its test function exists under ``root`` (the repository)."""
+    import re
+    found = []
+    obj = resolve(concept.object)
+    if obj is None:
+        found.append(f"no object at {concept.object}")
+    elif not formula_of(obj):
+        found.append(f"{concept.object} has no Formula block in its docstring")
+    path, _, name = concept.test.partition("::")
+    full = os.path.join(root, path)
+    if not name:
+        found.append(f"test {concept.test!r} names no test function (file::test_name)")
+    elif not os.path.isfile(full):
+        found.append(f"test file {path} does not exist")
+    else:
+        with open(full, encoding="utf-8") as f:
+            if not re.search(rf"^(async )?def {re.escape(name)}\(", f.read(), re.M):
+                found.append(f"{path} has no function {name}")
+    return found
 
 
 def _summary(obj):

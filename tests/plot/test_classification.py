@@ -105,3 +105,18 @@ def test_decision_boundary_of_a_deepsheet_model():
     x = np.random.default_rng(3).normal(size=(20, 2))
     fig = plot.decision_boundary(model, x, resolution=20)
     assert fig.axes[0].collections
+
+
+def test_decision_boundary_of_a_scikit_learn_classifier():
+    lm = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(60, 2))
+    y = (x[:, 0] > 0.3).astype(int)
+    clf = lm.LogisticRegression().fit(x, y)
+    fig = plot.decision_boundary(clf, x, y, resolution=30, class_names=["left", "right"])
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["left", "right"]
+    # the regions come from predict_proba's argmax: left of x0 = 0.3 class 0, right class 1
+    from deepsheet.plot.classification import _predict
+    assert _predict(clf, np.array([[-2.0, 0.0], [2.0, 0.0]])).tolist() == [0, 1]
+    assert _predict(lambda p: (p[:, 0] > 0).astype(np.int64), np.array([[-1.0, 0], [1, 0]])
+                    ).tolist() == [0, 1]

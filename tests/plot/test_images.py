@@ -63,3 +63,15 @@ def test_attention_heads_and_token_labels(png):
         plot.attention(w, ax=one.axes[0])
     with pytest.raises(ValueError, match="attention expects"):
         plot.attention(np.zeros(3))
+
+
+def test_filters_straight_from_a_model():
+    import deepsheet as ds
+    ds.manual_seed(0)
+    model = ds.Sequential([ds.layers.Conv2D(4, 3, input_shape=(6, 6, 1), name="conv"),
+                           ds.layers.Flatten(), ds.layers.Dense(2)])
+    fig = plot.filters(model, layer="conv")
+    shown = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    expected = diagnostics.conv_filters(model, "conv")
+    assert len(shown) == 4
+    np.testing.assert_allclose(shown[2], expected[2, ..., 0])

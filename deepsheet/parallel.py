@@ -31,8 +31,9 @@ speed. ``set_num_threads(n)`` pins the count to n; ``set_dynamic(True)`` makes i
 again. Because chunks never depend on the thread count, neither does any result.
 
 Small work stays on the calling thread: waking a thread costs tens of microseconds, so
-``parallel_for`` runs serially below ``MIN_PARALLEL_WORK`` bytes (measured with
-``benchmarks/bench_threads.py``). Inside a chunk, a nested ``parallel_for`` runs serially.
+``parallel_for`` runs serially below ``MIN_PARALLEL_WORK`` bytes (see its comment; measure
+with ``benchmarks/bench_threads.py --settings overhead``). Inside a chunk, a nested
+``parallel_for`` runs serially.
 
 Settings: ``set_num_threads(n)`` / ``get_num_threads()`` (PyTorch's names), the
 ``DEEPSHEET_NUM_THREADS`` environment variable, ``deepsheet train --threads N``. The default
@@ -64,9 +65,10 @@ __all__ = ["get_num_threads", "set_num_threads", "get_dynamic", "set_dynamic", "
            "threads_info", "MIN_PARALLEL_WORK"]
 
 ENV_VAR = "DEEPSHEET_NUM_THREADS"
-# Below this many bytes of work a parallel_for runs on the calling thread. Measured with
-# benchmarks/bench_threads.py: handing a chunk to a woken thread costs ~20-60 us here, about
-# the time NumPy needs to stream ~256 KiB through an elementwise kernel.
+# Below this many bytes of work a parallel_for runs on the calling thread. From the one quiet
+# measurement of this machine (load < 1): an elementwise pass over 1 MiB blocks ran 1.67x
+# faster on 2 threads, over 256 KiB blocks slower (waking a thread costs tens of us, and
+# ~1 ms under heavy load). Re-measure with benchmarks/bench_threads.py --settings overhead.
 MIN_PARALLEL_WORK = 256 << 10
 
 _num_threads = None      # resolved on first use from DEEPSHEET_NUM_THREADS or the CPU count

@@ -15,10 +15,11 @@ Sections (all by default):
   passed in and out, under no_grad) against ``torch.nn.LSTM`` eager.
 * ``profile``: cProfile of one ``fit`` epoch (where the time goes).
 * ``accuracy``: test accuracy after ``--epochs`` (3), mean over seeds 0, 1, 2, PyTorch
-  started from the same weights.
+  started from the same weights; both libraries at ``--threads`` (1 by default: the numbers
+  do not depend on it, and PyTorch's spinning threads crawl on a busy machine).
 
     python benchmarks/bench_rnn.py [--sections speed,latency,profile,accuracy] [--cell lstm]
-                                   [--rounds 3] [--seeds 0,1,2] [--epochs 3]
+                                   [--rounds 3] [--seeds 0,1,2] [--epochs 3] [--threads 1]
 """
 from __future__ import annotations
 
@@ -207,6 +208,9 @@ def main(argv=None):
     parser.add_argument("--speed-samples", type=int, default=12800)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads of each library for the accuracy runs (results do not "
+                             "depend on it; 1 avoids PyTorch's spinning threads on a busy machine)")
     args = parser.parse_args(argv)
     import torch
     data = load()
@@ -221,8 +225,8 @@ def main(argv=None):
         ds.set_num_threads(1)
         profile(data, args.cell)
     if "accuracy" in sections:
-        ds.set_num_threads(2)
-        torch.set_num_threads(2)
+        ds.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
         accuracy(data, [int(s) for s in args.seeds.split(",")], args.epochs, args.cell)
 
 

@@ -325,6 +325,7 @@ class _Pool:
             if job is None:
                 return
             job.run()
+            job = None  # do not keep the last job's arrays alive while waiting for the next
 
     def close(self):
         for q in self.queues:

@@ -379,3 +379,24 @@ def test_large_activations_in_blocks_equal_one_call(threads, monkeypatch, name):
         threads(n)
         for a, b in zip(whole, run()):
             np.testing.assert_array_equal(a, b)
+
+
+def test_the_pool_keeps_no_array_alive_after_a_call(threads):
+    import gc
+    import weakref
+    threads(2)
+    big = np.ones(1 << 16, np.float32)
+    ref = weakref.ref(big)
+    barrier = threading.Barrier(2, timeout=10)
+
+    def fn(i, big=big):
+        barrier.wait()
+        big[i] += 1
+    parallel.parallel_for(2, fn)
+    del fn, big
+    for _ in range(50):  # the worker drops its job right after finishing it
+        gc.collect()
+        if ref() is None:
+            break
+        threading.Event().wait(0.02)
+    assert ref() is None

@@ -212,6 +212,8 @@ def relu(x):
 
 
 class LeakyReLU(Function):
+    """y = slope·x with slope 1 where x > 0 and alpha elsewhere; dy/dx = slope."""
+
     def forward(self, x):
         alpha = self.alpha
 
@@ -241,8 +243,13 @@ def leaky_relu(x, alpha=0.01):
 
     Formula
     -------
-    y = x if x > 0 else alpha * x
+    y = x if x > 0 else alpha * x      (= max(alpha·x, x) for 0 <= alpha < 1, as on the sheet)
     dy/dx = 1 if x > 0 else alpha
+
+    ``alpha`` must be >= 0 (a negative slope is rejected, as Keras's ``LeakyReLU`` does).
+    With alpha >= 1 the function is still "x above 0, alpha·x below": the negative side is
+    then as steep as the positive one or steeper, and it is no longer max(alpha·x, x)
+    (that would be alpha·x everywhere above 0).
 
     Matches ``torch.nn.functional.leaky_relu(x, negative_slope=alpha)`` (default 0.01).
 
@@ -252,7 +259,10 @@ def leaky_relu(x, alpha=0.01):
     >>> ds.functional.leaky_relu(ds.tensor([-2.0, 3.0]), alpha=0.1).numpy()
     array([-0.2,  3. ], dtype=float32)
     """
-    return LeakyReLU.apply(as_tensor(x, floating=True), alpha=_check_alpha("leaky_relu", alpha))
+    alpha = _check_alpha("leaky_relu", alpha)
+    if alpha < 0:
+        raise ValueError(f"leaky_relu: alpha (the negative slope) must be >= 0, got {alpha!r}")
+    return LeakyReLU.apply(as_tensor(x, floating=True), alpha=alpha)
 
 
 class ELU(Function):
@@ -407,9 +417,19 @@ def log_softmax(x, axis=-1):
 _SQRT_2_OVER_PI = 0.7978845608028654
 
 
+def _no_minus_inf(x, xp):
+    """x with −inf replaced by the lowest finite value, so that x·Φ(x) and x·σ(x) (and their
+    gradients) give their limit 0 there instead of −inf·0 = nan; one comparison pass."""
+    low = x == -xp.inf
+    if low.any():
+        x = xp.where(low, xp.finfo(x.dtype).min, x)
+    return x
+
+
 class GELU(Function):
     def forward(self, x):
         xp = backend.array_module(x)
+        x = _no_minus_inf(x, xp)
         self.x = x
         if self.approximate:
             # tanh is +-1 to working precision once |x| > 20; clipping keeps x^3 finite.
@@ -443,7 +463,8 @@ def gelu(x, approximate=False):
             dy/dx = (1 + tanh u) / 2 + x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2
 
     NumPy has no erf: Phi comes from a polynomial fit of erfc accurate to a few ulps in
-    float32 and float64 (see ``functional._special``).
+    float32 and float64 (see ``functional._special``). At −inf the value and the gradient
+    are their limit 0, not −inf·0 = nan.
 
     Parameters
     ----------
@@ -508,7 +529,9 @@ def softplus(x):
 
 class Swish(Function):
     def forward(self, x):
-        s, _ = _stable_sigmoid(x, backend.array_module(x))
+        xp = backend.array_module(x)
+        x = _no_minus_inf(x, xp)
+        s, _ = _stable_sigmoid(x, xp)
         self.x, self.s = x, s
         return x * s
 
@@ -526,7 +549,8 @@ def swish(x):
     y = x sigma(x)
     dy/dx = sigma(x) (1 + x (1 - sigma(x)))
 
-    ``silu`` is the same function. Matches ``torch.nn.functional.silu``.
+    ``silu`` is the same function. Matches ``torch.nn.functional.silu``; at −inf the value
+    and the gradient are their limit 0, not −inf·0 = nan.
 
     Examples
     --------

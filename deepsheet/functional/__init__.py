@@ -7,6 +7,7 @@ wherever NumPy has the function (``axis=``, ``keepdims=``, ``ddof=``, ``numpy.pa
 from .math import *  # noqa: F401,F403
 from .reductions import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .indexing import *  # noqa: F401,F403
 from .activations import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .dense import *  # noqa: F401,F403
@@ -14,5 +15,7 @@ from .normalization import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .global_pooling import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403  (simple_rnn, lstm, gru: recurrent issue)

@@ -62,3 +62,11 @@ def quiet(xp):
     if xp is np:
         return np.errstate(divide="ignore", invalid="ignore")
     return contextlib.nullcontext()
+
+
+def check_image(x, fname, rank=4):
+    """Raise unless ``x`` is a channels-last batch of rank ``rank``: (N, H, W, C) or (N, T, C)."""
+    if x.ndim != rank:
+        layout = "(N, H, W, C)" if rank == 4 else "(N, T, C)"
+        raise ValueError(f"{fname}: input must have rank {rank} {layout}, got shape "
+                         f"{tuple(x.shape)}")

@@ -8,7 +8,8 @@ The logits contract: ``softmax`` and ``sigmoid`` record their input on their out
 (``out._logits``, a Tensor) together with which activation made it (``logits_of``), so a
 probability loss such as ``binary_crossentropy(y, sigmoid(z))`` can compute the stable
 logits form on ``z`` instead, as Keras does. Layers that fuse a softmax or sigmoid into
-their own node record it with ``mark_logits``.
+their own node record it with ``mark_logits``. The record lives in ``_logits.py``, softmax
+and log-softmax in ``_softmax.py``; all are public here.
 
 ``get_activation(name)`` turns Keras's activation strings ("relu", "softmax", ...) into
 these functions.
@@ -16,7 +17,6 @@ these functions.
 from __future__ import annotations
 
 import math
-import weakref
 
 import numpy as np
 
@@ -24,8 +24,10 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ._kernels import map_blocks
+from ._logits import logits_of, mark_logits
 from ._special import _INV_SQRT_2PI, _log1p_unit, _ndtr
-from ._util import as_tensor, normalize_axis
+from ._softmax import log_softmax, softmax
+from ._util import as_tensor
 
 __all__ = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax", "log_softmax", "gelu",
            "softplus", "swish", "silu", "get_activation", "ACTIVATIONS", "mark_logits",
@@ -49,71 +51,6 @@ def _stable_sigmoid(x, xp):
     y += x >= 0  # numerator: e for x < 0, 1 otherwise
     y /= 1.0 + e
     return y, e
-
-
-# ----------------------------------------------------------------------------- logits record
-class _ProducerRef(weakref.ref):
-    """A weak reference to an activation output that remembers which activation made it."""
-
-    __slots__ = ("key", "kind")
-
-
-_PRODUCERS = {}  # id(output tensor) -> _ProducerRef
-
-
-def _forget(ref):
-    if _PRODUCERS.get(ref.key) is ref:
-        del _PRODUCERS[ref.key]
-
-
-def mark_logits(out, logits, activation, axis=-1):
-    """Record that ``out = activation(logits)`` so probability losses can use ``logits``.
-
-    Sets ``out._logits = logits`` and remembers the activation ("softmax" with its ``axis``,
-    or "sigmoid"). Keyed weakly by the output tensor: the record disappears with it and
-    costs nothing when no loss asks. A layer that fuses softmax/sigmoid into its own node
-    calls this on its output.
-
-    Parameters
-    ----------
-    out, logits : Tensor
-        The activation's output and its pre-activation input (same shape).
-    activation : {"softmax", "sigmoid"}
-    axis : int
-        The softmax axis (ignored for sigmoid).
-    """
-    if activation not in ("softmax", "sigmoid"):
-        raise ValueError(f"mark_logits: activation must be 'softmax' or 'sigmoid', got {activation!r}")
-    if not isinstance(logits, Tensor):
-        logits = as_tensor(logits)
-    out._logits = logits
-    ref = _ProducerRef(out, _forget)
-    ref.key = id(out)
-    ref.kind = (activation, normalize_axis(axis, max(out.ndim, 1))[0]
-                if activation == "softmax" else None)
-    _PRODUCERS[ref.key] = ref
-    return out
-
-
-def logits_of(y_pred, activation, axis=-1):
-    """The logits behind ``y_pred`` if ``activation`` (over ``axis``) produced it, else None.
-
-    Used by the cross-entropy losses: ``logits_of(p, "softmax")`` is ``z`` when
-    ``p = softmax(z, axis=-1)``. A tensor whose ``_logits`` was set by hand without
-    ``mark_logits`` is recognised through its creating node's ``activation`` attribute.
-    """
-    if not isinstance(y_pred, Tensor) or y_pred._logits is None:
-        return None
-    ndim = max(y_pred.ndim, 1)
-    ref = _PRODUCERS.get(id(y_pred))
-    if ref is not None and ref() is y_pred:
-        kind = ref.kind
-    else:
-        made_by = getattr(y_pred._ctx, "activation", None)
-        made_axis = getattr(y_pred._ctx, "axis", -1)
-        kind = (made_by, normalize_axis(made_axis, ndim)[0] if made_by == "softmax" else None)
-    want = (activation, normalize_axis(axis, ndim)[0] if activation == "softmax" else None)
-    return y_pred._logits if kind == want else None
 
 
 # ----------------------------------------------------------------------------- sigmoid, tanh
@@ -303,114 +240,6 @@ def elu(x, alpha=1.0):
     array([-1.,  2.], dtype=float32)
     """
     return ELU.apply(as_tensor(x, floating=True), alpha=_check_alpha("elu", alpha))
-
-
-# ----------------------------------------------------------------------------- softmax
-def _softmax_axis(name, x, axis):
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise ValueError(f"{name}: axis must be an int, got {axis!r}")
-    ndim = max(x.ndim, 1)
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: axis {axis} is out of bounds for a tensor of shape {x.shape}")
-    return int(axis) % ndim
-
-
-class Softmax(Function):
-    activation = "softmax"
-
-    def forward(self, x):
-        xp = backend.array_module(x)
-        shape = x.shape
-        if x.ndim == 0:
-            x = x.reshape(1)
-        if x.size == 0:
-            y = xp.empty_like(x)
-        else:
-            # Shifting by the max makes every exponent <= 0: no overflow at any magnitude.
-            y = x - x.max(axis=self.axis, keepdims=True)
-            xp.exp(y, out=y)
-            y /= y.sum(axis=self.axis, keepdims=True)
-        y = y.reshape(shape)
-        self.y = y
-        return y
-
-    def backward(self, g):
-        y = self.y
-        if y.ndim == 0:
-            return g * 0.0
-        gy = g * y
-        gy -= y * gy.sum(axis=self.axis, keepdims=True)
-        return gy
-
-
-def softmax(x, axis=-1):
-    """Softmax over ``axis``: turns scores into a probability distribution.
-
-    Formula
-    -------
-    y_i = exp(x_i - max_j x_j) / sum_k exp(x_k - max_j x_j)       (= exp(x_i) / sum_k exp(x_k))
-    dL/dx = y * (g - sum_i g_i y_i)          (Jacobian diag(y) - y y^T times g)
-
-    Its output remembers ``x`` (the logits contract: ``categorical_crossentropy`` and
-    ``sparse_categorical_crossentropy`` on it use the fused logits form).
-    Matches ``torch.softmax(x, dim=axis)``.
-
-    Shape: any; output has the shape of ``x``; each slice along ``axis`` sums to 1.
-
-    Examples
-    --------
-    >>> import deepsheet as ds
-    >>> ds.functional.softmax(ds.tensor([[1e4, 1e4, -1e4]])).numpy()
-    array([[0.5, 0.5, 0. ]], dtype=float32)
-    """
-    x = as_tensor(x, floating=True)
-    axis = _softmax_axis("softmax", x, axis)
-    out = Softmax.apply(x, axis=axis)
-    return mark_logits(out, x, "softmax", axis)
-
-
-class LogSoftmax(Function):
-    def forward(self, x):
-        xp = backend.array_module(x)
-        shape = x.shape
-        if x.ndim == 0:
-            x = x.reshape(1)
-        if x.size == 0:
-            y = p = xp.empty_like(x)
-        else:
-            y = x - x.max(axis=self.axis, keepdims=True)
-            p = xp.exp(y)
-            s = p.sum(axis=self.axis, keepdims=True)
-            y -= xp.log(s)
-            p /= s  # the softmax, kept so backward needs no second exp
-        self.p = p.reshape(shape)
-        return y.reshape(shape)
-
-    def backward(self, g):
-        p = self.p
-        if p.ndim == 0:
-            return g * 0.0
-        return g - p * g.sum(axis=self.axis, keepdims=True)
-
-
-def log_softmax(x, axis=-1):
-    """Logarithm of the softmax, computed without forming the softmax (no log(0)).
-
-    Formula
-    -------
-    y_i = (x_i - m) - log sum_k exp(x_k - m),   m = max_j x_j
-    dL/dx = g - softmax(x) * sum_i g_i
-
-    Matches ``torch.log_softmax(x, dim=axis)``.
-
-    Examples
-    --------
-    >>> import deepsheet as ds
-    >>> ds.functional.log_softmax(ds.tensor([0.0, -1e4])).numpy()
-    array([     0., -10000.], dtype=float32)
-    """
-    x = as_tensor(x, floating=True)
-    return LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, axis))
 
 
 # ----------------------------------------------------------------------------- GELU

@@ -1,4 +1,4 @@
-"""Pooling and upsampling on channels-last data, each one graph node.
+"""Max and average pooling on channels-last data, each one graph node.
 
 Windows are read as strided slices of the input, one per window tap: 2x2 max pooling is
 the maximum of four strided views, 25-45x faster than a reshape followed by ``max`` over
@@ -16,11 +16,9 @@ from ..autograd import Function
 from ..backend import array_module, to_device, device_of
 from ._conv_arithmetic import normalize_tuple, resolve_padding
 from ._kernels import Geometry, valid_range
-from ._util import as_tensor
+from ._util import as_tensor, check_image as _check_image
 
-__all__ = ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d",
-           "global_avg_pool2d", "global_max_pool2d", "global_avg_pool1d", "global_max_pool1d",
-           "upsample2d"]
+__all__ = ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"]
 
 
 # Bytes of input per batch chunk of the max-pooling forward pass (about an L2 cache).
@@ -55,13 +53,6 @@ def _tiles(geo):
     """True when the windows cover every input cell exactly once (no zeros to pre-fill)."""
     return (geo.sh == geo.kh and geo.sw == geo.kw and geo.pt == geo.pl == 0
             and geo.Ho * geo.sh == geo.H and geo.Wo * geo.sw == geo.W)
-
-
-def _check_image(x, fname, rank=4):
-    if x.ndim != rank:
-        layout = "(N, H, W, C)" if rank == 4 else "(N, T, C)"
-        raise ValueError(f"{fname}: input must have rank {rank} {layout}, got shape "
-                         f"{tuple(x.shape)}")
 
 
 # ---------------------------------------------------------------- max pooling
@@ -393,215 +384,3 @@ def avg_pool1d(x, pool_size=2, strides=None, padding="valid"):
     """
     x, kw = _pool1d_args("avg_pool1d", x, pool_size, strides, padding)
     return AvgPool1d.apply(x, **kw)
-
-
-# ---------------------------------------------------------------- global pooling
-
-class GlobalAvgPool(Function):
-    """Mean over the spatial axes 1 .. ndim-2."""
-
-    def forward(self, x):
-        self.x_shape = x.shape
-        self.axes = tuple(range(1, x.ndim - 1))
-        return x.mean(axis=self.axes, keepdims=self.keepdims)
-
-    def backward(self, gy):
-        if not self.needs_input_grad[0]:
-            return None
-        xp = array_module(gy)
-        count = int(np.prod([self.x_shape[a] for a in self.axes]))
-        if not self.keepdims:
-            gy = gy.reshape(gy.shape[:1] + (1,) * len(self.axes) + gy.shape[1:])
-        gx = xp.empty(self.x_shape, gy.dtype)
-        gx[...] = gy * (1.0 / count)
-        return gx
-
-
-class GlobalMaxPool(Function):
-    """Maximum over the spatial axes; the gradient goes to the first maximum."""
-
-    def forward(self, x):
-        xp = array_module(x)
-        N, C = x.shape[0], x.shape[-1]
-        flat = x.reshape(N, -1, C)
-        idx = flat.argmax(axis=1)  # first occurrence, as PyTorch
-        y = xp.take_along_axis(flat, idx[:, None, :], axis=1)[:, 0]
-        self.x_shape, self.idx = x.shape, idx
-        if self.keepdims:
-            y = y.reshape((N,) + (1,) * (x.ndim - 2) + (C,))
-        return y
-
-    def backward(self, gy):
-        if not self.needs_input_grad[0]:
-            return None
-        xp = array_module(gy)
-        N, C = self.x_shape[0], self.x_shape[-1]
-        gx = xp.zeros((N, int(np.prod(self.x_shape[1:]))), gy.dtype)
-        flat_idx = self.idx * C + xp.arange(C)
-        gx[xp.arange(N)[:, None], flat_idx] = gy.reshape(N, C)
-        return gx.reshape(self.x_shape)
-
-
-def _global(fn, fname, x, keepdims, rank):
-    x = as_tensor(x)
-    _check_image(x, fname, rank)
-    return fn.apply(x, keepdims=bool(keepdims))
-
-
-def global_avg_pool2d(x, keepdims=False):
-    """Mean of each channel over all positions (Keras ``GlobalAveragePooling2D``).
-
-    Formula
-    -------
-        y[n, c] = (1 / HW) Σ_{h, w} x[n, h, w, c],    dL/dx[n, h, w, c] = dL/dy[n, c] / HW
-
-    Shape
-    -----
-    (N, H, W, C) -> (N, C), or (N, 1, 1, C) with ``keepdims=True``
-
-    Examples
-    --------
-    >>> import numpy as np, deepsheet as ds
-    >>> ds.functional.global_avg_pool2d(np.ones((2, 3, 3, 4), np.float32)).shape
-    (2, 4)
-    """
-    return _global(GlobalAvgPool, "global_avg_pool2d", x, keepdims, 4)
-
-
-def global_max_pool2d(x, keepdims=False):
-    """Maximum of each channel over all positions (Keras ``GlobalMaxPooling2D``).
-
-    Formula
-    -------
-        y[n, c] = max_{h, w} x[n, h, w, c];  the gradient goes to the first maximum in
-        row-major order (PyTorch's ``adaptive_max_pool2d(x, 1)``).
-
-    Shape
-    -----
-    (N, H, W, C) -> (N, C), or (N, 1, 1, C) with ``keepdims=True``
-
-    Examples
-    --------
-    >>> import numpy as np, deepsheet as ds
-    >>> ds.functional.global_max_pool2d(np.ones((2, 3, 3, 4), np.float32)).shape
-    (2, 4)
-    """
-    return _global(GlobalMaxPool, "global_max_pool2d", x, keepdims, 4)
-
-
-def global_avg_pool1d(x, keepdims=False):
-    """Mean over time of (N, T, C) sequences (Keras ``GlobalAveragePooling1D``): (N, C).
-
-    Formula
-    -------
-        y[n, c] = (1 / T) Σ_t x[n, t, c]
-
-    Examples
-    --------
-    >>> import numpy as np, deepsheet as ds
-    >>> ds.functional.global_avg_pool1d(np.ones((2, 5, 3), np.float32)).shape
-    (2, 3)
-    """
-    return _global(GlobalAvgPool, "global_avg_pool1d", x, keepdims, 3)
-
-
-def global_max_pool1d(x, keepdims=False):
-    """Maximum over time of (N, T, C) sequences (Keras ``GlobalMaxPooling1D``): (N, C).
-
-    Formula
-    -------
-        y[n, c] = max_t x[n, t, c]   (gradient to the first maximum)
-
-    Examples
-    --------
-    >>> import numpy as np, deepsheet as ds
-    >>> ds.functional.global_max_pool1d(np.ones((2, 5, 3), np.float32)).shape
-    (2, 3)
-    """
-    return _global(GlobalMaxPool, "global_max_pool1d", x, keepdims, 3)
-
-
-# ---------------------------------------------------------------- upsampling
-
-def _bilinear_matrix(n_in, scale, dtype):
-    """(n_in·scale, n_in) interpolation weights, PyTorch ``align_corners=False``."""
-    n_out = n_in * scale
-    src = np.maximum((np.arange(n_out) + 0.5) / scale - 0.5, 0.0)
-    i0 = np.floor(src).astype(np.int64)
-    i1 = np.minimum(i0 + 1, n_in - 1)
-    lam = src - i0
-    m = np.zeros((n_out, n_in))
-    rows = np.arange(n_out)
-    m[rows, i0] += 1.0 - lam
-    m[rows, i1] += lam
-    return m.astype(dtype)
-
-
-class Upsample2d(Function):
-    """Nearest (repeat) or bilinear (two small matrix products) upsampling."""
-
-    def forward(self, x):
-        xp = array_module(x)
-        N, H, W, C = x.shape
-        sh, sw = self.size
-        self.x_shape = x.shape
-        if self.interpolation == "nearest":
-            y = xp.empty((N, H, sh, W, sw, C), x.dtype)
-            y[...] = x[:, :, None, :, None, :]
-            return y.reshape(N, H * sh, W * sw, C)
-        self.mh = to_device(_bilinear_matrix(H, sh, x.dtype), device_of(x))
-        self.mw = to_device(_bilinear_matrix(W, sw, x.dtype), device_of(x))
-        t = xp.matmul(self.mh, x.reshape(N, H, W * C))            # (N, Ho, W·C)
-        y = xp.matmul(self.mw, t.reshape(N * H * sh, W, C))        # (N·Ho, Wo, C)
-        return y.reshape(N, H * sh, W * sw, C)
-
-    def backward(self, gy):
-        if not self.needs_input_grad[0]:
-            return None
-        xp = array_module(gy)
-        N, H, W, C = self.x_shape
-        sh, sw = self.size
-        if self.interpolation == "nearest":
-            return gy.reshape(N, H, sh, W, sw, C).sum(axis=(2, 4))
-        t = xp.matmul(self.mw.T, gy.reshape(N * H * sh, W * sw, C))  # (N·Ho, W, C)
-        return xp.matmul(self.mh.T, t.reshape(N, H * sh, W * C)).reshape(N, H, W, C)
-
-
-def upsample2d(x, size=2, interpolation="nearest"):
-    """Enlarge channels-last images by integer factors (Keras ``UpSampling2D``).
-
-    Formula
-    -------
-        nearest:  y[n, p, q, c] = x[n, floor(p / s_h), floor(q / s_w), c]
-        bilinear: y = M_h x M_wᵀ per channel, where row p of M_h puts weights (1 − λ, λ)
-                  on rows (i₀, min(i₀ + 1, H − 1)) with u = max((p + ½)/s_h − ½, 0),
-                  i₀ = floor(u), λ = u − i₀   (PyTorch ``align_corners=False``)
-        gradients: nearest sums each s_h × s_w block; bilinear is M_hᵀ (dL/dy) M_w.
-
-    Parameters
-    ----------
-    x : Tensor, shape (N, H, W, C)
-    size : int or (int, int)
-        Upsampling factors (s_h, s_w).
-    interpolation : "nearest" or "bilinear"
-
-    Shape
-    -----
-    (N, H, W, C) -> (N, H·s_h, W·s_w, C)
-
-    Examples
-    --------
-    >>> import numpy as np, deepsheet as ds
-    >>> x = ds.tensor(np.array([[1., 2.]], np.float32).reshape(1, 1, 2, 1))
-    >>> ds.functional.upsample2d(x, (1, 2)).numpy()[0, 0, :, 0]
-    array([1., 1., 2., 2.], dtype=float32)
-    >>> ds.functional.upsample2d(x, (1, 2), "bilinear").numpy()[0, 0, :, 0]
-    array([1.  , 1.25, 1.75, 2.  ], dtype=float32)
-    """
-    x = as_tensor(x)
-    _check_image(x, "upsample2d")
-    size = normalize_tuple(size, 2, "upsample2d size")
-    if interpolation not in ("nearest", "bilinear"):
-        raise ValueError(f"upsample2d: interpolation must be 'nearest' or 'bilinear', "
-                         f"got {interpolation!r}")
-    return Upsample2d.apply(x, size=size, interpolation=interpolation)

@@ -14,6 +14,7 @@ from .dense import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .conv_reference import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .global_pooling import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403

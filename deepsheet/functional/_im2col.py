@@ -187,30 +187,57 @@ def _transposed_geometry(geo, kernel_shape):
 def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_out=None):
     """Gradients of ``conv_forward``: (gx, gw, gb), each None where not needed.
 
-    Formula (per chunk; A = im2col(x), G = dL/dy as (P, O), times [y > 0] for a fused ReLU
-    whose output is ``relu_out``):
+    Formula (A = im2col(x), G = dL/dy as (P, O), times [y > 0] for a fused ReLU whose output
+    is ``relu_out``):
         dL/dW = Aᵀ G,   dL/db = Σ_P G,   dL/dx = col2im(G Wᵀ)
 
-    Batch chunks run on the thread pool; each writes its own rows of dL/dx and its own
-    partial dL/dW and dL/db, summed in chunk order afterwards (the same numbers whatever
-    the thread count).
+    The weight and bias gradients come from ``conv_weight_grad``; the input gradient from
+    ``conv_input_grad_stride1`` when it is itself a convolution (stride 1, no groups) and
+    from ``conv_input_grad`` otherwise.
     """
-    xp = array_module(x if x is not None else gy)
+    if relu_out is not None:
+        gy = array_module(gy).multiply(gy, relu_out > 0)
+    gw = gb = None
+    if need_w or need_b:
+        gw, gb = conv_weight_grad(x, gy, w.shape, geo, groups, need_w, need_b)
+    if need_x:
+        tgeo = _transposed_geometry(geo, w.shape) if groups == 1 else None
+        if tgeo is not None:
+            gx = conv_input_grad_stride1(gy, w, tgeo, gx)
+        else:
+            gx = conv_input_grad(gy, w, geo, groups, gx)
+    return gx, gw, gb
+
+
+def _chunks(gy, kernel_shape, groups):
+    """Samples per chunk and the chunks' (start, stop), from the size of a chunk's im2col."""
     N, Ho, Wo, O = gy.shape
-    kh, kw, cg, _ = w.shape
-    og = O // groups
-    K = kh * kw * cg
-    C = cg * groups
-    dtype = gy.dtype
-    T = kh * kw
-    per = Ho * Wo * (K * groups + O) * dtype.itemsize
-    chunk = chunk_size(N, per, xp)
-    spans = parallel.spans(N, chunk)
-    gw = gb = cols = gw_parts = gb_parts = None
+    kh, kw, cg, _ = kernel_shape
+    per = Ho * Wo * (kh * kw * cg * groups + O) * gy.dtype.itemsize
+    chunk = chunk_size(N, per, array_module(gy))
+    return chunk, parallel.spans(N, chunk), N * per
+
+
+def conv_weight_grad(x, gy, kernel_shape, geo, groups, need_w=True, need_b=False):
+    """dL/dW = Aᵀ G and dL/db = Σ_P G, with A = im2col(x) and G = dL/dy as (P, O).
+
+    Batch chunks run on the thread pool; each writes its own partial sums, added in chunk
+    order afterwards (the same numbers whatever the thread count). With few input channels
+    the im2col matrix carries a row of ones, and dL/db comes out of the same product.
+    """
+    xp = array_module(gy)
+    N, Ho, Wo, O = gy.shape
+    kh, kw, cg, _ = kernel_shape
+    og, K, dtype = O // groups, kh * kw * cg, gy.dtype
+    if N == 0:
+        return (xp.zeros(kernel_shape, dtype) if need_w else None,
+                xp.zeros((O,), dtype) if need_b else None)
+    chunk, spans, work = _chunks(gy, kernel_shape, groups)
+    cols = gw_parts = gb_parts = None
     ones_in_cols = False
     if need_w:
-        cols = _per_slot(lambda: Im2col((N, geo.H, geo.W, C), dtype, geo, groups, chunk, xp,
-                                        ones=need_b))
+        cols = _per_slot(lambda: Im2col((N, geo.H, geo.W, cg * groups), dtype, geo, groups,
+                                        chunk, xp, ones=need_b))
         ones_in_cols = cols().ones
         gw_parts = xp.empty((len(spans), groups, K + ones_in_cols, og), dtype)
     if need_b and not ones_in_cols:
@@ -218,43 +245,10 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
         # is several times slower.
         ones = xp.ones(chunk * Ho * Wo, dtype)
         gb_parts = xp.empty((len(spans), O), dtype)
-    tgeo = _transposed_geometry(geo, w.shape) if need_x and groups == 1 else None
-    dcol = None
-    if need_x and tgeo is not None:
-        # Stride 1: dL/dx is a convolution of dL/dy with the flipped kernel, one matrix
-        # product per chunk (a gather, no adds into dL/dx).
-        if gx is None:
-            gx = xp.empty((N, geo.H, geo.W, C), dtype)
-        wflip = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
-    elif need_x:
-        if gx is None:
-            gx = xp.zeros((N, geo.H, geo.W, C), dtype)
-        taps = geo.taps()
-        tap_idx = [i * kw + j for i, j, _, _ in taps]
-        # Kernel as (taps, O_g, C_g) per group: one batched product gives tap-major columns.
-        wt = w.reshape(T, cg, groups, og).transpose(2, 0, 3, 1)[:, tap_idx]
-        dcol = _per_slot(lambda: xp.empty((len(taps), chunk * Ho * Wo, C), dtype))
-    gbuf = None
-    if relu_out is not None:
-        # Whole-batch when dL/dx is a convolution of it, run after this loop in one call
-        # (one set of im2col buffers instead of one per chunk).
-        if tgeo is not None:
-            whole = xp.empty((N * Ho * Wo, O), dtype)
-            gbuf = lambda: whole  # noqa: E731
-        else:
-            gbuf = _per_slot(lambda: xp.empty((chunk * Ho * Wo, O), dtype))
-    if N == 0:
-        if need_w:
-            gw = xp.zeros((K, groups, og), dtype).reshape(w.shape)
-        return gx, gw, (xp.zeros((O,), dtype) if need_b else None)
 
     def run(c):
         n0, n1 = spans[c]
-        n = n1 - n0
         g2 = gy[n0:n1].reshape(-1, O)
-        if relu_out is not None:
-            rows = slice(n0 * Ho * Wo, n1 * Ho * Wo) if tgeo is not None else slice(0, n * Ho * Wo)
-            g2 = xp.multiply(g2, relu_out[n0:n1].reshape(-1, O) > 0, out=gbuf()[rows])
         if gb_parts is not None:
             xp.matmul(ones[:len(g2)], g2, out=gb_parts[c])
         if need_w:
@@ -264,27 +258,68 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
             else:
                 xp.matmul(A.transpose(0, 2, 1), g2.reshape(-1, groups, og).transpose(1, 0, 2),
                           out=gw_parts[c])
-        if dcol is not None and taps:
-            d = dcol()[:, :n * Ho * Wo]
-            if groups == 1:
-                xp.matmul(g2[None], wt[0], out=d)
-            else:
-                gg = g2.reshape(-1, groups, og)
-                for k in range(groups):
-                    d[:, :, k * cg:(k + 1) * cg] = xp.matmul(gg[None, :, k, :], wt[k])
-            col2im_add(gx[n0:n1], d.reshape(len(taps), n, Ho, Wo, C), geo, taps)
-    parallel.parallel_for(len(spans), run, work=N * per)
-    if need_x and tgeo is not None:
-        g = gy if relu_out is None else gbuf().reshape(gy.shape)
-        conv_forward(g, wflip, None, tgeo, 1, out=gx)
+    parallel.parallel_for(len(spans), run, work=work)
+    gw = gb = None
     if need_w:
         total = _sum_in_order(gw_parts)
-        gw = total[:, :K].transpose(1, 0, 2).reshape(w.shape)
+        gw = total[:, :K].transpose(1, 0, 2).reshape(kernel_shape)
         if ones_in_cols:
             gb = xp.ascontiguousarray(total[0, K])
     if gb_parts is not None:
         gb = _sum_in_order(gb_parts)
-    return gx, gw, gb
+    return gw, gb
+
+
+def conv_input_grad_stride1(gy, w, tgeo, gx=None):
+    """dL/dx for stride 1 and no groups: a convolution of dL/dy with the flipped kernel.
+
+    dL/dx[h, w, c] = Σ_{i, j, o} dL/dy_pad[h + i·d, w + j·d, o] W[kh − 1 − i, kw − 1 − j, c, o],
+    so it runs as ``conv_forward`` (a gather and one matrix product per chunk, no adds into
+    dL/dx) with the geometry ``_transposed_geometry`` gives.
+    """
+    xp = array_module(gy)
+    if gx is None:
+        gx = xp.empty((gy.shape[0], tgeo.Ho, tgeo.Wo, w.shape[2]), gy.dtype)
+    wflip = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
+    return conv_forward(gy, wflip, None, tgeo, 1, out=gx)
+
+
+def conv_input_grad(gy, w, geo, groups, gx=None):
+    """dL/dx = col2im(G Wᵀ) for any stride and groups.
+
+    Per batch chunk (on the thread pool, each writing its own rows of dL/dx), one batched
+    product gives kernel-tap-major columns (taps, P, C), and each tap adds its block into
+    dL/dx with one strided slice-add (``col2im_add``).
+    """
+    xp = array_module(gy)
+    N, Ho, Wo, O = gy.shape
+    kh, kw, cg, _ = w.shape
+    og, C, dtype = O // groups, cg * groups, gy.dtype
+    if gx is None:
+        gx = xp.zeros((N, geo.H, geo.W, C), dtype)
+    taps = geo.taps()
+    if N == 0 or not taps:
+        return gx
+    chunk, spans, work = _chunks(gy, w.shape, groups)
+    tap_idx = [i * kw + j for i, j, _, _ in taps]
+    # Kernel as (taps, O_g, C_g) per group: one batched product gives tap-major columns.
+    wt = w.reshape(kh * kw, cg, groups, og).transpose(2, 0, 3, 1)[:, tap_idx]
+    dcol = _per_slot(lambda: xp.empty((len(taps), chunk * Ho * Wo, C), dtype))
+
+    def run(c):
+        n0, n1 = spans[c]
+        n = n1 - n0
+        g2 = gy[n0:n1].reshape(-1, O)
+        d = dcol()[:, :n * Ho * Wo]
+        if groups == 1:
+            xp.matmul(g2[None], wt[0], out=d)
+        else:
+            gg = g2.reshape(-1, groups, og)
+            for k in range(groups):
+                d[:, :, k * cg:(k + 1) * cg] = xp.matmul(gg[None, :, k, :], wt[k])
+        col2im_add(gx[n0:n1], d.reshape(len(taps), n, Ho, Wo, C), geo, taps)
+    parallel.parallel_for(len(spans), run, work=work)
+    return gx
 
 
 def _sum_in_order(parts):

@@ -73,6 +73,45 @@ def test_conv2d_gradcheck(case):
     check_grad(lambda x, w, b: F.conv2d(x, w, b, **kw), x, w, b)
 
 
+UNGROUPED = [c for c in CONV2D_CASES if c[-1] == 1]
+
+
+@pytest.mark.parametrize("case", UNGROUPED)
+def test_conv2d_reference_vs_torch(case):
+    # the readable reference, itself checked against PyTorch before it checks the fast kernels
+    x, w, b, kw, tfn = _conv2d_case(case)
+    kw.pop("groups")
+    check_torch(lambda x, w, b: F.conv2d_reference(x, w, b, **kw), tfn, x, w, b)
+
+
+def test_conv2d_reference_gradcheck():
+    x, w, b, kw, _ = _conv2d_case((1, 5, 4, 2, 2, (2, 3), (2, 1), ((1, 0), (2, 1)), (1, 2), 1))
+    kw.pop("groups")
+    check_grad(lambda x, w, b: F.conv2d_reference(x, w, b, **kw), x, w, b)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("case", UNGROUPED)
+def test_fast_conv2d_matches_the_reference(case, relu, monkeypatch):
+    # float64, several batch chunks: the chunked im2col forward, the weight gradient and both
+    # input-gradient kernels (stride 1 as a convolution, col2im otherwise) against plain
+    # im2col/col2im, to rounding
+    monkeypatch.setattr(_kernels, "CHUNK_BYTES", 3000)
+    N, H, W, C, O, k, s, pad, d, g = case
+    x, w, b, kw, _ = _conv2d_case((3, H, W, C, O, k, s, pad, d, g))
+    kw.pop("groups")
+    x, w, b = (a.astype(np.float64) for a in (x, w, b))
+    outs = []
+    for fn in (lambda *a: F.conv2d(*a, activation="relu" if relu else None, **kw),
+               lambda *a: (F.relu if relu else (lambda t: t))(F.conv2d_reference(*a, **kw))):
+        ins = [ds.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = fn(*ins)
+        y.backward(np.linspace(-1, 1, y.size).reshape(y.shape))
+        outs.append([y.numpy()] + [t.grad for t in ins])
+    for ours, ref, what in zip(*outs, ("y", "dL/dx", "dL/dW", "dL/db")):
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12, err_msg=what)
+
+
 def test_conv2d_without_bias_and_without_input_grad():
     x, w, _, kw, tfn = _conv2d_case(CONV2D_CASES[0])
     xt, wt = ds.tensor(x), ds.tensor(w, requires_grad=True)

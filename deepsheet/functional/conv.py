@@ -62,7 +62,7 @@ def _geometry(fname, x_shape, kernel_hw, strides, padding, dilation_rate):
 
 # ---------------------------------------------------------------- conv2d
 
-class Conv2d(Function):
+class Conv2dOp(Function):
     """y = im2col(x) @ W + b on channels-last images (see ``conv2d``)."""
 
     def forward(self, x, w, b):
@@ -159,13 +159,13 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1,
     b = None if b is None else as_tensor(b)
     _check_rank(x, 4, "input", "conv2d")
     _check_conv_inputs("conv2d", x, w, b, groups)
-    return Conv2d.apply(x, w, b, strides=strides, padding=padding, dilation_rate=dilation_rate,
+    return Conv2dOp.apply(x, w, b, strides=strides, padding=padding, dilation_rate=dilation_rate,
                         groups=int(groups), fname="conv2d", relu=_fused_relu("conv2d", activation))
 
 
 # ---------------------------------------------------------------- conv1d
 
-class Conv1d(Conv2d):
+class Conv1dOp(Conv2dOp):
     """A 1-D convolution run as a 2-D one over an image of height 1."""
 
     def forward(self, x, w, b):
@@ -222,14 +222,14 @@ def conv1d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1,
     else:
         pads = ((0, 0),) + resolve_padding(padding, x.shape[1:2], w.shape[:1], strides, dilation,
                                            name="conv1d padding")
-    return Conv1d.apply(x, w, b, strides=(1, strides), padding=pads,
+    return Conv1dOp.apply(x, w, b, strides=(1, strides), padding=pads,
                         dilation_rate=(1, dilation), groups=int(groups), fname="conv1d",
                         relu=_fused_relu("conv1d", activation))
 
 
 # ---------------------------------------------------------------- conv2d_transpose
 
-class Conv2dTranspose(Function):
+class Conv2dTransposeOp(Function):
     """The input-gradient of a convolution, run forward (see ``conv2d_transpose``)."""
 
     def forward(self, x, w, b):
@@ -341,12 +341,12 @@ def conv2d_transpose(x, w, b=None, strides=1, padding="valid", output_padding=No
                          f"{exc}") from None
     geo = Geometry(sizes[0], sizes[1], kernel[0], kernel[1], strides, dilation,
                    ((befores[0], 0), (befores[1], 0)), out_hw=tuple(x.shape[1:3]))
-    return Conv2dTranspose.apply(x, w, b, geo_=geo)
+    return Conv2dTransposeOp.apply(x, w, b, geo_=geo)
 
 
 # ---------------------------------------------------------------- depthwise_conv2d
 
-class DepthwiseConv2d(Function):
+class DepthwiseConv2dOp(Function):
     """Per-channel convolution as kh·kw shifted multiply-adds (see ``depthwise_conv2d``)."""
 
     def forward(self, x, w, b):
@@ -454,6 +454,6 @@ def depthwise_conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1):
     if b is not None and tuple(b.shape) != (w.shape[2] * w.shape[3],):
         raise ValueError(f"{fname}: bias must have shape ({w.shape[2] * w.shape[3]},), "
                          f"got {tuple(b.shape)}")
-    return DepthwiseConv2d.apply(x, w, b, strides=strides, padding=padding,
+    return DepthwiseConv2dOp.apply(x, w, b, strides=strides, padding=padding,
                                  dilation_rate=dilation_rate)
 

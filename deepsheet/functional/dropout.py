@@ -13,7 +13,7 @@ from ._util import operand
 __all__ = ["dropout"]
 
 
-class Dropout(Function):
+class DropoutOp(Function):
     """y = x · m with a pre-scaled mask m ∈ {0, 1/(1-rate)} (kept for backward)."""
 
     def forward(self, x):
@@ -107,4 +107,4 @@ def dropout(x, rate=0.5, training=True, noise_shape=None, generator=None):
     dtype = np.float64 if x.dtype == np.float64 else np.float32
     mask = np.multiply(keep, 1.0 / (1.0 - rate), dtype=dtype)
     mask = backend.to_device(mask, backend.device_of(x.data))
-    return Dropout.apply(x, mask=mask)
+    return DropoutOp.apply(x, mask=mask)

@@ -50,7 +50,7 @@ def _binary(cls, name, a, b, **params):
 
 # ---------------------------------------------------------------- arithmetic
 
-class Add(Function):
+class AddOp(Function):
     def forward(self, a, b):
         na, nb = self.needs_input_grad
         # Only an input that needs a gradient can be a constant without a shape.
@@ -159,7 +159,7 @@ def add(a, b):
     >>> ds.functional.add(ds.tensor([1.0, 2.0]), 1.0)
     tensor([2., 3.])
     """
-    return _binary(Add, "add", a, b)
+    return _binary(AddOp, "add", a, b)
 
 
 def sub(a, b):
@@ -380,11 +380,11 @@ class _Extremum(Function):
         return ga, gb
 
 
-class Maximum(_Extremum):
+class MaximumOp(_Extremum):
     largest = True
 
 
-class Minimum(_Extremum):
+class MinimumOp(_Extremum):
     largest = False
 
 
@@ -410,7 +410,7 @@ def maximum(a, b):
 
     Ties split the gradient evenly, as ``torch.maximum`` does.
     """
-    return _binary(Maximum, "maximum", a, b)
+    return _binary(MaximumOp, "maximum", a, b)
 
 
 def minimum(a, b):
@@ -420,7 +420,7 @@ def minimum(a, b):
     -------
     y = min(a, b);   dL/da = g·[a < b] + ½g·[a = b],   dL/db = g·[b < a] + ½g·[a = b]
     """
-    return _binary(Minimum, "minimum", a, b)
+    return _binary(MinimumOp, "minimum", a, b)
 
 
 def where(condition, x, y):

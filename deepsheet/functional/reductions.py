@@ -46,7 +46,7 @@ def _keep(xp, g, axes, keepdims):
     return g if keepdims or not axes else xp.expand_dims(g, axes)
 
 
-class Sum(Function):
+class SumOp(Function):
     def forward(self, a):
         self.shape = a.shape
         return _xp(a).sum(a, axis=self.axes, keepdims=self.keepdims)
@@ -56,7 +56,7 @@ class Sum(Function):
         return xp.broadcast_to(_keep(xp, g, self.axes, self.keepdims), self.shape)
 
 
-class Mean(Function):
+class MeanOp(Function):
     def forward(self, a):
         self.shape = a.shape
         self.n = _count(a.shape, self.axes)
@@ -167,7 +167,7 @@ def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     >>> ds.functional.sum(ds.tensor(np.ones((2, 3))), axis=-1)
     tensor([3., 3.], dtype=float64)
     """
-    return _reduce(Sum, "sum", a, axis, keepdims)
+    return _reduce(SumOp, "sum", a, axis, keepdims)
 
 
 def mean(a, axis=None, keepdims=False):
@@ -177,7 +177,7 @@ def mean(a, axis=None, keepdims=False):
     -------
     y = (1/n) Σ_i a_i;   dL/da_i = g / n
     """
-    return _reduce(Mean, "mean", a, axis, keepdims)
+    return _reduce(MeanOp, "mean", a, axis, keepdims)
 
 
 def max(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name

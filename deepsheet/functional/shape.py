@@ -40,7 +40,7 @@ def _axis(name, axis, ndim):
 
 # ---------------------------------------------------------------- reshape family
 
-class Reshape(Function):
+class ReshapeOp(Function):
     def forward(self, a):
         self.src = a.shape
         return a.reshape(self.shape)
@@ -65,7 +65,7 @@ def reshape(a, shape):
     a = _tensorish(a)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
     try:
-        return Reshape.apply(a, shape=shape)
+        return ReshapeOp.apply(a, shape=shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} "
                          f"({int(np.prod(a.shape))} elements) into shape {shape}") from None
@@ -185,7 +185,7 @@ def squeeze(a, axis=None):
         if bad:
             raise ValueError(f"squeeze: axis {axis} of a tensor of shape {shape} has size "
                              f"{bad[0]}, expected 1")
-    return Reshape.apply(a, shape=tuple(n for i, n in enumerate(shape) if i not in axes))
+    return ReshapeOp.apply(a, shape=tuple(n for i, n in enumerate(shape) if i not in axes))
 
 
 def unsqueeze(a, axis):
@@ -213,7 +213,7 @@ def unsqueeze(a, axis):
         raise ValueError(f"unsqueeze: repeated axis in {axis}")
     dims = iter(a.shape)
     shape = tuple(1 if i in new else next(dims) for i in range(out_ndim))
-    return Reshape.apply(a, shape=shape)
+    return ReshapeOp.apply(a, shape=shape)
 
 
 expand_dims = unsqueeze
@@ -231,7 +231,7 @@ def flatten(a, start_axis=0, end_axis=-1):
     """
     a = _tensorish(a)
     if a.ndim == 0:
-        return Reshape.apply(a, shape=(1,))
+        return ReshapeOp.apply(a, shape=(1,))
     s = _axis("flatten", start_axis, a.ndim)
     e = _axis("flatten", end_axis, a.ndim)
     if s > e:
@@ -241,12 +241,12 @@ def flatten(a, start_axis=0, end_axis=-1):
     merged = 1
     for n in shape[s:e + 1]:
         merged *= n
-    return Reshape.apply(a, shape=shape[:s] + (merged,) + shape[e + 1:])
+    return ReshapeOp.apply(a, shape=shape[:s] + (merged,) + shape[e + 1:])
 
 
 # ---------------------------------------------------------------- join and split
 
-class Concatenate(Function):
+class ConcatenateOp(Function):
     def forward(self, *arrays):
         self.bounds = np.cumsum([x.shape[self.axis] for x in arrays])[:-1].tolist()
         return _xp(*arrays).concatenate(arrays, axis=self.axis)
@@ -302,7 +302,7 @@ def concatenate(tensors, axis=0):
     for t in tensors[1:]:
         if t.ndim != ndim or t.shape[:ax] + t.shape[ax + 1:] != ref[:ax] + ref[ax + 1:]:
             raise ValueError(f"concatenate: shapes {ref} and {t.shape} differ outside axis {axis}")
-    return Concatenate.apply(*tensors, axis=ax)
+    return ConcatenateOp.apply(*tensors, axis=ax)
 
 
 def stack(tensors, axis=0):

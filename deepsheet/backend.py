@@ -132,7 +132,7 @@ def set_default_dtype(dtype):
 
 
 def as_array(data, dtype=None, device=None):
-    """A backend array for ``data``, by the dtype rules of DESIGN.
+    """A backend array for ``data``, by the library's dtype rules.
 
     Python floats (and lists of them) become the default float dtype (float32); float,
     integer and boolean arrays keep their dtype; an explicit ``dtype`` wins. The array is

@@ -54,7 +54,7 @@ def as_array(x, name="x"):
     """A NumPy/CuPy array for ``x``: Tensors unwrapped, lists converted, floats made float32.
 
     Integer arrays (labels, token ids) keep their dtype; float64 is cast once here so the
-    training loop never upcasts (DESIGN's dtype rule).
+    training loop never upcasts (float32 is the library's default dtype).
     """
     if isinstance(x, Tensor):
         x = x.data

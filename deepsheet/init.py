@@ -6,7 +6,7 @@ them reproducible) in float32 and cast afterwards, so a seed gives the same numb
 any dtype and device. Given ``seed=``, an initializer draws from its own generator and
 returns the same values at every call, as in Keras 3.
 
-Fan-in and fan-out follow Keras for the weight layouts of DESIGN:
+Fan-in and fan-out follow Keras for its weight layouts (the ones deepsheet uses):
 
     dense kernel (in, out)                     fan_in = in,            fan_out = out
     conv kernel  (k..., in, out), e.g. (kh, kw, in, out)

@@ -8,8 +8,6 @@ and gradient live.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from . import backend
@@ -379,10 +377,6 @@ class Tensor:
 
 def is_tensor(x):
     return isinstance(x, Tensor)
-
-
-def _is_scalar(x):
-    return isinstance(x, numbers.Number) and not isinstance(x, bool)
 
 
 from . import functional as F  # noqa: E402  (functional needs Tensor defined first)

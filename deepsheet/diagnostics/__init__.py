@@ -48,7 +48,7 @@ __all__ = list(_conv_all) + [  # noqa: PLE0604
     "Verdict", "bias_variance_decomposition", "bias_variance_verdict", "conv_filters",
     "curse_of_dimensionality", "feature_maps", "learning_curve", "plot_feature_maps",
     "plot_filters", "receptive_field", "receptive_field_from_specs",
-    # the teaching demos (pictures issue)
+    # the teaching demos
     "ApproximationResult", "BetaPosterior", "GDVariant", "GaussianClassConditional",
     "LayerStatistics", "TransferResult", "activation_maximization", "activation_statistics",
     "bar_images", "beta_binomial_posterior", "dead_relu_fraction", "grad_cam",

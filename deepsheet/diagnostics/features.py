@@ -128,7 +128,7 @@ def _own_kernel(layer):
 def conv_filters(model_or_layer, name=None, normalize="filter"):
     """The kernels of a convolution as images: (filters, kh, kw, in_channels) in [0, 1].
 
-    Layouts (DESIGN, as Keras) are turned into one filter per leading index:
+    Keras's layouts are turned into one filter per leading index:
     Conv2D (kh, kw, in, out) -> (out, kh, kw, in); DepthwiseConv2D and the depthwise part
     of SeparableConv2D (kh, kw, in, m) -> (in·m, kh, kw, 1); Conv2DTranspose
     (kh, kw, out, in) -> (out, kh, kw, in); Conv1D (k, in, out) -> (out, 1, k, in).

@@ -19,4 +19,4 @@ from .pooling import *  # noqa: F401,F403
 from .global_pooling import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
-from .recurrent import *  # noqa: F401,F403  (simple_rnn, lstm, gru: recurrent issue)
+from .recurrent import *  # noqa: F401,F403  (simple_rnn, lstm, gru)

@@ -271,7 +271,6 @@ class GELU(Function):
         return x * cdf
 
     def backward(self, g):
-        xp = backend.array_module(g)
         x = self.x
         if self.approximate:
             t, xc = self.t, self.xc

@@ -27,8 +27,8 @@ __all__ = ["conv2d", "conv1d", "conv2d_transpose", "depthwise_conv2d"]
 def channels_first_hint(shape, channels):
     """A hint when an (N, C, H, W) array seems to have been given instead of (N, H, W, C)."""
     if len(shape) == 4 and shape[1] == channels and shape[-1] != channels:
-        return (f"; it looks channels-first (N, C, H, W): deepsheet images are channels-last "
-                f"(N, H, W, C), use x.transpose(0, 2, 3, 1)")
+        return ("; it looks channels-first (N, C, H, W): deepsheet images are channels-last "
+                "(N, H, W, C), use x.transpose(0, 2, 3, 1)")
     if len(shape) == 4 and shape[1] in (1, 3) and shape[-1] not in (1, 3) and shape[-1] > 4:
         return (f"; shape {tuple(shape)} looks channels-first (N, C, H, W): deepsheet images are "
                 f"channels-last (N, H, W, C), use x.transpose(0, 2, 3, 1)")

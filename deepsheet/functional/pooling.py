@@ -2,8 +2,8 @@
 
 Windows are read as strided slices of the input, one per window tap: 2x2 max pooling is
 the maximum of four strided views, 25-45x faster than a reshape followed by ``max`` over
-two axes, and faster than PyTorch's own channels-first pooling (../shared PERFORMANCE
-notes). Output sizes round down (``deepsheet.diagnostics.conv_output_size``); padded cells
+two axes, and faster than PyTorch's own channels-first pooling (benchmarks/bench_conv.py).
+Output sizes round down (``deepsheet.diagnostics.conv_output_size``); padded cells
 never count: they are -inf for max pooling and excluded from the average (PyTorch's
 ``count_include_pad=False``, Keras's "same").
 """

@@ -378,7 +378,6 @@ class Pad(Function):
         return xp.pad(a, self.widths, mode=self.mode)
 
     def backward(self, g):
-        xp = _xp(g)
         inner = tuple(slice(b, b + n) for (b, _), n in zip(self.widths, self.shape))
         if self.mode == "constant":
             return g[inner]

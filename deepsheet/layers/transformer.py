@@ -8,8 +8,6 @@ inputs' masks (``_keras_mask``, e.g. from ``Embedding(mask_zero=True)``) or are 
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import backend, init

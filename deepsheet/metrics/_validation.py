@@ -8,7 +8,6 @@ rejects the same inputs as its scikit-learn twin, with messages that say what to
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 
@@ -171,12 +170,3 @@ def encode(y, classes):
     pos_clipped = np.minimum(pos, classes.size - 1)
     found = sorted_classes[pos_clipped] == y
     return order[pos_clipped], np.asarray(found, dtype=bool)
-
-
-def weighted_average(values, weights=None):
-    """``np.average`` that returns a Python float (NumPy's rule for weights)."""
-    return float(np.average(values, weights=weights))
-
-
-def warn(message, category=UndefinedMetricWarning):
-    warnings.warn(message, category, stacklevel=3)

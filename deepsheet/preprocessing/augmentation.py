@@ -241,7 +241,6 @@ def random_crop(x, padding=4, size=None, *, fill_mode="constant", fill_value=0.0
     """
     _check_fill(fill_mode)
     x = _images(x, "random_crop")
-    xp = _xp(x)
     n, h, w = x.shape[:3]
     if not isinstance(padding, (int, np.integer)) or padding < 0:
         raise ValueError(f"padding must be a non-negative integer, got {padding!r}")

@@ -76,7 +76,6 @@ class BinaryCEWithLogits(_LossNode):
 
     def per_sample_grad(self, g):
         nt, np_ = self.needs_input_grad
-        xp = backend.array_module(self.z)
         z, e = self.z, self.e
         scale = _col(g) * (1.0 / z.shape[-1])
         gz = gt = None

@@ -49,7 +49,7 @@ Examples
 ...     a, b = spans[i]
 ...     np.multiply(x[a:b], x[a:b], out=out[a:b])
 >>> parallel.parallel_for(len(spans), square)
->>> out[-1]
+>>> float(out[-1])
 81.0
 """
 from __future__ import annotations

@@ -22,8 +22,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "deepsheet"
 TIERS = {
     # 0: arrays, threads, files, registries: nothing of deepsheet below them
     "backend": 0, "parallel": 0, "_registry": 0, "_files": 0, "_checked_read": 0,
-    # 1: the tensor and its graph
-    "tensor": 1, "autograd": 1,
+    # 1: the tensor, its graph and its factories (zeros, randn, ...)
+    "tensor": 1, "autograd": 1, "factories": 1,
     # 2: differentiable functions and what is built on functions alone
     "functional": 2, "ops": 2, "random": 2, "init": 2, "regularizers": 2, "losses": 2,
     "metrics": 2, "optimizers": 2, "data": 2, "datasets": 2, "preprocessing": 2, "testing": 2,

@@ -52,7 +52,8 @@ def activation_statistics(activations=("sigmoid", "tanh", "relu"),
     Examples
     --------
     >>> s = activation_statistics(("relu",), ("glorot_normal", "he_normal"))   # doctest: +SKIP
-    >>> s["relu", "he_normal"].activation_std[-1] > s["relu", "glorot_normal"].activation_std[-1]
+    >>> he, glorot = s["relu", "he_normal"], s["relu", "glorot_normal"]     # doctest: +SKIP
+    >>> he.activation_std[-1] > glorot.activation_std[-1]                   # doctest: +SKIP
     True
     """
     from .. import backend, layers

@@ -62,7 +62,7 @@ def estimate_mdp(transitions, n_states, n_actions, gamma, prior="uniform"):
     --------
     >>> from deepsheet import rl
     >>> mdp = rl.estimate_mdp([(0, 0, 1.0, 1), (0, 0, 0.0, 0), (0, 0, 1.0, 1)], 2, 1, 0.9)
-    >>> mdp.P[0, 0].round(3).tolist(), mdp.R[0, 0].round(3)
+    >>> mdp.P[0, 0].round(3).tolist(), float(mdp.R[0, 0].round(3))
     ([0.333, 0.667], 0.667)
     """
     S = check_number("estimate_mdp", "n_states", n_states, 1, integer=True)

@@ -1,10 +1,11 @@
 """The shape of the package: imports run downhill, files stay readable, every public name imports.
 
-* Imports run downhill only (DESIGN.md): backend/parallel -> tensor/autograd -> functional
+* Imports run downhill only: backend/parallel -> tensor/autograd -> functional
   -> layers -> models -> applications, gan, rl, distributed -> cli. A module may import from
   its own tier or any tier below, never from a tier above, at the top of the file or inside a
   function. Every top-level module or package of ``deepsheet`` has a tier in ``TIERS``: a new
   one fails here until it is placed.
+* No file in ``deepsheet/`` is over ``MAX_LINES`` lines (one concept or family per file).
 * Every name in a module's ``__all__`` can be imported, except in a module whose optional
   extra (matplotlib, gymnasium, mpi4py, CuPy) is not installed.
 """
@@ -17,6 +18,7 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "deepsheet"
+MAX_LINES = 500
 
 # Tier of each top-level module or package of deepsheet; imports go to the same tier or lower.
 TIERS = {
@@ -79,7 +81,7 @@ def _imported(path, module):
 
 def _tier(top, where):
     assert top in TIERS, (f"{where}: deepsheet.{top} has no tier: add it to TIERS in "
-                          f"tests/test_layout.py at its place in DESIGN.md's import order")
+                          f"tests/test_layout.py at its place in the import order")
     return TIERS[top]
 
 
@@ -106,6 +108,12 @@ def test_every_top_level_module_has_a_tier():
     tops = {p.stem if p.is_file() else p.name for p in ROOT.iterdir()
             if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
     assert not tops - set(TIERS), f"place these in TIERS: {sorted(tops - set(TIERS))}"
+
+
+def test_no_file_over_the_line_limit():
+    long = [f"{p.relative_to(ROOT.parent)}: {n} lines" for p, _ in _modules()
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
+    assert not long, f"files over {MAX_LINES} lines (split them by concept):\n" + "\n".join(long)
 
 
 def _import_or_skip_extra(name):

@@ -1,14 +1,16 @@
-"""Array kernels shared by the dense, convolution and pooling functions (not public).
+"""Array kernels shared by the activations, dense, convolution, pooling and recurrent
+functions (not public).
 
 * ``Geometry``: the shapes of a 2-D sliding window (kernel, strides, dilation, padding,
   output size) computed once per call, and the taps that touch the input.
 * ``chunk_size``: how many samples a chunked kernel processes at once: on a CPU a piece
   whose working set stays in cache between the copy that writes it and the product that
   reads it, and several pieces per thread of the pool; on a GPU the whole batch.
-* ``matmul_rows``: a matrix product in row blocks on the thread pool.
+* ``matmul_rows``: a matrix product in row blocks on the thread pool; ``map_blocks``: an
+  elementwise function in flat blocks on the thread pool.
 * ``relu_``: ReLU in place. NumPy's ``maximum`` against a scalar takes a slow
   non-vectorized loop (6x slower than against an array of zeros here), so it compares
-  with a block of zeros.
+  with a block of zeros. ``tanh_`` and ``sigmoid_`` in place, for the recurrent kernels.
 """
 from __future__ import annotations
 
@@ -29,8 +31,8 @@ _zero_blocks = {}
 
 
 def relu_(a, xp):
-    """a = max(a, 0) in place on a contiguous array, against a block of zeros (module notes)."""
-    if xp is not np:
+    """a = max(a, 0) in place, against a block of zeros on a contiguous host array (module notes)."""
+    if xp is not np or not a.flags.c_contiguous:  # a strided view cannot be walked flat in place
         xp.maximum(a, 0, out=a)
         return a
     z = _zero_blocks.get(a.dtype)
@@ -40,6 +42,21 @@ def relu_(a, xp):
     for s in range(0, flat.size, _ZERO_BLOCK):
         f = flat[s:s + _ZERO_BLOCK]
         np.maximum(f, z[:f.size], out=f)
+    return a
+
+
+def tanh_(a, xp):
+    """a = tanh(a) in place."""
+    xp.tanh(a, out=a)
+    return a
+
+
+def sigmoid_(a, xp):
+    """a = σ(a) in place, as (1 + tanh(a/2)) / 2: one vectorized transcendental, no overflow."""
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
     return a
 
 

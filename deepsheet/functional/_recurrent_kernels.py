@@ -16,36 +16,21 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function
 from ..backend import array_module
+from ._kernels import relu_, sigmoid_, tanh_
 
 _ROWS = 64  # rows per chunk of the time loops
 
 
 # ------------------------------------------------------------------ activations in place
-def _tanh_(a, xp):
-    xp.tanh(a, out=a)
-
-
-def _sigmoid_(a, xp):
-    # sigma(x) = (1 + tanh(x/2)) / 2: one vectorized transcendental, no overflow for large |x|.
-    a *= 0.5
-    xp.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-
-
-def _relu_(a, xp):
-    xp.maximum(a, 0, out=a)
-
-
 def _linear_(a, xp):
     pass
 
 
 # derivative of each activation written with its OUTPUT y, so backward needs no pre-activation
 FUSED_ACTIVATIONS = {
-    "tanh": (_tanh_, lambda y: 1 - y * y),
-    "sigmoid": (_sigmoid_, lambda y: y * (1 - y)),
-    "relu": (_relu_, lambda y: (y > 0).astype(y.dtype)),
+    "tanh": (tanh_, lambda y: 1 - y * y),
+    "sigmoid": (sigmoid_, lambda y: y * (1 - y)),
+    "relu": (relu_, lambda y: (y > 0).astype(y.dtype)),
     "linear": (_linear_, None),
 }
 

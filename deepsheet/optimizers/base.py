@@ -16,50 +16,18 @@ Formula (every optimizer)::
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import math
-import numbers
 
 import numpy as np
 
-from .. import backend, parallel
+from .. import backend
 from ..tensor import Tensor
 from . import schedules as _schedules
-
-SUBNORMAL_MODES = ("flush", "zero", "keep")
-# The portable remedy scans the state every ZERO_EVERY-th update of a parameter (its 1st,
-# 9th, ...): moments need ~150 (β₁ = 0.9) to ~14,000 (β₂ = 0.999) updates to decay through
-# the subnormal range, so a scan every 8 catches them early at an eighth of the cost.
-ZERO_EVERY = 8
-# Elements per block of the threaded update (128 KiB of float32 per array: each block's
-# arrays stay in the core's L2 cache through the update's several passes).
-BLOCK = 1 << 15
-
-
-def _is_number(x):
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def check_hyper(owner, name, value, low=0.0, high=None, high_open=False, optional=False):
-    """``value`` as a Python float, or a ValueError naming ``owner`` and ``name``.
-
-    Python floats keep float32 arrays float32 (a NumPy float64 scalar would upcast them
-    under NumPy 2), so every hyperparameter is stored as ``float``.
-    """
-    if value is None and optional:
-        return None
-    if high is None:
-        interval = f"[{low}, inf)"
-    else:
-        interval = f"[{low}, {high}{')' if high_open else ']'}"
-    ok = _is_number(value) and math.isfinite(value) and value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        what = "None or a number" if optional else "a number"
-        raise ValueError(f"{owner}: {name} must be {what} in {interval}, got {value!r}")
-    return float(value)
+from ._arguments import _is_number, check_hyper, keras_or_torch_arguments
+from ._blocks import step_in_blocks
+from ._subnormals import SUBNORMAL_MODES, ZERO_EVERY, zero_subnormals
+from .clipping import clipped
 
 
 class Optimizer:
@@ -117,7 +85,7 @@ class Optimizer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
-            cls.__init__ = _keras_or_torch_arguments(cls.__dict__["__init__"])
+            cls.__init__ = keras_or_torch_arguments(cls.__dict__["__init__"])
 
     def __init__(self, params=None, learning_rate=1e-3, *, weight_decay=0.0, clipnorm=None,
                  clipvalue=None, global_clipnorm=None, name=None):
@@ -311,81 +279,18 @@ class Optimizer:
                     self._follow(state, data)
                 state["step"] += 1
                 items.append((data, g, state))
-            if not self._step_in_blocks(items, lr, zeroing):
+            if not step_in_blocks(self, items, lr, zeroing):
                 for data, g, state in items:
                     xp = np if type(data) is np.ndarray else backend.array_module(data)
                     scratch = self._scratch(data)
                     self._update(data, g, state, lr, xp, scratch)
                     if zeroing and xp is np and state["step"] % ZERO_EVERY == 1 % ZERO_EVERY:
-                        _zero_subnormals(state, scratch[0], *self._pooled(data, np.bool_, 2))
+                        zero_subnormals(state, scratch[0], *self._pooled(data, np.bool_, 2))
         self.iterations += 1
-
-
-    def _step_in_blocks(self, items, lr, zeroing):
-        """The update over the flat parameter set in fixed blocks on the thread pool.
-
-        Every update is elementwise, so a block of a parameter (with the same blocks of its
-        gradient and state) updates exactly as the whole would: results do not depend on the
-        thread count. Returns False (nothing done) where this does not apply: one thread,
-        little work, GPU arrays, mixed dtypes, non-contiguous arrays, a subclass not declared
-        ``_blockwise``, or state buffers still to be created by ``_update``.
-        """
-        if not self._blockwise or not items or parallel.get_num_threads() == 1:
-            return False
-        dtype = items[0][0].dtype
-        total = 0
-        names = self._buffer_names()
-        for data, _, state in items:
-            if (type(data) is not np.ndarray or data.dtype != dtype
-                    or not data.flags.c_contiguous or any(k not in state for k in names)):
-                return False
-            for k, v in state.items():
-                if k != "step" and not (type(v) is np.ndarray and v.flags.c_contiguous):
-                    return False
-            total += data.size
-        # p, g, the state and two scratch arrays are streamed through (about 6 arrays).
-        if total * dtype.itemsize * 6 < parallel.MIN_PARALLEL_WORK:
-            return False
-        jobs, off = [], 0
-        for data, g, state in items:
-            flat = {k: (v if k == "step" else v.reshape(-1)) for k, v in state.items()}
-            fp, fg = data.reshape(-1), g.reshape(-1)
-            jobs += [(fp, fg, flat, a, b, off + a) for a, b in parallel.spans(data.size, BLOCK)]
-            off += data.size
-        tmp = self._pooled(np.empty(total, dtype), dtype, 2)
-        masks = self._pooled(np.empty(total, dtype), np.bool_, 2) if zeroing else None
-
-        def run(i):
-            fp, fg, flat, a, b, o = jobs[i]
-            state = {k: (v if k == "step" else v[a:b]) for k, v in flat.items()}
-            scratch = (tmp[0][o:o + b - a], tmp[1][o:o + b - a])
-            self._update(fp[a:b], fg[a:b], state, lr, np, scratch)
-            if zeroing and state["step"] % ZERO_EVERY == 1 % ZERO_EVERY:
-                _zero_subnormals(state, scratch[0], masks[0][o:o + b - a],
-                                 masks[1][o:o + b - a])
-        parallel.parallel_for(len(jobs), run)
-        return True
 
     def _clip(self, grads):
         """Clipped copies of ``grads`` (the arrays themselves where nothing changes)."""
-        if self.clipvalue is not None:
-            c = self.clipvalue
-            return [backend.array_module(g).clip(g, -c, c) for g in grads]
-        if self.clipnorm is not None:
-            c = self.clipnorm
-            out = []
-            for g in grads:
-                norm = math.sqrt(sq_norm(g))
-                out.append(g * (c / norm) if norm > c else g)
-            return out
-        if self.global_clipnorm is not None and grads:
-            # torch.nn.utils.clip_grad_norm_'s coefficient (with its 1e-6), so that this option
-            # and clip_grad_norm before step() give the same numbers.
-            total = math.sqrt(sum(sq_norm(g) for g in grads))
-            coef = self.global_clipnorm / (total + 1e-6)
-            if not coef >= 1.0:
-                return [g * coef for g in grads]
-        return grads
+        return clipped(grads, self.clipvalue, self.clipnorm, self.global_clipnorm)
 
     # ------------------------------------------------------------ for subclasses
     def _buffer_names(self):
@@ -556,50 +461,4 @@ class Optimizer:
                 f"params={len(self._params)})")
 
 
-def _keras_or_torch_arguments(init):
-    """Wrap an optimizer's ``__init__`` so that a number first is the learning rate (Keras's
-    ``Adam(1e-3)``) and ``lr`` is an alias of ``learning_rate`` (PyTorch's name)."""
-    @functools.wraps(init)
-    def wrapper(self, *args, **kwargs):
-        owner = type(self).__name__
-        if "lr" in kwargs:
-            if "learning_rate" in kwargs:
-                raise ValueError(f"{owner}: give lr= or learning_rate=, not both")
-            kwargs["learning_rate"] = kwargs.pop("lr")
-        if args and _is_number(args[0]) and not isinstance(args[0], bool):
-            if "learning_rate" in kwargs or len(args) > 1:
-                given = kwargs.get("learning_rate", args[1] if len(args) > 1 else None)
-                raise ValueError(f"{owner}: the learning rate was given twice, as the number "
-                                 f"{args[0]!r} first and as learning_rate={given!r}; the first "
-                                 "argument is the parameters or the learning rate, not both")
-            kwargs["learning_rate"] = args[0]
-            args = (None,)
-        init(self, *args, **kwargs)
-    return wrapper
-
-
-def sq_norm(g):
-    """Σ g² as a Python float (a BLAS dot product; no temporary array)."""
-    flat = g.reshape(-1)
-    return float(backend.array_module(g).dot(flat, flat))
-
-
-def _zero_subnormals(state, tmp, mask, nonzero):
-    """Set state values below the smallest normal number to zero, in place (portable remedy).
-
-    Host arrays only (GPUs compute on subnormals at full speed). ``tmp``, ``mask`` and
-    ``nonzero`` are scratch arrays of the state's shape (its dtype, bool, bool): nothing is
-    allocated, and the write is skipped in the usual case of no subnormal at all.
-    """
-    for k, v in state.items():
-        if k == "step":
-            continue
-        np.abs(v, out=tmp)
-        np.less(tmp, np.finfo(v.dtype).tiny, out=mask)
-        np.not_equal(tmp, 0, out=nonzero)
-        mask &= nonzero
-        if mask.any():
-            np.copyto(v, 0, where=mask)
-
-
-Optimizer.__init__ = _keras_or_torch_arguments(Optimizer.__init__)
+Optimizer.__init__ = keras_or_torch_arguments(Optimizer.__init__)

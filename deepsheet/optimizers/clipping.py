@@ -14,7 +14,36 @@ import numbers
 
 from .. import backend
 from ..tensor import Tensor
-from .base import sq_norm
+
+
+def sq_norm(g):
+    """Σ g² as a Python float (a BLAS dot product; no temporary array)."""
+    flat = g.reshape(-1)
+    return float(backend.array_module(g).dot(flat, flat))
+
+
+def clipped(grads, clipvalue=None, clipnorm=None, global_clipnorm=None):
+    """Clipped copies of the gradient arrays ``grads`` (the arrays themselves where nothing
+    changes): the optimizers' ``clipvalue``, ``clipnorm`` (each gradient on its own) and
+    ``global_clipnorm`` (all together), the first one given."""
+    if clipvalue is not None:
+        c = clipvalue
+        return [backend.array_module(g).clip(g, -c, c) for g in grads]
+    if clipnorm is not None:
+        c = clipnorm
+        out = []
+        for g in grads:
+            norm = math.sqrt(sq_norm(g))
+            out.append(g * (c / norm) if norm > c else g)
+        return out
+    if global_clipnorm is not None and grads:
+        # torch.nn.utils.clip_grad_norm_'s coefficient (with its 1e-6), so that this option
+        # and clip_grad_norm before step() give the same numbers.
+        total = math.sqrt(sum(sq_norm(g) for g in grads))
+        coef = global_clipnorm / (total + 1e-6)
+        if not coef >= 1.0:
+            return [g * coef for g in grads]
+    return grads
 
 
 def _grads(params, fn):

@@ -1,0 +1,59 @@
+"""The threaded optimizer update: the flat parameter set in fixed blocks on the pool (not public)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import parallel
+from ._subnormals import ZERO_EVERY, zero_subnormals
+
+__all__ = ["step_in_blocks", "BLOCK"]
+
+# Elements per block of the threaded update (128 KiB of float32 per array: each block's
+# arrays stay in the core's L2 cache through the update's several passes).
+BLOCK = 1 << 15
+
+
+def step_in_blocks(opt, items, lr, zeroing):
+    """The update over the flat parameter set in fixed blocks on the thread pool.
+
+    Every update is elementwise, so a block of a parameter (with the same blocks of its
+    gradient and state) updates exactly as the whole would: results do not depend on the
+    thread count. Returns False (nothing done) where this does not apply: one thread,
+    little work, GPU arrays, mixed dtypes, non-contiguous arrays, a subclass not declared
+    ``_blockwise``, or state buffers still to be created by ``_update``.
+    """
+    if not opt._blockwise or not items or parallel.get_num_threads() == 1:
+        return False
+    dtype = items[0][0].dtype
+    total = 0
+    names = opt._buffer_names()
+    for data, _, state in items:
+        if (type(data) is not np.ndarray or data.dtype != dtype
+                or not data.flags.c_contiguous or any(k not in state for k in names)):
+            return False
+        for k, v in state.items():
+            if k != "step" and not (type(v) is np.ndarray and v.flags.c_contiguous):
+                return False
+        total += data.size
+    # p, g, the state and two scratch arrays are streamed through (about 6 arrays).
+    if total * dtype.itemsize * 6 < parallel.MIN_PARALLEL_WORK:
+        return False
+    jobs, off = [], 0
+    for data, g, state in items:
+        flat = {k: (v if k == "step" else v.reshape(-1)) for k, v in state.items()}
+        fp, fg = data.reshape(-1), g.reshape(-1)
+        jobs += [(fp, fg, flat, a, b, off + a) for a, b in parallel.spans(data.size, BLOCK)]
+        off += data.size
+    tmp = opt._pooled(np.empty(total, dtype), dtype, 2)
+    masks = opt._pooled(np.empty(total, dtype), np.bool_, 2) if zeroing else None
+
+    def run(i):
+        fp, fg, flat, a, b, o = jobs[i]
+        state = {k: (v if k == "step" else v[a:b]) for k, v in flat.items()}
+        scratch = (tmp[0][o:o + b - a], tmp[1][o:o + b - a])
+        opt._update(fp[a:b], fg[a:b], state, lr, np, scratch)
+        if zeroing and state["step"] % ZERO_EVERY == 1 % ZERO_EVERY:
+            zero_subnormals(state, scratch[0], masks[0][o:o + b - a],
+                             masks[1][o:o + b - a])
+    parallel.parallel_for(len(jobs), run)
+    return True

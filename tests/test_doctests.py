@@ -16,6 +16,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "deepsheet"
 OPTIONAL_EXTRAS = {"matplotlib", "gymnasium", "mpi4py", "cupy", "cupyx"}
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+NUMPY_PRINT_DEFAULTS = dict(precision=8, threshold=1000, edgeitems=3, linewidth=75,
+                            suppress=False, nanstr="nan", infstr="inf", sign="-",
+                            floatmode="maxprec", legacy=False)
 
 
 def _module_names():
@@ -41,8 +44,8 @@ def test_docstring_examples(name):
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     tests = [t for t in finder.find(module, name) if t.examples]
     failures = []
-    # Examples print arrays as NumPy does by default, whatever an earlier test configured.
-    with np.printoptions(legacy=False):
+    # Examples print arrays with NumPy's default options, whatever ran before in this process.
+    with np.printoptions(**NUMPY_PRINT_DEFAULTS):
         for test in tests:
             test.globs = dict(module.__dict__)
             runner.run(test, out=failures.append)

@@ -197,14 +197,15 @@ def _value_iteration(args, env, folder):
         mdp = env.unwrapped.mdp(gamma=args.gamma)
     V, policy = rl.value_iteration(mdp, tol=args.tol)
     shape = _grid_shape(env)
-    np.set_printoptions(precision=3, suppress=True, linewidth=120)
     print(f"{mdp}")
     if shape and shape[0] * shape[1] == mdp.n_states:
-        print("V* (as the grid):")
-        print(V.reshape(shape))
-        print("greedy policy (" + ", ".join(f"{i} {a}" for i, a in enumerate(_action_names(env)))
-              + "):")
-        print(policy.reshape(shape))
+        # local print options: the command may run inside a user's process (cli.main)
+        with np.printoptions(precision=3, suppress=True, linewidth=120):
+            print("V* (as the grid):")
+            print(V.reshape(shape))
+            print("greedy policy (" + ", ".join(f"{i} {a}" for i, a in
+                                                 enumerate(_action_names(env))) + "):")
+            print(policy.reshape(shape))
     else:
         print(f"V*: {mdp.n_states} states, min {V.min():.4f}, max {V.max():.4f}")
     path = os.path.join(folder, "values.csv")

@@ -102,6 +102,24 @@ def _check_conv_inputs(fname, x, w, b, groups, kernel_rank=4):
         raise ValueError(f"{fname}: bias must have shape ({w.shape[-1]},), got {tuple(b.shape)}")
 
 
+def _image_kernel_bias(fname, x, w, b, layout, channels):
+    """x, w and b as tensors, checked: rank-4 image and kernel, the kernel's input channels
+    on the image's last axis, a bias of one value per output channel. ``channels(w.shape)``
+    gives (input channels, output channels) for the kernel ``layout``."""
+    x, w = as_tensor(x), as_tensor(w)
+    b = None if b is None else as_tensor(b)
+    _check_rank(x, 4, "input", fname)
+    _check_rank(w, 4, "kernel", fname)
+    cin, cout = channels(w.shape)
+    if x.shape[-1] != cin:
+        raise ValueError(f"{fname}: kernel of shape {tuple(w.shape)} {layout} expects {cin} input "
+                         f"channels on the last axis, got input of shape {tuple(x.shape)}"
+                         f"{channels_first_hint(x.shape, cin)}")
+    if b is not None and tuple(b.shape) != (cout,):
+        raise ValueError(f"{fname}: bias must have shape ({cout},), got {tuple(b.shape)}")
+    return x, w, b
+
+
 def conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1,
            activation=None):
     """2-D convolution (cross-correlation) of channels-last images, bias in the same node.
@@ -305,17 +323,8 @@ def conv2d_transpose(x, w, b=None, strides=1, padding="valid", output_padding=No
     >>> ds.functional.conv2d_transpose(x, w, strides=2, padding="same").shape
     (1, 8, 8, 2)
     """
-    x, w = as_tensor(x), as_tensor(w)
-    b = None if b is None else as_tensor(b)
     fname = "conv2d_transpose"
-    _check_rank(x, 4, "input", fname)
-    _check_rank(w, 4, "kernel", fname)
-    if x.shape[-1] != w.shape[3]:
-        raise ValueError(f"{fname}: kernel of shape {tuple(w.shape)} (kh, kw, out, in) expects "
-                         f"{w.shape[3]} input channels on the last axis, got input of shape "
-                         f"{tuple(x.shape)}{channels_first_hint(x.shape, w.shape[3])}")
-    if b is not None and tuple(b.shape) != (w.shape[2],):
-        raise ValueError(f"{fname}: bias must have shape ({w.shape[2]},), got {tuple(b.shape)}")
+    x, w, b = _image_kernel_bias(fname, x, w, b, "(kh, kw, out, in)", lambda s: (s[3], s[2]))
     strides = normalize_tuple(strides, 2, f"{fname} strides")
     dilation = normalize_tuple(dilation_rate, 2, f"{fname} dilation_rate")
     ops = None if output_padding is None else normalize_tuple(output_padding, 2,
@@ -442,18 +451,9 @@ def depthwise_conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1):
     >>> ds.functional.depthwise_conv2d(x, w, padding="same").shape
     (1, 6, 6, 8)
     """
-    x, w = as_tensor(x), as_tensor(w)
-    b = None if b is None else as_tensor(b)
     fname = "depthwise_conv2d"
-    _check_rank(x, 4, "input", fname)
-    _check_rank(w, 4, "kernel", fname)
-    if x.shape[-1] != w.shape[2]:
-        raise ValueError(f"{fname}: kernel of shape {tuple(w.shape)} (kh, kw, in, multiplier) "
-                         f"expects {w.shape[2]} input channels on the last axis, got input of "
-                         f"shape {tuple(x.shape)}{channels_first_hint(x.shape, w.shape[2])}")
-    if b is not None and tuple(b.shape) != (w.shape[2] * w.shape[3],):
-        raise ValueError(f"{fname}: bias must have shape ({w.shape[2] * w.shape[3]},), "
-                         f"got {tuple(b.shape)}")
+    x, w, b = _image_kernel_bias(fname, x, w, b, "(kh, kw, in, multiplier)",
+                                 lambda s: (s[2], s[2] * s[3]))
     return DepthwiseConv2dOp.apply(x, w, b, strides=strides, padding=padding,
                                  dilation_rate=dilation_rate)
 

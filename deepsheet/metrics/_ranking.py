@@ -14,7 +14,7 @@ from itertools import combinations
 import numpy as np
 
 from ._validation import (UndefinedMetricWarning, check_lengths, check_sample_weight, encode,
-                          target_type, to_host)
+                          given_classes, target_type, to_host)
 
 _BINARY_LABEL_SETS = ([0, 1], [-1, 1], [0], [-1], [1])
 
@@ -392,17 +392,9 @@ def _multiclass_roc_auc(y_true, y_score, labels, multi_class, average, w):
     if average is None and multi_class == "ovo":
         raise NotImplementedError("average=None is not implemented for multi_class='ovo'")
     if labels is not None:
-        labels = to_host(labels, "labels").ravel()
-        classes = np.unique(labels)
-        if classes.shape[0] != labels.shape[0]:
-            raise ValueError("parameter 'labels' must be unique")
-        if not np.array_equal(classes, labels):
-            raise ValueError("parameter 'labels' must be ordered")
-        if classes.shape[0] != y_score.shape[1]:
-            raise ValueError(f"number of given labels, {classes.shape[0]}, not equal to the "
-                             f"number of columns in y_score, {y_score.shape[1]}")
-        if np.setdiff1d(y_true, classes).size:
-            raise ValueError("y_true contains labels not in parameter 'labels'")
+        classes = given_classes(labels, y_true, y_score.shape[1],
+                                "number of given labels, {}, not equal to the number of "
+                                "columns in y_score, {}")
     else:
         classes = np.unique(y_true)
         if classes.shape[0] != y_score.shape[1]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._ranking import _multiclass_needs_matrix, _score_matrix
 from ._validation import (UndefinedMetricWarning, check_lengths, check_sample_weight, encode,
-                          target_type, to_host)
+                          given_classes, target_type, to_host)
 
 __all__ = ["top_k_accuracy_score"]
 
@@ -58,17 +58,9 @@ def top_k_accuracy_score(y_true, y_score, *, k=2, normalize=True, sample_weight=
                              f"number of classes in y_score ({n_score_classes}); pass all "
                              "known classes through `labels`")
     else:
-        labels = to_host(labels, "labels").ravel()
-        classes = np.unique(labels)
-        if classes.shape[0] != labels.shape[0]:
-            raise ValueError("parameter 'labels' must be unique")
-        if not np.array_equal(classes, labels):
-            raise ValueError("parameter 'labels' must be ordered")
-        if classes.shape[0] != n_score_classes:
-            raise ValueError(f"number of given labels ({classes.shape[0]}) not equal to the "
-                             f"number of classes in y_score ({n_score_classes})")
-        if np.setdiff1d(y_true, classes).size:
-            raise ValueError("y_true contains labels not in parameter 'labels'")
+        classes = given_classes(labels, y_true, n_score_classes,
+                                "number of given labels ({}) not equal to the number of "
+                                "classes in y_score ({})")
     if k >= classes.shape[0]:
         warnings.warn(f"'k' ({k}) greater than or equal to 'n_classes' ({classes.shape[0]}) "
                       "will result in a perfect score and is therefore meaningless.",

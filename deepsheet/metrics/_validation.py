@@ -170,3 +170,20 @@ def encode(y, classes):
     pos_clipped = np.minimum(pos, classes.size - 1)
     found = sorted_classes[pos_clipped] == y
     return order[pos_clipped], np.asarray(found, dtype=bool)
+
+
+def given_classes(labels, y_true, n_columns, mismatch):
+    """The classes a user named with ``labels=``: unique, sorted, one per score column, and
+    covering every label of ``y_true``; ``mismatch`` words the error for a count that is not
+    ``n_columns`` (``{}`` for the count, then ``{}`` for n_columns)."""
+    labels = to_host(labels, "labels").ravel()
+    classes = np.unique(labels)
+    if classes.shape[0] != labels.shape[0]:
+        raise ValueError("parameter 'labels' must be unique")
+    if not np.array_equal(classes, labels):
+        raise ValueError("parameter 'labels' must be ordered")
+    if classes.shape[0] != n_columns:
+        raise ValueError(mismatch.format(classes.shape[0], n_columns))
+    if np.setdiff1d(y_true, classes).size:
+        raise ValueError("y_true contains labels not in parameter 'labels'")
+    return classes

@@ -10,6 +10,7 @@
 Imported on first use (``deepsheet.gan`` is not loaded by ``import deepsheet``).
 """
 from .builders import *  # noqa: F401,F403
-from .model import GAN, ConditionalGAN, GANWarning  # noqa: F401
+from .conditional import ConditionalGAN  # noqa: F401
+from .model import GAN, GANWarning  # noqa: F401
 from .scores import *  # noqa: F401,F403
 from .callbacks import SampleGrid, sample_grid  # noqa: F401

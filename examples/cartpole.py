@@ -3,7 +3,7 @@
     python examples/cartpole.py dqn --seeds 0 1 2
     python examples/cartpole.py reinforce --seeds 0 1 2
 
-Prints, per seed, the training time, the number of environment steps and the evaluation
+Prints, per seed, the training time (wall clock and CPU), the number of environment steps and the evaluation
 (mean ± std over 100 episodes; the environment's "solved" threshold is 475), and writes
 the returns of each run to ``runs/cartpole-<agent>-seed<N>.csv``.
 """
@@ -33,13 +33,16 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=50_000, help="DQN environment steps")
     parser.add_argument("--episodes", type=int, default=1_000, help="REINFORCE episodes (at most)")
+    parser.add_argument("--threads", type=int, default=1, help="deepsheet.set_num_threads")
     args = parser.parse_args()
+    import deepsheet as ds
+    ds.set_num_threads(args.threads)
     os.makedirs("runs", exist_ok=True)
     solved = 0
     for seed in args.seeds:
         env = gym.make("CartPole-v1")
         agent = make_agent(args.agent, seed)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         if args.agent == "dqn":
             returns = agent.train(env, total_steps=args.steps, seed=seed)
         else:
@@ -47,13 +50,13 @@ def main():
             # then at least as good on CartPole).
             returns = agent.train(env, episodes=args.episodes, seed=seed, target_return=495,
                                   window=20)
-        elapsed = time.perf_counter() - t
+        elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
         result = rl.evaluate(agent, gym.make("CartPole-v1"), episodes=100, seed=10_000 + seed,
                              success_threshold=475)
         solved += result.mean >= 475
         path = f"runs/cartpole-{args.agent}-seed{seed}.csv"
         np.savetxt(path, returns, fmt="%g", header="return", comments="")
-        print(f"seed {seed}: {elapsed:.0f} s, {int(returns.sum())} steps, {len(returns)} episodes; "
+        print(f"seed {seed}: {elapsed:.0f} s ({cpu:.0f} s CPU), {int(returns.sum())} steps, {len(returns)} episodes; "
               f"greedy return over 100 episodes {result.mean:.1f} ± {result.std:.1f} -> {path}",
               flush=True)
     print(f"{solved} of {len(args.seeds)} seeds reach a mean return >= 475")

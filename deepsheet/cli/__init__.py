@@ -22,7 +22,9 @@ line naming what exists and exits with status 1; a bug keeps its traceback.
 * ``summary MODEL``: layers, shapes, parameters, how and on what it was trained;
 * ``predict MODEL FILE.npy [--output OUT.npy]``: predicted classes of raw images (scaled
   as in training: the scale is saved with the model);
-* ``info [--json]``: version, array backend, BLAS, threads, GPU, datasets.
+* ``info [--json]``: version, array backend, BLAS, threads, GPU, datasets;
+* ``rl value-iteration|q-learning|dqn|reinforce --env ID``: reinforcement learning on Gymnasium
+  environments (``deepsheet.cli.rl``).
 
 Examples
 --------

@@ -54,6 +54,8 @@ def _common_arguments(p, gamma):
                    help="episodes of the final greedy evaluation (default 100)")
     p.add_argument("--out", default=None, help="run folder (default runs/rl-<command>-<env>-<time>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="threads for deepsheet's kernels (default: the library's choice)")
 
 
 def _rl_arguments(parser):
@@ -271,6 +273,9 @@ def _run_rl(args):
         import gymnasium  # noqa: F401
     except ImportError:
         raise ValueError("deepsheet rl needs Gymnasium: pip install 'deepsheet[rl]'") from None
+    if args.threads is not None:
+        from .. import parallel
+        parallel.set_num_threads(args.threads)
     env = make_env(args.env)
     name = args.env.replace("/", "-").replace(":", "-")
     folder = args.out or _new_run_folder(f"rl-{args.rl_command}", name)

@@ -23,7 +23,8 @@ def test_q_learning_and_dqn_commands(tmp_path, capsys):
     assert len((tmp_path / "q" / "returns.csv").read_text().splitlines()) == 51
     assert main(["rl", "dqn", "--env", "CartPole-v1", "--steps", "300", "--hidden", "8",
                  "--learning-starts", "100", "--train-freq", "50", "--gradient-steps", "2",
-                 "--quiet", "--out", str(tmp_path / "d"), "--eval-episodes", "2"]) == 0
+                 "--quiet", "--out", str(tmp_path / "d"), "--eval-episodes", "2",
+                 "--threads", "1"]) == 0
     assert os.path.exists(tmp_path / "d" / "agent.deepsheet")
     out = capsys.readouterr().out
     assert out.count("mean return") == 2

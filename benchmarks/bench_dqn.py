@@ -10,10 +10,13 @@ forward passes and a backward per update) decide the speed, not the arithmetic.
 Rounds alternate ours / PyTorch (A B A B) at each thread count (``deepsheet.set_num_threads``,
 which also keeps NumPy's BLAS at one thread inside its pool, and ``torch.set_num_threads``);
 the report gives best and median steps/s and the
-ratio ours / PyTorch (> 1: deepsheet is faster). Pass ``--config cli`` for the CartPole
-recipe of ``deepsheet rl dqn`` (256-256 network, 128 updates every 256 steps).
+ratio ours / PyTorch (> 1: deepsheet is faster), by the wall clock and per CPU-second of the
+process (the latter is far less sensitive to other jobs on a shared machine). Pass ``--config cleanrl`` for the CartPole
+recipe of ``deepsheet rl dqn`` and ``examples/cartpole.py`` (CleanRL's: 120-84 network, MSE, no
+double DQN, no clipping, an update every 10 steps after 10,000). On a loaded machine PyTorch's
+OpenMP workers spin at barriers when it runs on 2 threads; ``OMP_WAIT_POLICY=PASSIVE`` stops that.
 
-    python benchmarks/bench_dqn.py [--steps 6000] [--rounds 3] [--threads 1,2] [--config default|cli]
+    python benchmarks/bench_dqn.py [--steps 6000] [--rounds 3] [--threads 1,2] [--config default|cleanrl]
 """
 from __future__ import annotations
 
@@ -33,10 +36,10 @@ from deepsheet.rl.dqn import ReplayBuffer  # noqa: E402
 CONFIGS = {
     "default": dict(hidden=(64, 64), learning_rate=5e-4, batch_size=64, buffer_size=50_000,
                     learning_starts=1_000, train_freq=1, gradient_steps=1, target_update=500,
-                    eps_steps=10_000, eps_end=0.05),
-    "cli": dict(hidden=(256, 256), learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
-                learning_starts=1_000, train_freq=256, gradient_steps=128, target_update=10,
-                eps_steps=8_000, eps_end=0.04),
+                    eps_steps=10_000, eps_end=0.05, double=True, loss="huber", clip=10.0),
+    "cleanrl": dict(hidden=(120, 84), learning_rate=2.5e-4, batch_size=128, buffer_size=10_000,
+                    learning_starts=10_000, train_freq=10, gradient_steps=1, target_update=500,
+                    eps_steps=250_000, eps_end=0.05, double=False, loss="mse", clip=None),
 }
 GAMMA = 0.99
 
@@ -48,11 +51,11 @@ def run_ours(cfg, steps, seed):
                    learning_starts=cfg["learning_starts"], train_freq=cfg["train_freq"],
                    gradient_steps=cfg["gradient_steps"], target_update=cfg["target_update"],
                    epsilon=rl.LinearSchedule(1.0, cfg["eps_end"], cfg["eps_steps"]),
-                   double=True, loss="huber", max_grad_norm=10.0, seed=seed)
+                   double=cfg["double"], loss=cfg["loss"], max_grad_norm=cfg["clip"], seed=seed)
     env = gym.make("CartPole-v1")
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     agent.train(env, total_steps=steps, seed=seed)
-    return steps / (time.perf_counter() - t)
+    return steps / (time.perf_counter() - t), steps / (time.process_time() - c)
 
 
 def run_torch(cfg, steps, seed):
@@ -74,7 +77,7 @@ def run_torch(cfg, steps, seed):
     rng = np.random.default_rng(seed)
     eps = rl.LinearSchedule(1.0, cfg["eps_end"], cfg["eps_steps"])
     env = gym.make("CartPole-v1")
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     obs, _ = env.reset(seed=seed)
     for step in range(1, steps + 1):
         if rng.random() < eps(step - 1):
@@ -91,16 +94,23 @@ def run_torch(cfg, steps, seed):
             for _ in range(cfg["gradient_steps"]):
                 o, act, rew, o2, d = (torch.as_tensor(x) for x in buf.sample(cfg["batch_size"]))
                 with torch.no_grad():
-                    best = q(o2).argmax(1, keepdim=True)
-                    y = rew + GAMMA * (1 - d) * target(o2).gather(1, best)[:, 0]
-                loss = nn.functional.smooth_l1_loss(q(o).gather(1, act[:, None])[:, 0], y)
+                    if cfg["double"]:
+                        best = q(o2).argmax(1, keepdim=True)
+                        v = target(o2).gather(1, best)[:, 0]
+                    else:
+                        v = target(o2).max(1).values
+                    y = rew + GAMMA * (1 - d) * v
+                chosen = q(o).gather(1, act[:, None])[:, 0]
+                loss = (nn.functional.smooth_l1_loss(chosen, y) if cfg["loss"] == "huber"
+                        else nn.functional.mse_loss(chosen, y))
                 opt.zero_grad()
                 loss.backward()
-                nn.utils.clip_grad_norm_(q.parameters(), 10.0)
+                if cfg["clip"] is not None:
+                    nn.utils.clip_grad_norm_(q.parameters(), cfg["clip"])
                 opt.step()
         if step % cfg["target_update"] == 0:
             target.load_state_dict(q.state_dict())
-    return steps / (time.perf_counter() - t)
+    return steps / (time.perf_counter() - t), steps / (time.process_time() - c)
 
 
 def main():
@@ -123,10 +133,15 @@ def main():
         for r in range(args.rounds):
             ours.append(run_ours(cfg, args.steps, seed=r))
             theirs.append(run_torch(cfg, args.steps, seed=r))
-        print(f"{threads} thread(s): deepsheet best {max(ours):,.0f} median "
-              f"{statistics.median(ours):,.0f} steps/s | PyTorch best {max(theirs):,.0f} median "
-              f"{statistics.median(theirs):,.0f} | ratio best {max(ours) / max(theirs):.2f}, "
-              f"median {statistics.median(ours) / statistics.median(theirs):.2f}", flush=True)
+            print(f"  {threads} thread(s), round {r}: deepsheet {ours[-1][0]:,.0f}, PyTorch "
+                  f"{theirs[-1][0]:,.0f} steps/s; per CPU-second {ours[-1][1]:,.0f} vs "
+                  f"{theirs[-1][1]:,.0f} (load {os.getloadavg()[0]:.1f})", flush=True)
+        for k, what in ((0, "steps/s"), (1, "steps per CPU-second")):
+            a, b = [o[k] for o in ours], [o[k] for o in theirs]
+            print(f"{threads} thread(s), {what}: deepsheet best {max(a):,.0f} median "
+                  f"{statistics.median(a):,.0f} | PyTorch best {max(b):,.0f} median "
+                  f"{statistics.median(b):,.0f} | ratio best {max(a) / max(b):.2f}, median "
+                  f"{statistics.median(a) / statistics.median(b):.2f}", flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 

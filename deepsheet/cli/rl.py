@@ -73,25 +73,34 @@ def _rl_arguments(parser):
     p.add_argument("--epsilon-end", type=_fraction, default=0.01)
     p.add_argument("--epsilon-episodes", type=_positive_int, default=None,
                    help="episodes over which ε falls linearly (default: 2/3 of --episodes)")
-    p = sub.add_parser("dqn", help="deep Q-network on a deepsheet MLP")
+    p = sub.add_parser("dqn", help="deep Q-network on a deepsheet MLP (defaults: CleanRL's "
+                                   "CartPole recipe)")
     _common_arguments(p, 0.99)
-    p.add_argument("--steps", type=_positive_int, default=50_000)
-    p.add_argument("--hidden", type=_positive_int, nargs="+", default=[256, 256])
-    p.add_argument("--learning-rate", type=_positive_float, default=2.3e-3)
-    p.add_argument("--batch-size", type=_positive_int, default=64)
-    p.add_argument("--buffer-size", type=_positive_int, default=100_000)
-    p.add_argument("--learning-starts", type=_positive_int, default=1_000)
-    p.add_argument("--train-freq", type=_positive_int, default=256)
-    p.add_argument("--gradient-steps", type=_positive_int, default=128)
-    p.add_argument("--target-update", type=_positive_int, default=10)
-    p.add_argument("--epsilon-steps", type=_positive_int, default=8_000)
-    p.add_argument("--epsilon-end", type=_fraction, default=0.04)
+    p.add_argument("--steps", type=_positive_int, default=500_000)
+    p.add_argument("--hidden", type=_positive_int, nargs="+", default=[120, 84])
+    p.add_argument("--learning-rate", type=_positive_float, default=2.5e-4)
+    p.add_argument("--batch-size", type=_positive_int, default=128)
+    p.add_argument("--buffer-size", type=_positive_int, default=10_000)
+    p.add_argument("--learning-starts", type=_positive_int, default=10_000)
+    p.add_argument("--train-freq", type=_positive_int, default=10)
+    p.add_argument("--gradient-steps", type=_positive_int, default=1)
+    p.add_argument("--target-update", type=_positive_int, default=500)
+    p.add_argument("--epsilon-steps", type=_positive_int, default=None,
+                   help="steps over which ε falls from 1 (default: half of --steps)")
+    p.add_argument("--epsilon-end", type=_fraction, default=0.05)
+    p.add_argument("--loss", choices=("mse", "huber"), default="mse")
+    p.add_argument("--double", action="store_true", help="double DQN targets")
+    p.add_argument("--max-grad-norm", type=_positive_float, default=None)
+    p.add_argument("--target-return", type=float, default=None,
+                   help="stop once the last 20 training episodes average this (CartPole: 495)")
     p = sub.add_parser("reinforce", help="REINFORCE policy gradient with a learned baseline")
     _common_arguments(p, 0.99)
     p.add_argument("--episodes", type=_positive_int, default=1_000)
     p.add_argument("--hidden", type=_positive_int, nargs="+", default=[64])
     p.add_argument("--learning-rate", type=_positive_float, default=1e-2)
     p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--target-return", type=float, default=None,
+                   help="stop once the last 20 training episodes average this (CartPole: 495)")
 
 
 def make_env(name):
@@ -251,13 +260,17 @@ def _deep(args, env, folder):
                        gamma=args.gamma, batch_size=args.batch_size, buffer_size=args.buffer_size,
                        learning_starts=args.learning_starts, train_freq=args.train_freq,
                        gradient_steps=args.gradient_steps, target_update=args.target_update,
-                       epsilon=rl.LinearSchedule(1.0, args.epsilon_end, args.epsilon_steps),
+                       epsilon=rl.LinearSchedule(1.0, args.epsilon_end,
+                                                 args.epsilon_steps or max(1, args.steps // 2)),
+                       loss=args.loss, double=args.double, max_grad_norm=args.max_grad_norm,
                        seed=args.seed)
-        returns = agent.train(env, total_steps=args.steps, seed=args.seed, progress=not args.quiet)
+        returns = agent.train(env, total_steps=args.steps, seed=args.seed, progress=not args.quiet,
+                              target_return=args.target_return, window=20)
     else:
         agent = rl.REINFORCE(hidden=tuple(args.hidden), learning_rate=args.learning_rate,
                              baseline=not args.no_baseline, gamma=args.gamma, seed=args.seed)
-        returns = agent.train(env, episodes=args.episodes, seed=args.seed, progress=not args.quiet)
+        returns = agent.train(env, episodes=args.episodes, seed=args.seed, progress=not args.quiet,
+                              target_return=args.target_return, window=20)
     _write_returns(folder, returns, f"{args.rl_command} on {args.env}", env)
     path = os.path.join(folder, "agent.deepsheet")
     agent.save(path)

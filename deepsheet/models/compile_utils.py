@@ -5,8 +5,8 @@ computes
 
     L = Σ_k w_k · loss_k(y_k, ŷ_k) + Σ model.losses          (weight penalties)
 
-with masked time steps of ``ŷ_k._keras_mask`` weighing nothing (Keras's rule: the mean is
-over the valid steps). ``CompiledMetrics`` holds one ``MetricEntry`` per (output, metric),
+with masked time steps of ``ŷ_k._keras_mask`` weighing nothing (the ``Loss`` classes apply
+Keras's rule: the mean is over the valid steps). ``CompiledMetrics`` holds one ``MetricEntry`` per (output, metric),
 updated with the same masks. ``"accuracy"`` resolves to the accuracy that fits the loss.
 """
 from __future__ import annotations
@@ -17,25 +17,11 @@ from .. import backend
 from ..tensor import Tensor
 
 __all__ = ["LossEntry", "MetricEntry", "CompiledLoss", "CompiledMetrics", "compile_containers",
-           "serialize_arg", "mask_weights", "masked_steps"]
+           "serialize_arg", "masked_steps"]
 
 
 def _unwrap(x):
     return x.data if isinstance(x, Tensor) else x
-
-
-def mask_weights(mask, sample_weight):
-    """Keras's masked loss as sample weights: masked steps weigh 0 and the others
-    ``total / valid``, so the mean over all (batch, time) steps is the mean over the valid
-    ones, Σ wᵢₜ·Lᵢₜ / #valid. Per-sample weights (N,) extend over time."""
-    xp = backend.array_module(mask)
-    m = xp.asarray(mask).astype(np.float32)
-    valid = int(xp.count_nonzero(m))
-    m *= (m.size / valid) if valid else 0.0
-    if sample_weight is not None:
-        sw = sample_weight.reshape(sample_weight.shape + (1,) * (m.ndim - sample_weight.ndim))
-        m = m * sw
-    return m
 
 
 def masked_steps(y_true, y_pred, sample_weight=None):
@@ -77,12 +63,9 @@ class LossEntry:
         self.index, self.name, self.loss, self.weight = index, name, loss, weight
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        mask = y_pred._keras_mask
-        if mask is not None:
-            sample_weight = mask_weights(mask, sample_weight)
-        value = self.loss(y_true, y_pred) if sample_weight is None else \
+        # the Loss itself honours y_pred's mask (Keras 3's Loss.__call__ does too)
+        return self.loss(y_true, y_pred) if sample_weight is None else \
             self.loss(y_true, y_pred, sample_weight=sample_weight)
-        return value
 
     def __repr__(self):
         return f"LossEntry({self.name!r}, {self.loss!r}, weight={self.weight})"

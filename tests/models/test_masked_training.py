@@ -62,3 +62,17 @@ def test_masked_training_steps_equal_the_unpadded_ones():
     np.testing.assert_allclose(hb["accuracy"], ha["accuracy"], rtol=1e-6)
     for wa, wb in zip(plain.get_weights(), padded.get_weights()):
         np.testing.assert_allclose(wb, wa, rtol=1e-5, atol=1e-6)
+
+
+def test_loss_objects_honour_the_prediction_mask_when_called_directly():
+    """Keras 3's Loss.__call__ reads y_pred's mask too (custom train steps rely on it)."""
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 3, size=(2, 5))
+    logits = ds.tensor(rng.normal(size=(2, 5, 3)).astype(np.float32))
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]], bool)
+    logits._keras_mask = mask
+    loss = ds.losses.SparseCategoricalCrossentropy(from_logits=True)
+    per = ds.functional.sparse_categorical_crossentropy(y_true, logits.numpy(), from_logits=True)
+    np.testing.assert_allclose(loss(y_true, logits).item(), per.numpy()[mask].mean(), rtol=1e-6)
+    total = ds.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+    np.testing.assert_allclose(total(y_true, logits).item(), per.numpy()[mask].sum(), rtol=1e-6)

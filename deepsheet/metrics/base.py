@@ -189,6 +189,14 @@ class MeanMetricWrapper(Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         values = self._fn(_array(y_true), _array(y_pred), **self._fn_kwargs)
+        mask = getattr(y_pred, "_keras_mask", None)
+        if mask is not None:  # masked steps do not count (Keras 3 reads y_pred's mask too)
+            xp = backend.array_module(values)
+            m = xp.asarray(mask, dtype=values.dtype if values.dtype.kind == "f" else "float32")
+            if sample_weight is not None:
+                w = xp.asarray(_array(sample_weight), dtype=m.dtype)
+                m = m * w.reshape(w.shape + (1,) * (m.ndim - w.ndim))
+            sample_weight = m
         super().update_state(values, sample_weight)
 
     def get_config(self):

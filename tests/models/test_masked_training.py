@@ -1,6 +1,7 @@
 """Masked time steps count neither in the loss nor in the metrics (Keras semantics):
 a padded, masked batch gives what the same data unpadded gives."""
 import numpy as np
+import pytest
 
 import deepsheet as ds
 from deepsheet import layers
@@ -76,3 +77,15 @@ def test_loss_objects_honour_the_prediction_mask_when_called_directly():
     np.testing.assert_allclose(loss(y_true, logits).item(), per.numpy()[mask].mean(), rtol=1e-6)
     total = ds.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
     np.testing.assert_allclose(total(y_true, logits).item(), per.numpy()[mask].sum(), rtol=1e-6)
+
+
+def test_metrics_honour_the_prediction_mask_when_called_directly():
+    rng = np.random.default_rng(4)
+    y_true = rng.integers(0, 3, size=(2, 5))
+    probs = ds.tensor(rng.dirichlet(np.ones(3), size=(2, 5)).astype(np.float32))
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]], bool)
+    probs._keras_mask = mask
+    acc = ds.metrics.SparseCategoricalAccuracy()
+    acc.update_state(y_true, probs)
+    hits = probs.numpy().argmax(-1) == y_true
+    assert acc.result() == pytest.approx(hits[mask].mean())

@@ -1,4 +1,4 @@
-"""The two-player game: ``GAN`` (Goodfellow et al. 2014) and ``ConditionalGAN`` (Mirza & Osindero 2014)."""
+"""The two-player game: ``GAN`` (Goodfellow et al. 2014); its conditional form is in ``conditional``."""
 from __future__ import annotations
 
 import math

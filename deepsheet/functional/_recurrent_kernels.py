@@ -105,6 +105,13 @@ class Recurrence(Function):
         DH_PROBE[id(self.parents[self._w_index])] = (rows, self.go_backwards)
         return rows
 
+    def _arrive(self, dh, gs, probe, t, r):
+        """Add the gradient the output sequence sends to h_t (in place); record ‖dL/dh_t‖."""
+        if gs is not None:
+            dh += gs[t, r]
+        if probe is not None:
+            probe[t, r] = self.xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=1))
+
     def _start(self, g, n, h, dtype, a, b):
         """A chunk's running gradient: a copy of the incoming one, or zeros."""
         if g is None:
@@ -174,10 +181,7 @@ class SimpleRNNKernel(Recurrence):
             r = slice(a, b)
             dh = self._start(g_last, n, h, hs.dtype, a, b)
             for t in range(t_len - 1, -1, -1):
-                if gs is not None:
-                    dh += gs[t, r]
-                if probe is not None:
-                    probe[t, r] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=1))
+                self._arrive(dh, gs, probe, t, r)
                 d, carry = self._split_masked(dh, t, a, b)
                 dzt = dz[t, r]
                 dzt[...] = d
@@ -290,10 +294,7 @@ class LSTMKernel(Recurrence):
             tmp = xp.empty((b - a, h), dtype=dt)
             slope = xp.empty((b - a, 4 * h), dtype=dt)
             for t in range(t_len - 1, -1, -1):
-                if gs is not None:
-                    dh += gs[t, r]
-                if probe is not None:
-                    probe[t, r] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=1))
+                self._arrive(dh, gs, probe, t, r)
                 z = gates[t, r]
                 i, f, g, o = z[:, :h], z[:, h:2 * h], z[:, 2 * h:3 * h], z[:, 3 * h:]
                 dh, hcarry = self._split_masked(dh, t, a, b)
@@ -411,10 +412,7 @@ class GRUKernel(Recurrence):
             dh = self._start(g_last, n, h, dt, a, b)
             tmp = xp.empty((b - a, h), dtype=dt)
             for t in range(t_len - 1, -1, -1):
-                if gs is not None:
-                    dh += gs[t, r]
-                if probe is not None:
-                    probe[t, r] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=1))
+                self._arrive(dh, gs, probe, t, r)
                 dh, carry = self._split_masked(dh, t, a, b)
                 zg = gates[t, r]
                 z, rr, hh = zg[:, :h], zg[:, h:2 * h], zg[:, 2 * h:]

@@ -235,7 +235,9 @@ class TrainingState:
 def attach(model, state, metadata):
     """Remember a loaded checkpoint on ``model``: the file's ``metadata`` as
     ``model.checkpoint_metadata`` and ``state`` for the first ``fit`` to resume from."""
-    model.checkpoint_metadata = metadata
+    # Straight into __dict__: a subclassed model's attribute tracking would store a dict as a
+    # tracked copy, and resume() recognises the checkpoint by identity.
+    model.__dict__["checkpoint_metadata"] = metadata
     model.__dict__["_checkpoint_state"] = (state, metadata)
 
 

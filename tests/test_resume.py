@@ -185,3 +185,20 @@ def test_checkpoint_argument_errors(tmp_path):
     with pytest.warns(UserWarning, match="monitors 'nope'"):
         _fit(model, 1, [C.ModelCheckpoint(tmp_path / "y", monitor="nope", save_best_only=True)])
     assert not (tmp_path / "y.deepsheet").exists()
+
+
+def test_attach_keeps_the_metadata_object_on_a_subclassed_model():
+    import deepsheet as ds
+    from deepsheet import checkpoint
+
+    class Sub(ds.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = ds.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model, metadata = Sub(), {"epoch": 1}
+    checkpoint.attach(model, object(), metadata)
+    assert model.checkpoint_metadata is metadata

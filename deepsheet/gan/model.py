@@ -446,9 +446,6 @@ class GAN(Model):
         state.restore_model(self)
         metadata = {"epoch": state.epoch, "path": str(filepath)}
         attach(self, state, metadata)
-        # A subclassed model's attribute tracking stores a dict as a tracked copy, and fit
-        # resumes only when model.checkpoint_metadata IS the attached metadata.
-        self.__dict__["checkpoint_metadata"] = metadata
         return 0 if state.epoch is None else int(state.epoch)
 
     def get_config(self):

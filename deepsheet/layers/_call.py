@@ -31,12 +31,16 @@ class CallSpec:
         Names ``call`` accepts as keywords (besides ``training`` and ``mask``).
     var_keywords : bool
         ``call`` takes ``**kwargs``: any keyword is passed through.
+    first : str or None
+        Name of ``call``'s first parameter (Keras 3's inputs): ``mha(query=x, value=y)``
+        passes ``query`` as the inputs.
     build_args : tuple of str
         Parameter names of ``build`` after ``self``: more than one means Keras 3's
         ``build(query_shape, value_shape, ...)``, one shape per call argument.
     """
 
-    __slots__ = ("training", "mask", "keywords", "var_keywords", "build_args", "base_mask")
+    __slots__ = ("training", "mask", "keywords", "var_keywords", "build_args", "base_mask",
+                 "first")
 
     def __init__(self, cls):
         params = list(inspect.signature(cls.call).parameters.values())[1:]  # self
@@ -44,6 +48,7 @@ class CallSpec:
         self.var_keywords = inspect.Parameter.VAR_KEYWORD in kinds
         names = {p.name for p in params
                  if p.kind in _POSITIONAL or p.kind == inspect.Parameter.KEYWORD_ONLY}
+        self.first = params[0].name if params and params[0].kind in _POSITIONAL else None
         self.training = "training" in names
         self.mask = "mask" in names
         self.keywords = frozenset(names - {"training", "mask"})

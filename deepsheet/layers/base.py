@@ -233,6 +233,16 @@ class Layer:
             out.extend(w for w in layer.non_trainable_weights if all(w is not o for o in out))
         return out
 
+    # Keras 3's other names for the same lists (custom train steps use these).
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def parameters(self):
+        """PyTorch's ``module.parameters()``: an iterator over the trainable weights, for
+        ``optimizers.Adam(model.parameters(), lr=1e-3)``."""
+        return iter(self.trainable_weights)
+
     def _ordered_weights(self):
         """Weights in creation order (DESIGN's get_weights order: kernel, bias, ...)."""
         out = list(self._weights)
@@ -385,11 +395,12 @@ class Layer:
     def _call_other(self, args, kwargs, training, mask):
         """``__call__`` on symbolic tensors, several arguments, keywords, masks and arrays
         to convert."""
-        if not args:
-            if "inputs" not in kwargs:
+        if not args:  # Keras 3: the inputs may come by the name of call's first parameter
+            first = self._call_spec.first or "inputs"
+            if first not in kwargs:
                 raise TypeError(f"layer '{self.name}' ({type(self).__name__}) was called "
-                                "without inputs")
-            args = (kwargs.pop("inputs"),)
+                                f"without inputs (give them positionally or as {first}=)")
+            args = (kwargs.pop(first),)
         from .symbolic import call_symbolic, is_symbolic
         if is_symbolic(args, kwargs):
             return call_symbolic(self, args, kwargs, training, mask)

@@ -1,0 +1,40 @@
+"""Regressions found by calling deepsheet the way Keras, PyTorch and scikit-learn users do."""
+import numpy as np
+
+import deepsheet as ds
+from deepsheet import layers
+
+
+def test_layer_inputs_by_the_name_of_calls_first_parameter():
+    # Keras 3 users write mha(query=x, value=y): the inputs come by keyword.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, 8)).astype(np.float32)
+    y = rng.normal(size=(2, 7, 6)).astype(np.float32)
+    mha = layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    by_name, scores = mha(query=x, value=y, return_attention_scores=True)
+    assert by_name.shape == (2, 5, 8) and scores.shape == (2, 2, 5, 7)
+    np.testing.assert_array_equal(by_name.data, mha(x, y).data)
+    # the same in a functional graph, and a Dense called with inputs=
+    q, v = ds.Input((5, 8)), ds.Input((7, 6))
+    model = ds.Model([q, v], layers.Dense(3)(inputs=mha(query=q, value=v)))
+    assert model.predict([x, y], verbose=0).shape == (2, 5, 3)
+
+
+def test_keras_variable_names_and_torch_parameters():
+    # Keras 3's custom train_step reads self.trainable_variables; PyTorch users pass
+    # model.parameters() to the optimizer.
+    model = ds.Sequential([layers.Dense(4), layers.BatchNormalization(), layers.Dense(1)])
+    model.build((None, 3))
+    assert [id(w) for w in model.trainable_variables] == [id(w) for w in model.trainable_weights]
+    assert [id(w) for w in model.non_trainable_variables] == \
+        [id(w) for w in model.non_trainable_weights]
+    assert len(model.variables) == len(model.weights) == 8
+    params = list(model.parameters())
+    assert [id(w) for w in params] == [id(w) for w in model.trainable_weights]
+    x = ds.tensor(np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32))
+    opt = ds.optimizers.SGD(model.parameters(), lr=0.1)
+    before = [np.array(w.data) for w in params]
+    opt.zero_grad()
+    (model(x, training=True) ** 2).sum().backward()
+    opt.step()
+    assert all(not np.array_equal(b, w.data) for b, w in zip(before, params))

@@ -38,3 +38,17 @@ def test_keras_variable_names_and_torch_parameters():
     (model(x, training=True) ** 2).sum().backward()
     opt.step()
     assert all(not np.array_equal(b, w.data) for b, w in zip(before, params))
+
+
+def test_every_sheet_formula_is_a_formula():
+    # The sheet printed a bare "::" over the NumPy-section formulas and "see ..." instead
+    # of the sinusoidal encoding's formula.
+    from deepsheet import sheet
+    for concept in sheet.concepts():
+        text = sheet.formula(concept)
+        if text is None:
+            continue
+        first = text.strip().splitlines()[0].strip()
+        assert first != "::", concept.concept
+        assert not text.strip().lower().startswith("see "), (concept.concept, text)
+    assert "sin(pos" in sheet.formula(sheet.lookup("sinusoidal positional encoding"))

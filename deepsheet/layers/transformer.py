@@ -47,7 +47,10 @@ class SinePositionEncoding(Layer):
     Returns the encoding (broadcast over the batch), to be added to the embeddings:
     ``x = x + SinePositionEncoding()(x)`` (Keras-Hub's layer). No weights.
 
-    Formula: see ``sinusoidal_positional_encoding``.
+    Formula (``sinusoidal_positional_encoding``, d = depth)::
+
+        PE[pos, 2i]   = sin(pos / max_wavelength^(2i/d))
+        PE[pos, 2i+1] = cos(pos / max_wavelength^(2i/d))
     """
 
     def __init__(self, max_wavelength=10000.0, **kwargs):

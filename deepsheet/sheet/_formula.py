@@ -56,7 +56,7 @@ def formula_of(obj):
             body.append(text.rstrip())
         while body and body[-1] == "":
             body.pop()
-        while body and body[0] == "":
+        while body and body[0].strip() in ("", "::"):  # a NumPy section holding a literal block
             body.pop(0)
         if not body:
             continue

@@ -52,3 +52,18 @@ def test_every_sheet_formula_is_a_formula():
         assert first != "::", concept.concept
         assert not text.strip().lower().startswith("see "), (concept.concept, text)
     assert "sin(pos" in sheet.formula(sheet.lookup("sinusoidal positional encoding"))
+
+
+def test_string_input_is_refused_with_the_way_out():
+    import pytest
+    with pytest.raises(TypeError, match="TextVectorization|text_vectorization"):
+        ds.Input(shape=(1,), dtype="string")
+
+
+def test_mdp_row_sum_error_prints_a_plain_number():
+    import pytest
+    from deepsheet import rl
+    P = np.array([[[0.5, 0.4], [1, 0]], [[1, 0], [0, 1]]])
+    with pytest.raises(ValueError, match=r"P\[0, 0\]\.sum\(\) = 0\.9 ") as info:
+        rl.MDP(P, np.zeros(2), gamma=0.9)
+    assert "np.float64" not in str(info.value)

@@ -146,6 +146,10 @@ def Input(shape, batch_size=None, name=None, dtype="float32"):  # noqa: N802 - K
     """
     if isinstance(shape, int):
         shape = (shape,)
+    if dtype is str or dtype is object or (isinstance(dtype, str) and dtype in ("string", "str")):
+        raise TypeError(f"Input: dtype={dtype!r}: a model takes numbers, not strings; turn the "
+                        "texts into token ids first (ids = text_vectorization(texts)) and give "
+                        "the model an Input(shape=(length,), dtype='int64')")
     layer = InputLayer(input_shape=tuple(shape), batch_size=batch_size, dtype=dtype, name=name)
     return layer._inbound_nodes[0].outputs[0]
 

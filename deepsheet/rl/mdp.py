@@ -81,7 +81,7 @@ class MDP:
         if np.any(bad):
             s, a = np.argwhere(bad)[0]
             raise ValueError(f"MDP: each row P[s, a, :] must sum to 1, got P[{s}, {a}].sum() = "
-                             f"{sums[s, a]!r} ({int(bad.sum())} bad rows)")
+                             f"{float(sums[s, a])!r} ({int(bad.sum())} bad rows)")
         R = np.array(R, dtype=np.float64)
         forms = {(S,): "s", (S, A): "sa", (S, A, S): "sas"}
         if R.shape not in forms:

@@ -38,8 +38,10 @@ def main():
 
     import deepsheet as ds
     torch.set_num_threads(args.threads)
-    ds.set_num_threads(args.threads)  # deepsheet's own pool (its BLAS calls run single-threaded)
-    limits = threadpool_limits(args.threads)
+    # deepsheet's threads are its pool's; BLAS stays single-threaded, the library's policy
+    # (parallel.py: OpenBLAS threads spinning beside the pool's cost far more than they give)
+    ds.set_num_threads(args.threads)
+    limits = threadpool_limits(1)
     rng = np.random.default_rng(0)
     B, T, D, H, FF = 32, 64, 128, 4, 512
 
@@ -79,7 +81,7 @@ def main():
         tl(xt).backward(gxt)
 
     load = os.getloadavg()[0]
-    print(f"threads={args.threads} (torch.set_num_threads, ds.set_num_threads, threadpoolctl), "
+    print(f"threads={args.threads} (torch.set_num_threads, ds.set_num_threads; NumPy's BLAS at 1), "
           f"load average {load:.2f}")
     print(f"{'workload':54s} {'ours ms':>9s} {'torch ms':>9s} {'speed ratio ours/torch':>22s}")
     for name, ours, theirs in (

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import backend, parallel
 from ..autograd import Function, unbroadcast
 from ..tensor import Tensor
 from ._util import as_tensor, quiet, shape_of
@@ -76,27 +76,65 @@ class ScaledDotProductAttention(Function):
 
     def forward(self, q, k, v, *rest):
         xp = backend.array_module(q)
-        s = xp.matmul(q, _swap(k))
-        s *= self.scale
         fmask = rest[0] if rest else None
-        if fmask is not None:
-            s = s + fmask  # may broadcast s up to the mask's batch dims
-        p = _masked_softmax(xp, s, self.bool_mask, fmask is not None)
-        drop = self.drop
-        pd = p * drop if drop is not None else p
-        out = xp.matmul(pd, v)
+        rows = _chunk_rows(xp, q, k, v, fmask, self.bool_mask)
+        if rows is None:
+            out, p = self._forward_block(xp, q, k, v, fmask, self.bool_mask, self.drop)
+        else:
+            # Independent slices of the first batch axis on the thread pool, at fixed
+            # boundaries: the same products and softmaxes as one call, bit for bit.
+            n = q.shape[0]
+            bm = None if self.bool_mask is None else \
+                xp.broadcast_to(self.bool_mask, q.shape[:-1] + (k.shape[-2],))
+            out = xp.empty(q.shape[:-1] + (v.shape[-1],), q.dtype)
+            p = xp.empty(q.shape[:-1] + (k.shape[-2],), q.dtype)
+
+            def block(i):
+                a, b = chunks[i]
+                out[a:b], p[a:b] = self._forward_block(
+                    xp, q[a:b], k[a:b], v[a:b], None, None if bm is None else bm[a:b],
+                    None if self.drop is None else self.drop[a:b])
+            chunks = parallel.spans(n, rows)
+            parallel.parallel_for(len(chunks), block, work=3 * p.nbytes)
         if any(self.needs_input_grad):
             self.q, self.k, self.v, self.p = q, k, v, p
             self.fshape = None if fmask is None else fmask.shape
+            self.rows = rows
         return out, p
+
+    def _forward_block(self, xp, q, k, v, fmask, bmask, drop):
+        s = xp.matmul(q, _swap(k))
+        s *= self.scale
+        if fmask is not None:
+            s = s + fmask  # may broadcast s up to the mask's batch dims
+        p = _masked_softmax(xp, s, bmask, fmask is not None)
+        pd = p * drop if drop is not None else p
+        return xp.matmul(pd, v), p
 
     def backward(self, g, gp):
         xp = backend.array_module(self.p)
         q, k, v, p, drop = self.q, self.k, self.v, self.p, self.drop
         need = self.needs_input_grad
-        gq = gk = gv = gm = None
         if g is None:
             g = xp.zeros(p.shape[:-1] + (v.shape[-1],), p.dtype)
+        if self.rows is None:
+            return self._backward_block(xp, need, q, k, v, p, drop, g, gp)
+        grads = [xp.empty_like(t) if need[i] else None for i, t in enumerate((q, k, v))]
+
+        def block(i):
+            a, b = chunks[i]
+            part = self._backward_block(xp, need, q[a:b], k[a:b], v[a:b], p[a:b],
+                                        None if drop is None else drop[a:b], g[a:b],
+                                        None if gp is None else gp[a:b])
+            for full, piece in zip(grads, part):
+                if full is not None:
+                    full[a:b] = piece
+        chunks = parallel.spans(q.shape[0], self.rows)
+        parallel.parallel_for(len(chunks), block, work=4 * p.nbytes)
+        return tuple(grads)
+
+    def _backward_block(self, xp, need, q, k, v, p, drop, g, gp):
+        gq = gk = gv = gm = None
         if need[2]:
             pd = p * drop if drop is not None else p
             gv = unbroadcast(xp.matmul(_swap(pd), g), v.shape)
@@ -117,6 +155,24 @@ class ScaledDotProductAttention(Function):
             if need[1]:
                 gk = unbroadcast(xp.matmul(_swap(ds), q), k.shape)
         return (gq, gk, gv, gm) if len(need) > 3 else (gq, gk, gv)
+
+
+def _chunk_rows(xp, q, k, v, fmask, bmask):
+    """Rows of the first batch axis per pool chunk, or None to run as one block.
+
+    Chunked when the arrays are on the CPU, share their batch dims (no broadcasting between
+    them), carry no float mask (its gradient sums over the batch) and a boolean mask does
+    not widen the scores. The chunk size depends on the shapes only (never the threads).
+    """
+    if xp is not np or fmask is not None or q.ndim < 3:
+        return None
+    batch = q.shape[:-2]
+    if k.shape[:-2] != batch or v.shape[:-2] != batch or batch[0] < 2:
+        return None
+    scores = batch + (q.shape[-2], k.shape[-2])
+    if bmask is not None and np.broadcast_shapes(bmask.shape, scores) != scores:
+        return None
+    return max(1, batch[0] // 8)
 
 
 class AttendScores(Function):

@@ -113,3 +113,27 @@ def test_bad_inputs_name_the_argument():
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((3, 4), bool), is_causal=True)
     with pytest.raises(ValueError, match="dropout_p"):
         F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+
+
+def test_pool_chunks_are_bit_identical_across_thread_counts_and_match_torch():
+    q, k, v = _qkv((16, 2), 64, 64, 16, 8, seed=12)   # scores of 512 KiB: chunked on the pool
+    mask = np.random.default_rng(1).random((16, 1, 64, 64)) > 0.2
+    results = []
+    before = ds.get_num_threads()
+    try:
+        for n in (1, 2, 3):
+            ds.set_num_threads(n)
+            ts = [ds.tensor(a, requires_grad=True) for a in (q, k, v)]
+            out = F.scaled_dot_product_attention(*ts, attn_mask=mask, dropout_p=0.1,
+                                                 generator=np.random.default_rng(3))
+            out.backward(np.ones(out.shape, np.float32))
+            results.append([out.numpy()] + [t.grad for t in ts])
+    finally:
+        ds.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+    check_torch(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+                lambda q, k, v: TF.scaled_dot_product_attention(q, k, v,
+                                                                attn_mask=torch.from_numpy(mask)),
+                q, k, v)

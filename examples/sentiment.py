@@ -36,19 +36,6 @@ from deepsheet.text import Word2Vec, embedding_from_vectors, embedding_matrix  #
 MAX_TOKENS, SEQ_LEN = 20000, 48
 
 
-class MaskedMean(layers.Layer):
-    """Mean over the real (unmasked) time steps: (batch, time, features) -> (batch, features)."""
-
-    def call(self, inputs, mask=None):
-        if mask is None:
-            return ds.functional.mean(inputs, axis=1)
-        m = ds.tensor(np.asarray(mask, np.float32)[..., None])
-        return ds.functional.sum(inputs * m, axis=1) / np.maximum(m.numpy().sum(axis=1), 1.0)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[2])
-
-
 def _compile(model, lr):
     model.compile(optimizer=ds.optimizers.Adam(learning_rate=lr), loss="binary_crossentropy",
                   metrics=["accuracy"])
@@ -91,7 +78,7 @@ def transformer_model(tv, w2v):
     x = embed(inp)
     embed.token_embedding.set_weights([embedding_matrix(w2v.wv, tv.get_vocabulary())[0]])
     x = layers.TransformerEncoder(128, 4, dropout=0.1)(x)
-    x = MaskedMean()(x)
+    x = layers.GlobalAveragePooling1D()(x)  # the mean over the real tokens (mask-aware)
     x = layers.Dropout(0.3)(x)
     out = layers.Dense(1, activation="sigmoid")(x)
     return _compile(ds.Model(inp, out), 1e-3)

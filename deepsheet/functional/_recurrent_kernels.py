@@ -6,8 +6,9 @@ hand-written backpropagation through time; the per-step gate gradients land in o
 (T, N, k·H) array so every weight gradient is one matrix product after the loop.
 
 Rows of the batch are independent along time, so the time loops run over fixed row chunks
-(``_ROWS`` rows, boundaries from N only) on the thread pool: the same numbers with 1, 2 or
-8 threads, and both cores busy although BLAS itself runs single-threaded.
+(``_ROWS`` rows, boundaries from N only) on the thread pool, and the large products around
+the loops over fixed column blocks: the same numbers with 1, 2 or 8 threads although BLAS
+itself runs single-threaded.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from ..autograd import Function
 from ..backend import array_module
 from ._kernels import relu_, sigmoid_, tanh_
 
-_ROWS = 64  # rows per chunk of the time loops
+# Rows per chunk of the time loops. Measured on batch 128: 64-row chunks cost ~10% on one
+# thread and won nothing on two (each step is many small GIL-bound NumPy calls).
+_ROWS = 128
 
 
 # ------------------------------------------------------------------ activations in place
@@ -45,6 +48,26 @@ def act(name, where):
                          f"{sorted(FUSED_ACTIVATIONS)}, got {name!r}") from None
 
 
+def matmul_cols(a, b, xp):
+    """a @ b with the columns of b in fixed 128-wide blocks on the thread pool.
+
+    The large products around the time loops (input projection, dU, dW) would otherwise run
+    on one core (BLAS is single-threaded inside deepsheet); blocks write disjoint columns, so
+    the result does not depend on the thread count.
+    """
+    cols = b.shape[1]
+    if cols < 256 or a.shape[0] * a.shape[1] < 65536:
+        return a @ b
+    out = xp.empty((a.shape[0], cols), dtype=xp.result_type(a, b))
+    blocks = parallel.spans(cols, 128)
+
+    def block(i):
+        s, e = blocks[i]
+        out[:, s:e] = a @ b[:, s:e]
+    parallel.parallel_for(len(blocks), block, work=out.nbytes * 4)
+    return out
+
+
 def _scale(g, deriv, y):
     if deriv is not None:
         g *= deriv(y)
@@ -68,7 +91,7 @@ class Recurrence(Function):
             xt = xt[::-1]
         xt = xp.ascontiguousarray(xt).reshape(t * n, f)
         parallel.ensure_blas()
-        proj = xt @ w
+        proj = matmul_cols(xt, w, xp)
         if b_in is not None:
             proj += b_in
         self.xt = xt if self.needs_input_grad[self._w_index] else None
@@ -133,7 +156,7 @@ class Recurrence(Function):
                 dx = dx[::-1]
             dx = self.xp.ascontiguousarray(dx.transpose(1, 0, 2))
         if self.needs_input_grad[self._w_index]:
-            dw = self.xt.T @ d2
+            dw = matmul_cols(self.xt.T, d2, self.xp)
         b = self._w_index + 2
         if len(self.needs_input_grad) > b and self.needs_input_grad[b]:
             db = d2.sum(axis=0)
@@ -332,7 +355,7 @@ class LSTMKernel(Recurrence):
         du = None
         if self.needs_input_grad[4]:
             hp = hs[:-1] if rm is None else hs[:-1] * rm
-            du = hp.reshape(t_len * n, h).T @ dz.reshape(t_len * n, 4 * h)
+            du = matmul_cols(hp.reshape(t_len * n, h).T, dz.reshape(t_len * n, 4 * h), xp)
         need = self.needs_input_grad
         return dx, dh0 if need[1] else None, dc0 if need[2] else None, dw, du, db
 
@@ -451,7 +474,7 @@ class GRUKernel(Recurrence):
         rows_ = t_len * n
         if self.needs_input_grad[3]:
             if after:
-                du = hp.reshape(rows_, h).T @ drec.reshape(rows_, 3 * h)
+                du = matmul_cols(hp.reshape(rows_, h).T, drec.reshape(rows_, 3 * h), xp)
             else:
                 du = xp.empty((h, 3 * h), dtype=dt)
                 du[:, :2 * h] = hp.reshape(rows_, h).T @ dproj[:, :, :2 * h].reshape(rows_, 2 * h)

@@ -227,7 +227,7 @@ def test_two_dimensional_input_suggests_embedding():
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_same_numbers_with_1_and_3_threads(kind):
-    """Row chunks (64 rows) run on the pool; the result must not depend on the thread count."""
+    """Row chunks (128 rows: 150 = 128 + 22) run on the pool; the result must not depend on the thread count."""
     x = rand(150, 4, 3, seed=11)
     w, u, b = _weights(kind, 3, 5, seed=12)
     mask = np.ones((150, 4), bool)
@@ -245,4 +245,22 @@ def test_same_numbers_with_1_and_3_threads(kind):
     finally:
         ds.set_num_threads(before)
     for a, b_ in zip(*results):
+        np.testing.assert_array_equal(a, b_)
+
+
+def test_column_blocked_products_same_with_1_and_2_threads():
+    """dU = Hᵀ·dZ and dW run in 128-column blocks on the pool once they are large."""
+    x = rand(150, 8, 40, seed=13, low=-0.5, high=0.5)
+    w, u, b = _weights("lstm", 40, 64, seed=14, scale=0.2)
+    grads = []
+    before = ds.get_num_threads()
+    try:
+        for threads in (1, 2):
+            ds.set_num_threads(threads)
+            wt, ut = ds.tensor(w, requires_grad=True), ds.tensor(u, requires_grad=True)
+            F.lstm(x, wt, ut, b)[1].sum().backward()
+            grads.append((wt.grad, ut.grad))
+    finally:
+        ds.set_num_threads(before)
+    for a, b_ in zip(*grads):
         np.testing.assert_array_equal(a, b_)

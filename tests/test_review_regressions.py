@@ -67,3 +67,21 @@ def test_mdp_row_sum_error_prints_a_plain_number():
     with pytest.raises(ValueError, match=r"P\[0, 0\]\.sum\(\) = 0\.9 ") as info:
         rl.MDP(P, np.zeros(2), gamma=0.9)
     assert "np.float64" not in str(info.value)
+
+
+def test_unknown_time_axis_stays_unknown_in_the_functional_graph():
+    # keras.io's bidirectional LSTM example: Input(shape=(None,)) -> Embedding -> LSTMs;
+    # summary() showed (None, 1, 16), the stand-in's length, instead of (None, None, 16).
+    inputs = ds.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(50, 16, mask_zero=True)(inputs)
+    assert x.shape == (None, None, 16) and x._keras_mask.shape == (None, None)
+    x = layers.Bidirectional(layers.LSTM(8, return_sequences=True))(x)
+    assert x.shape == (None, None, 16)
+    assert layers.MultiHeadAttention(2, 4)(x, x).shape == (None, None, 16)
+    out = layers.Dense(1)(layers.Bidirectional(layers.LSTM(8))(x))
+    assert out.shape == (None, 1)
+    model = ds.Model(inputs, out)
+    assert model.predict(np.array([[3, 4, 0]]), verbose=0).shape == (1, 1)
+    # known sizes, a fixed batch included, are kept
+    fixed = ds.Input((5, 3), batch_size=4)
+    assert layers.LSTM(2, stateful=True, return_sequences=True)(fixed).shape == (4, 5, 2)

@@ -166,21 +166,35 @@ def is_symbolic(args, kwargs):
     return bool(found)
 
 
-def _concrete(t):
-    """A batch-of-one stand-in for the symbolic tensor ``t`` (unknown sizes become 1)."""
-    shape = tuple(1 if d is None else d for d in t.shape)
-    out = Tensor(np.zeros(shape, dtype=t.dtype))
+def _concrete(t, unknown=1):
+    """A stand-in for the symbolic tensor ``t``: an unknown batch becomes 1, other unknown
+    sizes ``unknown``."""
+    def sizes(shape):
+        return tuple((1 if i == 0 else unknown) if d is None else d for i, d in enumerate(shape))
+
+    out = Tensor(np.zeros(sizes(t.shape), dtype=t.dtype))
     if t._keras_mask is not None:
-        out._keras_mask = np.ones(tuple(1 if d is None else d for d in t._keras_mask.shape),
-                                  dtype=bool)
+        out._keras_mask = np.ones(sizes(t._keras_mask.shape), dtype=bool)
     return out
 
 
-def _symbolic_mask(mask):
+def _unknown_dims(shape, other):
+    """``shape`` with None wherever a run on other unknown sizes gave ``other`` a different
+    size (a time axis of length None stays None instead of the stand-in's length)."""
+    if other is None or len(other) != len(shape):
+        return tuple(shape)
+    return tuple(None if a != b else a for a, b in zip(shape, other))
+
+
+def _symbolic_mask(mask, other=None):
     if mask is None:
         return None
     mask = mask.data if isinstance(mask, Tensor) else mask
-    return KerasTensor((None,) + tuple(mask.shape[1:]), "bool")
+    shape = (None,) + tuple(mask.shape[1:])
+    if other is not None:
+        other = other.data if isinstance(other, Tensor) else other
+        shape = _unknown_dims(shape, (None,) + tuple(other.shape[1:]))
+    return KerasTensor(shape, "bool")
 
 
 def call_symbolic(layer, args, kwargs, training=None, mask=None):
@@ -239,7 +253,18 @@ def call_symbolic(layer, args, kwargs, training=None, mask=None):
         batch = lead[0].shape[0]
         shapes = [(batch,) + tuple(o.shape[1:]) for o in outs]
         dtypes = [str(o.data.dtype) for o in outs]
-        masks = [_symbolic_mask(o._keras_mask) for o in outs]
+        others = [None] * len(outs)
+        if any(d is None for t in flat for d in t.shape[1:]):
+            # Unknown sizes besides the batch (a time axis of None): a second run on
+            # other stand-in sizes tells which output sizes follow them.
+            with no_grad():
+                again = layer(*fill(t_args, [_concrete(t, 2) for t in flat]),
+                              **fill(t_kwargs, [_concrete(t, 2) for t in flat]))
+            again = list(again) if multi else [again]
+            shapes = [_unknown_dims(s, (batch,) + tuple(o.shape[1:]))
+                      for s, o in zip(shapes, again)]
+            others = [o._keras_mask for o in again]
+        masks = [_symbolic_mask(o._keras_mask, m) for o, m in zip(outs, others)]
     outputs = [KerasTensor(s, d, index=i, name=layer.name)
                for i, (s, d) in enumerate(zip(shapes, dtypes))]
     node = Node(layer, flat, outputs, t_args, t_kwargs)

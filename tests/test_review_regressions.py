@@ -85,3 +85,26 @@ def test_unknown_time_axis_stays_unknown_in_the_functional_graph():
     # known sizes, a fixed batch included, are kept
     fixed = ds.Input((5, 3), batch_size=4)
     assert layers.LSTM(2, stateful=True, return_sequences=True)(fixed).shape == (4, 5, 2)
+
+
+def test_policy_plot_reads_the_action_directions_from_the_environment():
+    # plot.policy(pi, env) on FrozenLake drew action 0 (left) as an up arrow: the default
+    # was the textbook order whatever the environment.
+    import pytest
+    pytest.importorskip("matplotlib", reason="plot extra")
+    gym = pytest.importorskip("gymnasium", reason="rl extra")
+    from deepsheet import plot, rl
+
+    def arrows(fig):
+        quiver = [c for c in fig.axes[0].collections if hasattr(c, "U")][0]
+        return np.round(quiver.U, 6), np.round(quiver.V, 6)   # row 0 on top: up is V < 0
+
+    env = gym.make("FrozenLake-v1")
+    u, v = arrows(plot.policy(np.zeros(16, int), env))          # all "left"
+    assert np.all(u < 0) and np.all(v == 0)
+    u, v = arrows(plot.policy(np.full(16, 3), rl.GridWorld("sutton-4x4")))   # all "up"
+    assert np.all(u == 0) and np.all(v < 0)
+    u, v = arrows(plot.policy(np.zeros(48, int), gym.make("CliffWalking-v1")))  # 0 = up there
+    assert np.all(u == 0) and np.all(v < 0)
+    u, v = arrows(plot.policy(np.zeros(4, int), (2, 2)))         # a plain shape: textbook order
+    assert np.all(u == 0) and np.all(v < 0)

@@ -43,6 +43,14 @@ def _grid_shape(shape, n):
     return rows, cols
 
 
+def _default_actions(shape):
+    """The directions of an environment's action indices (a plain shape: the textbooks')."""
+    if shape is None or isinstance(shape, (tuple, list)) or isinstance(shape, np.ndarray):
+        return GRID_ACTIONS
+    env = getattr(shape, "unwrapped", shape)
+    return GRID_ACTIONS if "CliffWalking" in type(env).__name__ else FROZEN_LAKE_ACTIONS
+
+
 def _mask(states, n, name):
     m = np.zeros(n, dtype=bool)
     if states is not None:
@@ -108,7 +116,7 @@ def _square(c, r, colour):
     return Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor=colour, lw=2)
 
 
-def policy(pi, shape=None, *, actions=GRID_ACTIONS, values=None, walls=None, terminals=None,
+def policy(pi, shape=None, *, actions=None, values=None, walls=None, terminals=None,
            ax=None):
     """A policy on a grid world as arrows: the greedy action, or each action's probability.
 
@@ -121,8 +129,10 @@ def policy(pi, shape=None, *, actions=GRID_ACTIONS, values=None, walls=None, ter
         As in ``value_function``.
     actions : sequence of str
         Direction of each action index: "up", "down", "left", "right" (or north/south/west/
-        east); anything else is drawn as a dot. Default ``GRID_ACTIONS`` (up, right, down,
-        left: CliffWalking and the textbooks); FrozenLake is ``FROZEN_LAKE_ACTIONS``.
+        east); anything else is drawn as a dot. Default: taken from ``shape`` when it is an
+        environment (``FROZEN_LAKE_ACTIONS``, left, down, right, up, for FrozenLake,
+        ``rl.GridWorld`` and Gymnasium's other toy-text grids; ``GRID_ACTIONS`` for
+        CliffWalking), else ``GRID_ACTIONS`` (up, right, down, left: the textbooks).
     values : array (S,), optional
         V(s) drawn underneath (``value_function``).
     walls, terminals : list of states or boolean mask, optional
@@ -133,6 +143,8 @@ def policy(pi, shape=None, *, actions=GRID_ACTIONS, values=None, walls=None, ter
     matplotlib.figure.Figure
         A quiver (arrows) and, when some action has no direction, dots.
     """
+    if actions is None:
+        actions = _default_actions(shape)
     p = host(pi, "pi")
     if p.ndim == 1:
         n = p.size

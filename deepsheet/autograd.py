@@ -381,6 +381,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
         if not t.requires_grad:
             raise RuntimeError(f"grad: inputs[{i}] does not require grad, so no gradient "
                                "can reach it")
+    for k, out in enumerate(outs):
+        if not isinstance(out, Tensor) or not out.requires_grad:
+            raise RuntimeError(f"grad: outputs[{k}] does not require grad: it was computed "
+                               "from no tensor that requires grad (not from the inputs, or "
+                               "under no_grad), so no gradient can reach the inputs")
     capture = {id(t): [] for t in ins}
     for k, (out, g) in enumerate(zip(outs, gouts)):
         backward(out, g, retain_graph=retain_graph or k < len(outs) - 1, capture=capture)

@@ -108,3 +108,13 @@ def test_policy_plot_reads_the_action_directions_from_the_environment():
     assert np.all(u == 0) and np.all(v < 0)
     u, v = arrows(plot.policy(np.zeros(4, int), (2, 2)))         # a plain shape: textbook order
     assert np.all(u == 0) and np.all(v < 0)
+
+
+def test_grad_of_an_output_that_needs_no_grad_says_grad():
+    # A custom train_step whose loss does not use the model: ds.grad said "backward() on a
+    # tensor that does not require grad", naming a call the user never made.
+    import pytest
+    w = ds.tensor(np.ones(3, np.float32), requires_grad=True)
+    loss = (ds.tensor(np.ones(3, np.float32)) * 2).sum()
+    with pytest.raises(RuntimeError, match=r"grad: outputs\[0\] does not require grad"):
+        ds.grad(loss, [w])

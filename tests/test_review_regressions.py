@@ -118,3 +118,20 @@ def test_grad_of_an_output_that_needs_no_grad_says_grad():
     loss = (ds.tensor(np.ones(3, np.float32)) * 2).sum()
     with pytest.raises(RuntimeError, match=r"grad: outputs\[0\] does not require grad"):
         ds.grad(loss, [w])
+
+
+def test_cartpole_success_rate_by_default_is_reaching_the_reward_threshold():
+    # rl.evaluate(agent, CartPole) called a pole that fell after 19 steps a success (it
+    # terminated with a positive reward) and 500 balanced steps a failure.
+    import pytest
+    gym = pytest.importorskip("gymnasium", reason="rl extra")
+    from deepsheet import rl
+    env = gym.make("CartPole-v1")
+    falls = rl.evaluate(lambda obs: 0, env, episodes=3, seed=0)
+    balances = rl.evaluate(lambda obs: int(obs[2] + obs[3] > 0), env, episodes=3, seed=0)
+    assert falls.mean < 50 and falls.success_rate == 0.0
+    assert balances.returns.max() == 500
+    assert balances.success_rate == np.mean(balances.returns >= 475) > 0
+    lake = gym.make("FrozenLake-v1", is_slippery=False)         # tabular: the goal rule stays
+    path = iter([2, 2, 1, 1, 1, 2])
+    assert rl.evaluate(lambda obs: next(path), lake, episodes=1, seed=0).success_rate == 1.0

@@ -48,7 +48,10 @@ def evaluate(agent, env, episodes=100, seed=None, greedy=True, success=None, max
         pay on the failing step, need ``success_threshold``.
     success_threshold : float, optional
         Count an episode as a success when its return reaches this (CartPole-v1: 475);
-        replaces the default rule.
+        replaces the default rule. Default, when ``success`` is not given either: the
+        environment's ``spec.reward_threshold`` for continuous observations (CartPole's
+        475; its failing step would pass the terminated-with-a-reward rule), none for
+        discrete (tabular) ones.
     max_steps : int, optional
         Cut episodes after this many steps (besides the environment's own limit).
 
@@ -68,6 +71,9 @@ def evaluate(agent, env, episodes=100, seed=None, greedy=True, success=None, max
                         f"{type(agent).__name__}")
     if success is not None and success_threshold is not None:
         raise ValueError("evaluate: give success or success_threshold, not both")
+    if success is None and success_threshold is None and \
+            type(getattr(env, "observation_space", None)).__name__ != "Discrete":
+        success_threshold = getattr(getattr(env, "spec", None), "reward_threshold", None)
     is_success = _default_success if success is None else success
     returns = np.zeros(episodes)
     wins = 0

@@ -135,3 +135,10 @@ def test_cartpole_success_rate_by_default_is_reaching_the_reward_threshold():
     lake = gym.make("FrozenLake-v1", is_slippery=False)         # tabular: the goal rule stays
     path = iter([2, 2, 1, 1, 1, 2])
     assert rl.evaluate(lambda obs: next(path), lake, episodes=1, seed=0).success_rate == 1.0
+
+
+def test_train_says_one_epoch_not_one_epochs(tmp_path, capsys):
+    from deepsheet.cli import main
+    main(["train", "--epochs", "1", "--out", str(tmp_path / "run"), "--threads", "1"])
+    out = capsys.readouterr().out
+    assert "trained 1 epoch in" in out

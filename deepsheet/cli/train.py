@@ -230,8 +230,9 @@ def _train(args, dist):
     say(f"test accuracy: {test_acc:.4f}")
     per_epoch = seconds / max(len(history.epoch), 1)
     files = [os.path.basename(model_path), "history.csv", "metrics.json", *drawn]
-    say(f"trained {len(history.epoch)} epochs in {seconds:.1f} s ({per_epoch:.2f} s/epoch); "
-          f"run folder: {folder} ({', '.join(files)})")
+    n = len(history.epoch)
+    say(f"trained {n} epoch{'' if n == 1 else 's'} in {seconds:.1f} s ({per_epoch:.2f} s/epoch); "
+        f"run folder: {folder} ({', '.join(files)})")
     if drawn:
         say(f"the whole run on one page: deepsheet report {folder}")
     else:

@@ -142,3 +142,10 @@ def test_train_says_one_epoch_not_one_epochs(tmp_path, capsys):
     main(["train", "--epochs", "1", "--out", str(tmp_path / "run"), "--threads", "1"])
     out = capsys.readouterr().out
     assert "trained 1 epoch in" in out
+
+
+def test_shakespeare_is_reachable_as_the_readme_writes_it():
+    # README: ds.datasets.shakespeare.load_text() -> AttributeError (the module was not
+    # imported by deepsheet.datasets).
+    text = ds.datasets.shakespeare.load_text()
+    assert isinstance(text, str) and len(text) > 10_000 and "hamlet" in text.lower()

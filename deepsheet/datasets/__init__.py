@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 
-from . import digits, fashion_mnist, idx, text
+from . import digits, fashion_mnist, idx, shakespeare, text
 
-__all__ = ["load", "names", "digits", "fashion_mnist", "idx", "text"]
+__all__ = ["load", "names", "digits", "fashion_mnist", "idx", "shakespeare", "text"]
 
 # name -> module with load_data(); the names the command line offers.
 _BY_NAME = {"digits": digits, "fashion-mnist": fashion_mnist}

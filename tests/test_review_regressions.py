@@ -102,8 +102,10 @@ def test_policy_plot_reads_the_action_directions_from_the_environment():
     env = gym.make("FrozenLake-v1")
     u, v = arrows(plot.policy(np.zeros(16, int), env))          # all "left"
     assert np.all(u < 0) and np.all(v == 0)
+    assert u.size == 16 - 5                                      # none in the 4 holes and the goal
     u, v = arrows(plot.policy(np.full(16, 3), rl.GridWorld("sutton-4x4")))   # all "up"
     assert np.all(u == 0) and np.all(v < 0)
+    assert u.size == 16 - 2                                      # none in the two terminal corners
     u, v = arrows(plot.policy(np.zeros(48, int), gym.make("CliffWalking-v1")))  # 0 = up there
     assert np.all(u == 0) and np.all(v < 0)
     u, v = arrows(plot.policy(np.zeros(4, int), (2, 2)))         # a plain shape: textbook order

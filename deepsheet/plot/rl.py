@@ -51,6 +51,20 @@ def _default_actions(shape):
     return GRID_ACTIONS if "CliffWalking" in type(env).__name__ else FROZEN_LAKE_ACTIONS
 
 
+def _default_terminals(shape):
+    """An environment's terminal cells, where a policy has no action to show: FrozenLake's
+    holes and goal (its ``desc``), ``rl.GridWorld``'s ``terminal``; None otherwise."""
+    env = getattr(shape, "unwrapped", shape)
+    terminal = getattr(env, "terminal", None)
+    if isinstance(terminal, np.ndarray) and terminal.dtype == bool:
+        return terminal.ravel()
+    desc = getattr(env, "desc", None)
+    if isinstance(desc, np.ndarray) and desc.ndim == 2:
+        cells = [c.decode() if isinstance(c, bytes) else str(c) for c in desc.ravel()]
+        return np.array([c in ("H", "G") for c in cells])
+    return None
+
+
 def _mask(states, n, name):
     m = np.zeros(n, dtype=bool)
     if states is not None:
@@ -136,7 +150,8 @@ def policy(pi, shape=None, *, actions=None, values=None, walls=None, terminals=N
     values : array (S,), optional
         V(s) drawn underneath (``value_function``).
     walls, terminals : list of states or boolean mask, optional
-        No arrows there.
+        No arrows there. ``terminals`` defaults to an environment's terminal cells
+        (FrozenLake's holes and goal, ``rl.GridWorld``'s terminal cells).
 
     Returns
     -------
@@ -145,6 +160,8 @@ def policy(pi, shape=None, *, actions=None, values=None, walls=None, terminals=N
     """
     if actions is None:
         actions = _default_actions(shape)
+    if terminals is None:
+        terminals = _default_terminals(shape)
     p = host(pi, "pi")
     if p.ndim == 1:
         n = p.size

@@ -151,3 +151,24 @@ def test_shakespeare_is_reachable_as_the_readme_writes_it():
     # imported by deepsheet.datasets).
     text = ds.datasets.shakespeare.load_text()
     assert isinstance(text, str) and len(text) > 10_000 and "hamlet" in text.lower()
+
+
+def test_lambda_layer_trains_and_refuses_a_whole_model_save(tmp_path):
+    import pytest
+    from deepsheet import ops
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 4)).astype(np.float32)
+    inp = ds.Input((4,))
+    dense = layers.Dense(3)
+    out = layers.Lambda(lambda t, scale: ops.square(t) * scale, arguments={"scale": 2.0})(dense(inp))
+    model = ds.Model(inp, out)
+    h = dense(ds.tensor(x))
+    np.testing.assert_allclose(model.predict(x, verbose=0), 2 * h.data ** 2, rtol=1e-6)
+    model.compile("sgd", "mse")
+    before = dense.kernel.data.copy() if hasattr(dense, "kernel") else dense.weights[0].data.copy()
+    model.fit(x, np.zeros((16, 3), np.float32), epochs=1, verbose=0)
+    assert not np.array_equal(before, dense.weights[0].data)      # gradients flow through it
+    with pytest.raises(ValueError, match="Lambda layer 'lambda.*save_weights"):
+        model.save(str(tmp_path / "m.deepsheet"))
+    with pytest.raises(TypeError, match="must be callable"):
+        layers.Lambda(3)

@@ -282,7 +282,7 @@ class GAN(Model):
     def train_step(self, data):
         """One discriminator update, and a generator update every ``d_steps``-th call.
 
-        ``data`` is a batch of real samples, ``(samples,)`` as ``fit`` passes it (for
+        ``data`` is a batch of real samples, as ``fit(x)`` passes it (for
         ``ConditionalGAN``, ``(samples, labels)``). Returns the running means of the metrics.
         """
         if self.d_optimizer is None:

@@ -23,11 +23,13 @@ def unpack_x_y_sample_weight(data):
 
 
 def pack_data(xs, ys, w):
-    """A step's ``data`` from lists of arrays: ``(x, y)`` or ``(x, y, sample_weight)``, where
-    ``x`` and ``y`` are single arrays for a single input/output and lists otherwise."""
+    """A step's ``data`` from lists of arrays, as Keras 3 packs it: ``x`` itself when there
+    are no targets (``(x,)`` when ``x`` is a list of inputs), else ``(x, y)`` or
+    ``(x, y, sample_weight)``; ``x`` and ``y`` are single arrays for a single input/output
+    and lists otherwise."""
     x = xs[0] if len(xs) == 1 else list(xs)
     if not ys:
-        return (x,)
+        return x if len(xs) == 1 else (x,)
     y = ys[0] if len(ys) == 1 else list(ys)
     return (x, y) if w is None else (x, y, w)
 

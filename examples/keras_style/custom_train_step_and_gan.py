@@ -71,8 +71,6 @@ class GAN(keras.Model):
         return self.generator(z)
 
     def train_step(self, real_images):
-        if isinstance(real_images, tuple):
-            real_images = real_images[0]
         batch_size = ops.shape(real_images)[0]
         # Decode random points to fake images and combine them with real ones
         random_latent_vectors = keras.random.normal(shape=(batch_size, self.latent_dim),

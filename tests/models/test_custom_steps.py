@@ -231,3 +231,26 @@ def test_metrics_mean_and_sum_as_trackers():
     assert m.result() == pytest.approx(3.5) and s.result() == pytest.approx(3.0)
     m.reset_state()
     assert m.result() == 0.0
+
+
+def test_fit_without_targets_passes_the_batch_itself_as_keras_3():
+    seen = []
+
+    class Recorder(ds.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = layers.Dense(1)
+
+        def call(self, x):
+            return self.d(x)
+
+        def train_step(self, data):
+            seen.append(data)
+            loss = (self(data) ** 2).mean()
+            self.optimizer.apply(ds.grad(loss, self.trainable_weights), self.trainable_weights)
+            return {"loss": loss}
+
+    model = Recorder()
+    model.compile("sgd")
+    model.fit(np.ones((6, 3), np.float32), batch_size=4, epochs=1, verbose=0)
+    assert [tuple(d.shape) for d in seen] == [(4, 3), (2, 3)]     # not (x,) tuples

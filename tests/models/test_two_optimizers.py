@@ -38,9 +38,7 @@ class ToyGAN(ds.Model):
         return self.generator(z)
 
     def train_step(self, real):
-        if isinstance(real, tuple):
-            real = real[0]
-        n = real.shape[0]
+        n = real.shape[0]            # fit(x) without y passes the batch itself, as Keras 3
         ones, zeros = np.ones((n, 1), np.float32), np.zeros((n, 1), np.float32)
         # Discriminator: Keras style, gradients from the engine, applied by the optimizer.
         fake = self.generator(ds.backend.random_normal((n, LATENT))).detach()

@@ -6,8 +6,8 @@ functions (not public).
 * ``chunk_size``: how many samples a chunked kernel processes at once: on a CPU a piece
   whose working set stays in cache between the copy that writes it and the product that
   reads it, and several pieces per thread of the pool; on a GPU the whole batch.
-* ``matmul_rows``: a matrix product in row blocks on the thread pool; ``map_blocks``: an
-  elementwise function in flat blocks on the thread pool.
+* ``matmuls`` / ``matmul_rows``: matrix products in one block per thread on the pool;
+  ``map_blocks``: an elementwise function in flat blocks on the thread pool.
 * ``relu_``: ReLU in place. NumPy's ``maximum`` against a scalar takes a slow
   non-vectorized loop (6x slower than against an array of zeros here), so it compares
   with a block of zeros. ``tanh_`` and ``sigmoid_`` in place, for the recurrent kernels.
@@ -97,44 +97,69 @@ def map_blocks(fn, *arrays):
     return outs[0] if single else tuple(outs)
 
 
-# Matrix products split into at most this many row blocks (fewer when the blocks would
-# hold under MATMUL_MIN_ROWS rows or the product under MATMUL_MIN_FLOPS): each block
-# re-packs the other operand, so blocks stay few and tall.
-MATMUL_BLOCKS = 8
+# Matrix products are split into one block per active thread (none with one thread): every
+# block re-packs the operand it shares, so more blocks than threads cost more than dynamic
+# scheduling wins here (measured: 8 row blocks of the MLP's 128x784 @ 784x256 took 1.42x the
+# CPU time of the whole product, 2 blocks 1.06x). Products under MATMUL_MIN_FLOPS stay whole.
 MATMUL_MIN_ROWS = 16
 MATMUL_MIN_FLOPS = 4e6
 
 
-def matmul_rows(a, b, out=None, epilogue=None):
-    """``a @ b`` for 2-D arrays, row blocks of the result on the thread pool.
+def _product_blocks(M, N, flops, threads, rows_only):
+    """(row slice, column slice) blocks of an (M, N) product for ``threads`` threads.
 
-    Block boundaries depend on the shapes only, so the result does not depend on the thread
-    count. ``a`` may be a transposed view (``x.T``: its rows are x's columns, read in place
-    by BLAS). ``epilogue(rows_of_out, r0, r1)``, if given, runs on each block right after its
-    product, while it is in cache (a bias, a fused ReLU).
+    The longer side of the result is split, so the shorter operand is the one re-packed
+    (``rows_only`` keeps the blocks contiguous for an epilogue). An element of the result
+    is one dot product over the full inner dimension whatever the blocks (BLAS never splits
+    it), so the result does not depend on the blocks and hence on the thread count (the
+    tests check it bit for bit).
     """
-    xp = array_module(a)
-    M, K = a.shape
-    N = b.shape[1]
-    if out is None:
-        out = xp.empty((M, N), np.result_type(a.dtype, b.dtype))
-    rows = max(MATMUL_MIN_ROWS, -(-M // MATMUL_BLOCKS))
-    if xp is not np or M <= rows or 2.0 * M * K * N < MATMUL_MIN_FLOPS:
-        parallel.ensure_blas()
-        xp.matmul(a, b, out=out)
-        if epilogue is not None:
-            epilogue(out, 0, M)
-        return out
-    spans = parallel.spans(M, rows)
+    whole = [(slice(0, M), slice(0, N))]
+    if threads <= 1 or flops < MATMUL_MIN_FLOPS:
+        return whole
+    if M >= N or rows_only:
+        return [(slice(a, b), slice(0, N))
+                for a, b in parallel.spans(M, max(MATMUL_MIN_ROWS, -(-M // threads)))]
+    return [(slice(0, M), slice(a, b))
+            for a, b in parallel.spans(N, max(MATMUL_MIN_ROWS, -(-N // threads)))]
+
+
+def matmuls(products):
+    """Several independent 2-D matrix products at once, in blocks on the thread pool.
+
+    ``products``: (a, b, out or None, epilogue or None) tuples; returns the results. Each
+    product is split into one block per active thread (``_product_blocks``) and all blocks
+    of all products go to one ``parallel_for`` (a dense layer's two backward products share
+    the threads). ``a`` or ``b`` may be transposed views (``x.T``, read in place by BLAS).
+    ``epilogue(block_of_out, rows, cols)``, if given, runs on each block right after its
+    product, while it is in cache (a bias, a fused ReLU); its blocks are whole rows.
+    """
+    xp = array_module(products[0][0])
+    threads = parallel.active_threads() if xp is np else 1
+    outs, jobs = [], []
+    for a, b, out, epilogue in products:
+        M, K = a.shape
+        N = b.shape[1]
+        if out is None:
+            out = xp.empty((M, N), np.result_type(a.dtype, b.dtype))
+        outs.append(out)
+        for rs, cs in _product_blocks(M, N, 2.0 * M * K * N, threads, epilogue is not None):
+            jobs.append((a, b, out, epilogue, rs, cs))
 
     def run(i):
-        r0, r1 = spans[i]
-        o = out[r0:r1]
-        np.matmul(a[r0:r1], b, out=o)
+        a, b, out, epilogue, rs, cs = jobs[i]
+        o = out[rs, cs]
+        xp.matmul(a[rs], b[:, cs], out=o)
         if epilogue is not None:
-            epilogue(o, r0, r1)
-    parallel.parallel_for(len(spans), run)
-    return out
+            epilogue(o, rs, cs)
+    parallel.ensure_blas()
+    parallel.parallel_for(len(jobs), run)
+    return outs
+
+
+def matmul_rows(a, b, out=None, epilogue=None):
+    """``a @ b`` for 2-D arrays, in blocks on the thread pool (``matmuls`` of one product)."""
+    return matmuls([(a, b, out, epilogue)])[0]
 
 
 def valid_range(i, dilation, pad_before, stride, size_in, size_out):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, unbroadcast
-from ._kernels import matmul_rows, relu_
+from ._kernels import matmul_rows, matmuls, relu_
 from ._util import operand, shape_of
 
 __all__ = ["dense", "linear", "matmul"]
@@ -21,8 +21,8 @@ class DenseOp(Function):
 
         dL/dx = G·Wᵀ,   dL/dW = Xᵀ·G,   dL/db = Σ_rows G
 
-    Large products run in row blocks on the thread pool (``_kernels.matmul_rows``), the bias
-    and ReLU applied to each block while it is in cache. With ``transposed`` the weight
+    Large products run in one block per thread on the pool (``_kernels.matmuls``), the
+    bias and ReLU applied to each block while it is in cache. With ``transposed`` the weight
     comes in PyTorch's layout Wᵀ (out, in) and its gradient is returned in that layout, Gᵀ·X.
     """
 
@@ -40,9 +40,9 @@ class DenseOp(Function):
         relu = self.relu
         xp = backend.array_module(x2)
 
-        def epilogue(o, r0, r1):
+        def epilogue(o, rows, cols):
             if b is not None:
-                o += b
+                o += b[cols]
             if relu:
                 if o.size > _SMALL:
                     relu_(o, xp)
@@ -61,11 +61,16 @@ class DenseOp(Function):
         g2 = g.reshape(-1, g.shape[-1])
         if self.relu:
             g2 = g2 * (self.out > 0)
-        dx = matmul_rows(g2, self.w.T).reshape(self.x_shape) if nx else None
+        # Both products in one parallel_for: on two threads they share the cores.
+        products = []
+        if nx:
+            products.append((g2, self.w.T, None, None))
         if nw:
-            dw = matmul_rows(g2.T, self.x2) if self.transposed else matmul_rows(self.x2.T, g2)
-        else:
-            dw = None
+            products.append((g2.T, self.x2, None, None) if self.transposed
+                            else (self.x2.T, g2, None, None))
+        res = matmuls(products) if products else []
+        dx = res[0].reshape(self.x_shape) if nx else None
+        dw = res[-1] if nw else None
         db = g2.sum(axis=0) if nb else None
         return dx, dw, db
 

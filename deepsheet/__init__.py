@@ -18,6 +18,7 @@ from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enab
 from .factories import *  # noqa: E402,F401,F403  (zeros, ones, randn, arange, ...)
 from .factories import __all__ as _FACTORIES  # noqa: E402
 from . import backend, functional, parallel  # noqa: E402,F401
+from .functional import cat, concatenate, stack  # noqa: E402  (torch.cat / numpy.stack at the top)
 
 _SUBMODULES = {
     "autograd", "init", "layers", "models", "losses", "optimizers", "regularizers", "callbacks",
@@ -38,7 +39,7 @@ _LAZY = {
 __all__ = ["Tensor", "tensor", "is_tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad",
            "set_grad_enabled", "manual_seed", "get_default_device", "set_default_device",
            "get_default_dtype", "set_default_dtype", "get_num_threads", "set_num_threads",
-           "functional", "backend", "parallel", *_FACTORIES, *_LAZY,
+           "functional", "backend", "parallel", "cat", "concatenate", "stack", *_FACTORIES, *_LAZY,
            *sorted(_SUBMODULES)]
 
 

@@ -101,7 +101,16 @@ class Tensor:
 
     @property
     def size(self):
-        return self.data.size
+        """The number of elements (NumPy's ``x.size``); called, PyTorch's ``x.size(dim=None)``."""
+        return _Size(self.data.size, self.data.shape)
+
+    def numel(self):
+        """The number of elements (PyTorch's name)."""
+        return int(self.data.size)
+
+    def dim(self):
+        """The number of axes (PyTorch's name for ``ndim``)."""
+        return self.data.ndim
 
     @property
     def device(self):
@@ -194,6 +203,31 @@ class Tensor:
 
     def float(self):
         return self.astype(np.float32)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    def long(self):
+        return self.astype(np.int64)
+
+    # ---------------------------------------------------------- in place (PyTorch's trailing _)
+    def _check_in_place(self, name):
+        from .autograd import is_grad_enabled
+        if self.requires_grad and self._ctx is None and is_grad_enabled():
+            raise RuntimeError(f"{name}: a leaf tensor that requires grad cannot be changed in "
+                               "place while gradients are recorded; wrap it in ds.no_grad()")
+
+    def zero_(self):
+        """Set every element to 0 in place (under ``no_grad`` for a parameter)."""
+        self._check_in_place("zero_")
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value):
+        """Set every element to ``value`` in place (under ``no_grad`` for a parameter)."""
+        self._check_in_place("fill_")
+        self.data[...] = value
+        return self
 
     def __float__(self):
         return float(self.item())
@@ -289,33 +323,46 @@ class Tensor:
     def all(self):
         return bool(self.data.all())
 
-    def argmax(self, axis=None):
-        return Tensor._wrap(self.data.argmax(axis=axis))
+    def argmax(self, axis=None, *, dim=None, keepdim=False):
+        """Index of the largest value over ``axis`` (or PyTorch's ``dim``, ``keepdim``)."""
+        return self._arg("argmax", axis, dim, keepdim)
 
-    def argmin(self, axis=None):
-        return Tensor._wrap(self.data.argmin(axis=axis))
+    def argmin(self, axis=None, *, dim=None, keepdim=False):
+        """Index of the smallest value over ``axis`` (or PyTorch's ``dim``, ``keepdim``)."""
+        return self._arg("argmin", axis, dim, keepdim)
+
+    def _arg(self, name, axis, dim, keepdim):
+        if dim is not None:
+            if axis is not None:
+                raise TypeError(f"{name}() got both axis= and dim= (PyTorch's name for axis)")
+            axis = dim
+        out = getattr(self.data, name)(axis=axis, keepdims=bool(keepdim) and axis is not None)
+        return Tensor._wrap(out.astype(np.int64) if out.dtype != np.int64 else out)
 
     # ---------------------------------------------------------- functional mirrors
-    def sum(self, axis=None, keepdims=False):
-        return F.sum(self, axis=axis, keepdims=keepdims)
+    # Each also takes PyTorch's keywords (dim=, keepdim=; correction= for var/std), see F.
+    def sum(self, axis=None, keepdims=False, **torch_keywords):
+        return F.sum(self, axis=axis, keepdims=keepdims, **torch_keywords)
 
-    def mean(self, axis=None, keepdims=False):
-        return F.mean(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False, **torch_keywords):
+        return F.mean(self, axis=axis, keepdims=keepdims, **torch_keywords)
 
-    def max(self, axis=None, keepdims=False):
-        return F.max(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        """NumPy's max over ``axis``; with PyTorch's ``dim=``, ``(values, indices)``."""
+        return F.max(self, axis=axis, keepdims=keepdims, dim=dim, keepdim=keepdim)
 
-    def min(self, axis=None, keepdims=False):
-        return F.min(self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        """NumPy's min over ``axis``; with PyTorch's ``dim=``, ``(values, indices)``."""
+        return F.min(self, axis=axis, keepdims=keepdims, dim=dim, keepdim=keepdim)
 
-    def var(self, axis=None, ddof=0, keepdims=False):
-        return F.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def var(self, axis=None, ddof=0, keepdims=False, **torch_keywords):
+        return F.var(self, axis=axis, ddof=ddof, keepdims=keepdims, **torch_keywords)
 
-    def std(self, axis=None, ddof=0, keepdims=False):
-        return F.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def std(self, axis=None, ddof=0, keepdims=False, **torch_keywords):
+        return F.std(self, axis=axis, ddof=ddof, keepdims=keepdims, **torch_keywords)
 
-    def logsumexp(self, axis=None, keepdims=False):
-        return F.logsumexp(self, axis=axis, keepdims=keepdims)
+    def logsumexp(self, axis=None, keepdims=False, **torch_keywords):
+        return F.logsumexp(self, axis=axis, keepdims=keepdims, **torch_keywords)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -327,19 +374,29 @@ class Tensor:
             axes = tuple(axes[0])
         return F.transpose(self, axes or None)
 
+    def view(self, *shape):
+        """PyTorch's name for ``reshape`` (a copy only where NumPy needs one)."""
+        return self.reshape(*shape)
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
     def permute(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return F.transpose(self, axes)
 
-    def flatten(self, start_axis=0, end_axis=-1):
-        return F.flatten(self, start_axis=start_axis, end_axis=end_axis)
+    def flatten(self, start_axis=0, end_axis=-1, *, start_dim=None, end_dim=None):
+        return F.flatten(self, start_axis=start_axis if start_dim is None else start_dim,
+                         end_axis=end_axis if end_dim is None else end_dim)
 
-    def squeeze(self, axis=None):
-        return F.squeeze(self, axis=axis)
+    def squeeze(self, axis=None, *, dim=None):
+        return F.squeeze(self, axis=axis if dim is None else dim)
 
-    def unsqueeze(self, axis):
-        return F.unsqueeze(self, axis)
+    def unsqueeze(self, axis=None, *, dim=None):
+        if (axis is None) == (dim is None):
+            raise TypeError("unsqueeze() takes one axis (axis= or PyTorch's dim=)")
+        return F.unsqueeze(self, axis if dim is None else dim)
 
     def broadcast_to(self, shape):
         return F.broadcast_to(self, shape)
@@ -359,6 +416,13 @@ class Tensor:
     def clip(self, a_min=None, a_max=None):
         return F.clip(self, a_min, a_max)
 
+    def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        """PyTorch's name for ``clip``: every element limited to [min, max]."""
+        return F.clip(self, min, max)
+
+    def pow(self, exponent):
+        return F.pow(self, exponent)
+
     def relu(self):
         return F.relu(self)
 
@@ -368,11 +432,31 @@ class Tensor:
     def tanh(self):
         return F.tanh(self)
 
-    def softmax(self, axis=-1):
-        return F.softmax(self, axis=axis)
+    def softmax(self, axis=-1, *, dim=None):
+        return F.softmax(self, axis=axis if dim is None else dim)
 
-    def log_softmax(self, axis=-1):
-        return F.log_softmax(self, axis=axis)
+    def log_softmax(self, axis=-1, *, dim=None):
+        return F.log_softmax(self, axis=axis if dim is None else dim)
+
+
+class _Size(int):
+    """An element count that is also callable as PyTorch's ``size``.
+
+    ``x.size`` is NumPy's attribute (an int), which NumPy-minded code compares and does
+    arithmetic with; PyTorch code calls it, ``x.size()`` for the shape and ``x.size(d)`` for
+    one axis. Being an int that can be called serves both without a mode switch.
+    """
+
+    def __new__(cls, count, shape):
+        obj = super().__new__(cls, count)
+        obj._shape = tuple(shape)
+        return obj
+
+    def __call__(self, dim=None):
+        return self._shape if dim is None else self._shape[dim]
+
+    def __repr__(self):
+        return int.__repr__(self)
 
 
 def is_tensor(x):

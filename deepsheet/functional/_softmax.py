@@ -6,7 +6,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ._logits import mark_logits
-from ._util import as_tensor
+from ._util import as_tensor, torch_names
 
 __all__ = ["softmax", "log_softmax"]
 
@@ -48,6 +48,7 @@ class Softmax(Function):
         return gy
 
 
+@torch_names
 def softmax(x, axis=-1):
     """Softmax over ``axis``: turns scores into a probability distribution.
 
@@ -98,6 +99,7 @@ class LogSoftmax(Function):
         return g - p * g.sum(axis=self.axis, keepdims=True)
 
 
+@torch_names
 def log_softmax(x, axis=-1):
     """Logarithm of the softmax, computed without forming the softmax (no log(0)).
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -70,3 +71,33 @@ def check_image(x, fname, rank=4):
         layout = "(N, H, W, C)" if rank == 4 else "(N, T, C)"
         raise ValueError(f"{fname}: input must have rank {rank} {layout}, got shape "
                          f"{tuple(x.shape)}")
+
+
+_UNSET = object()
+_TORCH_NAMES = {"dim": "axis", "keepdim": "keepdims"}
+
+
+def torch_names(fn):
+    """Let ``fn(..., axis=, keepdims=)`` also be called with PyTorch's ``dim=`` and ``keepdim=``.
+
+    deepsheet's functions take NumPy's keywords (DESIGN: NumPy's names wherever NumPy has the
+    function); PyTorch users type ``dim``. Both spellings of the same keyword at once is an
+    error rather than a silent choice.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        for torch_name, numpy_name in _TORCH_NAMES.items():
+            value = kwargs.pop(torch_name, _UNSET)
+            if value is _UNSET:
+                continue
+            given = kwargs.get(numpy_name)
+            if given is not None and given is not False:
+                raise TypeError(f"{fn.__name__}() got both {numpy_name}= and {torch_name}= "
+                                f"(PyTorch's name for {numpy_name}); give one")
+            kwargs[numpy_name] = value
+        return fn(*args, **kwargs)
+    wrapper.__doc__ = (fn.__doc__ or "").rstrip() + (
+        "\n\n    Also takes PyTorch's keyword names: ``dim=`` for ``axis=``"
+        + (", ``keepdim=`` for ``keepdims=``" if "keepdims" in fn.__code__.co_varnames else "")
+        + ".\n")
+    return wrapper

@@ -7,13 +7,20 @@ axes. A 0-d input reduces over no axis.
 from __future__ import annotations
 
 import builtins
+from collections import namedtuple
+
+import numpy as np
 
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import normalize_axis, quiet as _quiet
+from ._util import normalize_axis, quiet as _quiet, torch_names
 
-__all__ = ["sum", "mean", "max", "min", "var", "std", "logsumexp"]
+__all__ = ["sum", "mean", "max", "min", "var", "std", "logsumexp", "ValuesIndices"]
+
+ValuesIndices = namedtuple("ValuesIndices", "values indices")
+ValuesIndices.__doc__ = """What ``max``/``min`` give when called PyTorch's way (``dim=``): the
+values (differentiable) and the positions along ``dim`` (int64, no gradient)."""
 
 _xp = backend.array_module
 
@@ -146,6 +153,40 @@ class LogSumExp(Function):
         return g * xp.exp(self.a - self.out)
 
 
+def _values_indices(cls, name, arg_name, a, axis, dim, keepdim):
+    """PyTorch's ``max``/``min`` over ``dim``: the values and where they are."""
+    if axis is not None:
+        raise TypeError(f"{name}() got both axis= and dim= (PyTorch's name for axis); give one")
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{name}: dim must be an int (PyTorch reduces one dim at a time), "
+                        f"got {dim!r}")
+    values = _reduce(cls, name, a, dim, keepdim)
+    data = a.data if isinstance(a, Tensor) else a
+    xp = _xp(data)
+    if data.ndim == 0:                # a 0-d tensor's only element is at index 0, as in PyTorch
+        return ValuesIndices(values, Tensor._wrap(xp.zeros((), dtype=np.int64)))
+    indices = getattr(xp, arg_name)(data, axis=int(dim) % data.ndim, keepdims=bool(keepdim))
+    return ValuesIndices(values, Tensor._wrap(indices.astype(np.int64)))
+
+
+def _torch_var_keywords(name, axis, ddof, keepdims, kw):
+    """NumPy's (axis, ddof, keepdims) from PyTorch's dim/keepdim/correction/unbiased."""
+    unknown = set(kw) - {"dim", "keepdim", "correction", "unbiased"}
+    if unknown:
+        raise TypeError(f"{name}() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    if "dim" in kw:
+        if axis is not None:
+            raise TypeError(f"{name}() got both axis= and dim= (PyTorch's name for axis)")
+        axis = kw["dim"]
+    if "correction" in kw and "unbiased" in kw:
+        raise TypeError(f"{name}() got both correction= and unbiased=; give one")
+    if ddof != 0 and ("correction" in kw or "unbiased" in kw):
+        raise TypeError(f"{name}() got both ddof= and PyTorch's correction/unbiased; give one")
+    if ddof == 0:                     # PyTorch's default is the unbiased estimator
+        ddof = int(kw.get("unbiased", True)) if "unbiased" in kw else kw.get("correction", 1)
+    return axis, ddof, bool(kw.get("keepdim", keepdims))
+
+
 def _reduce(cls, name, a, axis, keepdims, **params):
     if not isinstance(a, Tensor):
         a = backend.as_array(a)
@@ -154,6 +195,7 @@ def _reduce(cls, name, a, axis, keepdims, **params):
     return cls.apply(a, axis=axis, axes=axes, keepdims=keepdims, **params)
 
 
+@torch_names
 def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     """Sum over ``axis`` (None: all axes).
 
@@ -170,6 +212,7 @@ def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     return _reduce(SumOp, "sum", a, axis, keepdims)
 
 
+@torch_names
 def mean(a, axis=None, keepdims=False):
     """Arithmetic mean over ``axis`` (None: all axes).
 
@@ -180,7 +223,7 @@ def mean(a, axis=None, keepdims=False):
     return _reduce(MeanOp, "mean", a, axis, keepdims)
 
 
-def max(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+def max(a, axis=None, keepdims=False, *, dim=None, keepdim=False):  # noqa: A001 - NumPy's name
     """Largest value over ``axis`` (``numpy.max``).
 
     Formula
@@ -190,6 +233,10 @@ def max(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     Ties share the gradient evenly, as ``torch.amax`` does (``torch.max`` with a ``dim``
     would give it all to one index).
 
+    Called PyTorch's way, ``max(a, dim=d, keepdim=False)`` gives ``(values, indices)`` as
+    ``torch.max`` does (a ``ValuesIndices`` named tuple; the gradient of the values still
+    shares ties). ``axis=`` keeps NumPy's meaning: the values alone.
+
     Examples
     --------
     >>> import deepsheet as ds
@@ -198,20 +245,26 @@ def max(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     >>> x.grad
     array([0. , 0.5, 0.5], dtype=float32)
     """
+    if dim is not None:
+        return _values_indices(Max, "max", "argmax", a, axis, dim, keepdim)
     return _reduce(Max, "max", a, axis, keepdims)
 
 
-def min(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+def min(a, axis=None, keepdims=False, *, dim=None, keepdim=False):  # noqa: A001 - NumPy's name
     """Smallest value over ``axis`` (``numpy.min``).
 
     Formula
     -------
     y = min_i a_i;   dL/da_i = g · [a_i = y] / #{j : a_j = y}   (ties share, as ``torch.amin``)
+
+    ``min(a, dim=d)`` gives ``(values, indices)`` as ``torch.min`` does; see ``max``.
     """
+    if dim is not None:
+        return _values_indices(Min, "min", "argmin", a, axis, dim, keepdim)
     return _reduce(Min, "min", a, axis, keepdims)
 
 
-def var(a, axis=None, ddof=0, keepdims=False):
+def var(a, axis=None, ddof=0, keepdims=False, **torch_keywords):
     """Variance over ``axis`` (``numpy.var``; ``ddof=0`` is the biased, population variance).
 
     Formula
@@ -219,7 +272,8 @@ def var(a, axis=None, ddof=0, keepdims=False):
     y = Σ_i (a_i - ā)² / (n - ddof);   dL/da_i = g · 2 (a_i - ā) / (n - ddof)
 
     (The terms through ā cancel because Σ_i (a_i - ā) = 0.) ``ddof=1`` gives the unbiased
-    estimator, ``torch.var``'s default.
+    estimator, ``torch.var``'s default. Called with any of PyTorch's keywords (``dim``,
+    ``keepdim``, ``correction``, ``unbiased``) it follows PyTorch, default correction 1 included.
 
     Examples
     --------
@@ -227,19 +281,24 @@ def var(a, axis=None, ddof=0, keepdims=False):
     >>> ds.functional.var(ds.tensor([1.0, 2.0, 3.0, 4.0]))
     tensor(1.25)
     """
+    if torch_keywords:
+        axis, ddof, keepdims = _torch_var_keywords("var", axis, ddof, keepdims, torch_keywords)
     return _reduce(Var, "var", a, axis, keepdims, ddof=ddof, sqrt=False)
 
 
-def std(a, axis=None, ddof=0, keepdims=False):
+def std(a, axis=None, ddof=0, keepdims=False, **torch_keywords):
     """Standard deviation over ``axis`` (``numpy.std``, ``ddof=0`` by default).
 
     Formula
     -------
     y = √var(a);   dL/da_i = g · (a_i - ā) / ((n - ddof) y)   (0 where y = 0, as PyTorch)
     """
+    if torch_keywords:
+        axis, ddof, keepdims = _torch_var_keywords("std", axis, ddof, keepdims, torch_keywords)
     return _reduce(Var, "std", a, axis, keepdims, ddof=ddof, sqrt=True)
 
 
+@torch_names
 def logsumexp(a, axis=None, keepdims=False):
     """log Σ exp over ``axis``, computed stably (``scipy.special.logsumexp``).
 

@@ -12,10 +12,10 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, unbroadcast
 from ..tensor import Tensor
-from ._util import normalize_axis, operand
+from ._util import normalize_axis, operand, torch_names
 
 __all__ = ["reshape", "transpose", "permute", "swapaxes", "moveaxis", "broadcast_to", "squeeze",
-           "unsqueeze", "expand_dims", "flatten", "concatenate", "stack", "split", "pad"]
+           "unsqueeze", "expand_dims", "flatten", "concatenate", "cat", "stack", "split", "pad"]
 
 
 def _xp(*arrays):
@@ -277,6 +277,7 @@ def _sequence(name, tensors):
     return tensors
 
 
+@torch_names
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis (``numpy.concatenate``; ``axis=None`` flattens first).
 
@@ -305,6 +306,10 @@ def concatenate(tensors, axis=0):
     return ConcatenateOp.apply(*tensors, axis=ax)
 
 
+cat = concatenate  # PyTorch's name: ``cat(tensors, dim=0)``
+
+
+@torch_names
 def stack(tensors, axis=0):
     """Join same-shaped tensors along a new axis (``numpy.stack``).
 

@@ -1,7 +1,8 @@
-"""Spatial reshaping layers for images (Keras names): padding, cropping, upsampling.
+"""Reshaping layers (Keras names): image padding, cropping, upsampling, and Permute.
 
 ZeroPadding2D and ReflectionPadding2D (on ``functional.pad``), Cropping2D (a slice) and
-UpSampling2D (``functional.upsample2d``), all channels-last and without weights.
+UpSampling2D (``functional.upsample2d``), all channels-last and without weights; Permute
+reorders the axes of any sample.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..functional._conv_arithmetic import normalize_tuple
 from .base import Layer
 from ._checks import check_data_format
 
-__all__ = ["ZeroPadding2D", "ReflectionPadding2D", "Cropping2D", "UpSampling2D"]
+__all__ = ["ZeroPadding2D", "ReflectionPadding2D", "Cropping2D", "UpSampling2D", "Permute"]
 
 
 def _two_pairs(layer, value, what):
@@ -231,4 +232,52 @@ class UpSampling2D(Layer):
         config = super().get_config()
         config.update(size=list(self.size), data_format=self.data_format,
                       interpolation=self.interpolation)
+        return config
+
+
+class Permute(Layer):
+    """Reorders the axes of each sample (Keras's ``Permute``; the batch axis stays first).
+
+    Formula: y[n, i_{d1}, ..., i_{dk}] = x[n, i_1, ..., i_k] for ``dims = (d1, ..., dk)``,
+    a permutation of 1..k (axes counted from 1, after the batch axis, as Keras does).
+
+    Shape
+    -----
+    (N, s_1, ..., s_k) -> (N, s_{d1}, ..., s_{dk})
+
+    Examples
+    --------
+    >>> import numpy as np, deepsheet as ds
+    >>> ds.layers.Permute((2, 1))(np.zeros((4, 10, 64), np.float32)).shape
+    (4, 64, 10)
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        try:
+            dims = tuple(int(d) for d in dims)
+        except (TypeError, ValueError):
+            raise ValueError(f"Permute '{self.name}': dims must be a tuple of ints, "
+                             f"got {dims!r}") from None
+        if sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError(f"Permute '{self.name}': dims must be a permutation of "
+                             f"1..{len(dims)} (axes after the batch axis), got {dims}")
+        self.dims = dims
+
+    def _check(self, shape):
+        if len(shape) != len(self.dims) + 1:
+            raise ValueError(f"Permute '{self.name}' with dims {self.dims} expects inputs of rank "
+                             f"{len(self.dims) + 1} (batch first), got shape {tuple(shape)}")
+
+    def call(self, inputs, training=False):
+        self._check(inputs.shape)
+        return F.transpose(inputs, (0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        self._check(input_shape)
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def get_config(self):
+        config = super().get_config()
+        config["dims"] = list(self.dims)
         return config

@@ -13,4 +13,5 @@ from .embedding import *  # noqa: F401,F403  (Embedding, Masking)
 from .recurrent_cells import *; from .recurrent import *  # noqa: E702,F401,F403
 from .recurrent_wrappers import *  # noqa: F401,F403  (Bidirectional, TimeDistributed)
 from .text import *  # noqa: F401,F403  (TextVectorization, CharacterVectorization)
+from .lookup import *  # noqa: F401,F403  (StringLookup, IntegerLookup)
 from .lambda_layer import *  # noqa: F401,F403  (Lambda)

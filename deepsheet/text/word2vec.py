@@ -101,6 +101,8 @@ class Word2Vec:
 
     Parameters
     ----------
+    sentences : iterable of token lists, optional
+        As in gensim: given here, training runs at once (else call ``fit``).
     vector_size : int
     window : int
         Maximum distance between center and context; each center draws its window size
@@ -118,6 +120,9 @@ class Word2Vec:
     batch_size : int
         Pairs per vectorized SGD step.
     seed : int
+    sg : int
+        1, skip-gram, the only architecture here (gensim's default 0 is CBOW, which is not
+        implemented: asking for it is an error rather than a silent skip-gram).
 
     Examples
     --------
@@ -127,9 +132,12 @@ class Word2Vec:
     8
     """
 
-    def __init__(self, vector_size=100, window=5, negative=5, min_count=5, sample=1e-3,
-                 epochs=5, learning_rate=0.025, min_learning_rate=1e-4, batch_size=1024,
-                 seed=0, max_vocab_size=None):
+    def __init__(self, sentences=None, vector_size=100, window=5, negative=5, min_count=5,
+                 sample=1e-3, epochs=5, learning_rate=0.025, min_learning_rate=1e-4,
+                 batch_size=1024, seed=0, max_vocab_size=None, sg=1):
+        if sg != 1:
+            raise ValueError(f"Word2Vec: sg={sg!r}; only skip-gram (sg=1) is implemented, "
+                             "not CBOW (gensim's sg=0)")
         for name, val in (("vector_size", vector_size), ("window", window),
                           ("negative", negative), ("min_count", min_count),
                           ("epochs", epochs), ("batch_size", batch_size)):
@@ -142,6 +150,8 @@ class Word2Vec:
         self.max_vocab_size = max_vocab_size
         self.wv = None
         self.loss_history = []
+        if sentences is not None:
+            self.fit(sentences)
 
     # ------------------------------------------------------------ vocabulary
     def _vocab(self, sentences):

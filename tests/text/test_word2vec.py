@@ -118,3 +118,12 @@ def test_short_sentences_and_windows_longer_than_them():
     w2v = Word2Vec(vector_size=4, window=8, min_count=1, sample=0, epochs=2, seed=0)
     w2v.fit([["a", "b"], ["c"], ["a", "b", "c", "d"]] * 5)
     assert w2v.wv.vectors.shape == (4, 4) and np.all(np.isfinite(w2v.wv.vectors))
+
+
+def test_gensim_style_construction_trains_at_once():
+    sentences = [["a", "b", "c", "a", "b"], ["b", "c", "a"]]
+    direct = Word2Vec(sentences, vector_size=4, min_count=1, sample=0, epochs=2, seed=0)
+    later = Word2Vec(vector_size=4, min_count=1, sample=0, epochs=2, seed=0).fit(sentences)
+    np.testing.assert_array_equal(direct.wv["a"], later.wv["a"])
+    with pytest.raises(ValueError, match="sg=0.*CBOW"):
+        Word2Vec(sentences, sg=0, min_count=1)

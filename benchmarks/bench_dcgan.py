@@ -116,7 +116,6 @@ def load_images():
 
 def time_mode(args):
     import torch
-    from threadpoolctl import threadpool_limits
     import deepsheet as ds
     _, x = load_images()
     x = x[:args.batch * (args.steps + 2)]
@@ -125,23 +124,27 @@ def time_mode(args):
     print(f"DCGAN f={args.filters} latent={args.latent_dim} batch {b}: {args.steps} steps a "
           f"round, best of {args.rounds} alternated rounds; load {os.getloadavg()[0]:.1f}")
     for threads in (1, 2):
+        # Each library at `threads` threads its own way: deepsheet's pool with BLAS at 1
+        # inside it, PyTorch's intra-op threads. (A threadpool_limits(threads) context here
+        # gave OpenBLAS 2 threads inside each of deepsheet's 2 pool threads, behind its back:
+        # 4 spinning threads on 2 cores made the 2-thread step slower than the 1-thread one.)
+        ds.set_num_threads(threads)
         torch.set_num_threads(threads)
         ds.manual_seed(0)
         torch.manual_seed(0)
         mine, twin = ours(args.latent_dim, args.filters), TorchGAN(args.latent_dim, args.filters)
         best = {"deepsheet": np.inf, "pytorch": np.inf}
-        with threadpool_limits(limits=threads, user_api="blas"):
-            mine.train_step(x[:b])
-            twin.step(xt[:b])
-            for _ in range(args.rounds):
-                t = time.perf_counter()
-                for i in range(args.steps):
-                    mine.train_step(x[i * b:(i + 1) * b])
-                best["deepsheet"] = min(best["deepsheet"], (time.perf_counter() - t) / args.steps)
-                t = time.perf_counter()
-                for i in range(args.steps):
-                    twin.step(xt[i * b:(i + 1) * b])
-                best["pytorch"] = min(best["pytorch"], (time.perf_counter() - t) / args.steps)
+        mine.train_step(x[:b])
+        twin.step(xt[:b])
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            for i in range(args.steps):
+                mine.train_step(x[i * b:(i + 1) * b])
+            best["deepsheet"] = min(best["deepsheet"], (time.perf_counter() - t) / args.steps)
+            t = time.perf_counter()
+            for i in range(args.steps):
+                twin.step(xt[i * b:(i + 1) * b])
+            best["pytorch"] = min(best["pytorch"], (time.perf_counter() - t) / args.steps)
         ratio = best["deepsheet"] / best["pytorch"]
         print(f"  {threads} thread(s): deepsheet {best['deepsheet'] * 1e3:7.1f} ms/step, "
               f"PyTorch {best['pytorch'] * 1e3:7.1f} ms/step, time ratio ours/theirs "

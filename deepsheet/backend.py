@@ -314,3 +314,41 @@ class _FlushDenormal:
 
 
 flush_denormal = _FlushDenormal()
+
+
+# ---------------------------------------------------------------- allocator
+
+# glibc's malloc hands arrays above a threshold (128 KiB, raised dynamically up to 32 MiB)
+# fresh pages from mmap, and gives freed memory back to the system: every large temporary
+# of a training step is then zero-filled by the kernel page by page on first touch
+# (measured: 15,000 page faults per DCGAN training step, ~3.5 us each on a 2-core VM, a third
+# of the step's CPU time; 560 with the settings below).
+MMAP_THRESHOLD = 32 << 20   # the largest glibc accepts on 64-bit systems
+TRIM_THRESHOLD = 256 << 20  # freed heap kept for reuse before it goes back to the system
+_GLIBC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+_malloc_kept = None
+
+
+def keep_freed_memory():
+    """Let glibc's malloc reuse freed arrays instead of returning them to the system (once).
+
+    Sets ``M_MMAP_THRESHOLD`` to 32 MiB and ``M_TRIM_THRESHOLD`` to 256 MiB with
+    ``mallopt``, so arrays up to 32 MiB come from (and go back to) the process's heap. The
+    price: up to 256 MiB of freed memory stays with the process. Called when deepsheet
+    first runs parallel work (``deepsheet.parallel``). Nothing happens where glibc is absent
+    or when one of its own variables (``MALLOC_MMAP_THRESHOLD_``,
+    ``MALLOC_TRIM_THRESHOLD_``, ``GLIBC_TUNABLES``) is set: the user chose. Returns True when
+    the settings are in force.
+    """
+    global _malloc_kept
+    if _malloc_kept is None:
+        _malloc_kept = False
+        if sys.platform.startswith("linux") and not any(v in os.environ for v in _GLIBC_VARIABLES):
+            import ctypes  # noqa: PLC0415 - only on first parallel use
+            try:
+                mallopt = ctypes.CDLL("libc.so.6").mallopt
+            except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+                return False
+            # M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3 (malloc.h)
+            _malloc_kept = bool(mallopt(-3, MMAP_THRESHOLD)) and bool(mallopt(-1, TRIM_THRESHOLD))
+    return _malloc_kept

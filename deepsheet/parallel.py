@@ -19,6 +19,9 @@ Three rules make the parallelism safe and predictable:
   busy process on 2 cores). deepsheet therefore sets every loaded BLAS to
   ``blas_threads`` (default 1) through ``threadpoolctl`` the first time it runs parallel
   work, and does the splitting itself. Waiting threads here block (no spinning).
+  At the same moment glibc's malloc is told to keep freed arrays for reuse
+  (``backend.keep_freed_memory``): fresh pages for every large temporary cost a third of
+  a DCGAN step.
 
 **The default adapts to a busy machine** (OpenMP's ``OMP_DYNAMIC``, with the instantaneous
 count of runnable tasks instead of the one-minute load average): unless the thread count
@@ -219,6 +222,7 @@ def _apply_blas():
     import threadpoolctl  # noqa: PLC0415 - a few ms of library scanning, paid on first parallel use
     threadpoolctl.threadpool_limits(limits=_blas_threads, user_api="blas")
     _blas_applied = _blas_threads
+    backend.keep_freed_memory()  # large temporaries reuse freed memory (see its notes)
 
 
 def ensure_blas():

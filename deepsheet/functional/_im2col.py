@@ -195,11 +195,17 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
     ``conv_input_grad_stride1`` when it is itself a convolution (stride 1, no groups) and
     from ``conv_input_grad`` otherwise.
     """
-    if relu_out is not None:
-        gy = array_module(gy).multiply(gy, relu_out > 0)
     gw = gb = None
     if need_w or need_b:
-        gw, gb = conv_weight_grad(x, gy, w.shape, geo, groups, need_w, need_b)
+        # The ReLU mask is applied chunk by chunk inside the weight-gradient pass (on the
+        # pool, in cache for its product); the masked dL/dy is kept only for dL/dx.
+        masked = array_module(gy).empty_like(gy) if need_x and relu_out is not None else None
+        gw, gb = conv_weight_grad(x, gy, w.shape, geo, groups, need_w, need_b,
+                                  relu_out=relu_out, masked=masked)
+        if masked is not None:
+            gy = masked
+    elif relu_out is not None:
+        gy = array_module(gy).multiply(gy, relu_out > 0)
     if need_x:
         tgeo = _transposed_geometry(geo, w.shape) if groups == 1 else None
         if tgeo is not None:
@@ -218,12 +224,15 @@ def _chunks(gy, kernel_shape, groups):
     return chunk, parallel.spans(N, chunk), N * per
 
 
-def conv_weight_grad(x, gy, kernel_shape, geo, groups, need_w=True, need_b=False):
+def conv_weight_grad(x, gy, kernel_shape, geo, groups, need_w=True, need_b=False,
+                     relu_out=None, masked=None):
     """dL/dW = Aᵀ G and dL/db = Σ_P G, with A = im2col(x) and G = dL/dy as (P, O).
 
     Batch chunks run on the thread pool; each writes its own partial sums, added in chunk
     order afterwards (the same numbers whatever the thread count). With few input channels
     the im2col matrix carries a row of ones, and dL/db comes out of the same product.
+    With ``relu_out`` (a fused ReLU's output), G = dL/dy · [y > 0], computed per chunk
+    (into ``masked``, if given, for the caller's input gradient; else into scratch).
     """
     xp = array_module(gy)
     N, Ho, Wo, O = gy.shape
@@ -246,9 +255,17 @@ def conv_weight_grad(x, gy, kernel_shape, geo, groups, need_w=True, need_b=False
         ones = xp.ones(chunk * Ho * Wo, dtype)
         gb_parts = xp.empty((len(spans), O), dtype)
 
+    if relu_out is not None and masked is None:
+        scratch = _per_slot(lambda: xp.empty((chunk,) + gy.shape[1:], dtype))
+
     def run(c):
         n0, n1 = spans[c]
-        g2 = gy[n0:n1].reshape(-1, O)
+        g2 = gy[n0:n1]
+        if relu_out is not None:
+            m = masked[n0:n1] if masked is not None else scratch()[:n1 - n0]
+            xp.multiply(g2, relu_out[n0:n1] > 0, out=m)
+            g2 = m
+        g2 = g2.reshape(-1, O)
         if gb_parts is not None:
             xp.matmul(ones[:len(g2)], g2, out=gb_parts[c])
         if need_w:

@@ -6,7 +6,7 @@ functions (not public).
 * ``chunk_size``: how many samples a chunked kernel processes at once: on a CPU a piece
   whose working set stays in cache between the copy that writes it and the product that
   reads it, and several pieces per thread of the pool; on a GPU the whole batch.
-* ``matmuls`` / ``matmul_rows``: matrix products in one block per thread on the pool;
+* ``matmuls`` / ``matmul_rows``: matrix products in a few blocks on the thread pool;
   ``map_blocks``: an elementwise function in flat blocks on the thread pool.
 * ``relu_``: ReLU in place. NumPy's ``maximum`` against a scalar takes a slow
   non-vectorized loop (6x slower than against an array of zeros here), so it compares
@@ -97,45 +97,45 @@ def map_blocks(fn, *arrays):
     return outs[0] if single else tuple(outs)
 
 
-# Matrix products are split into one block per active thread (none with one thread): every
-# block re-packs the operand it shares, so more blocks than threads cost more than dynamic
-# scheduling wins here (measured: 8 row blocks of the MLP's 128x784 @ 784x256 took 1.42x the
-# CPU time of the whole product, 2 blocks 1.06x). Products under MATMUL_MIN_FLOPS stay whole.
+# Matrix products are split into a few blocks that depend on the shapes only (so results
+# never depend on the thread count; BLAS's small-matrix kernels round differently, so a
+# thread-dependent split would not be bit-identical): none under MATMUL_MIN_FLOPS, else
+# one per MATMUL_BLOCK_FLOPS, at least 2 and at most MATMUL_MAX_BLOCKS. Every block re-packs
+# the operand it shares, so blocks stay few (measured, one thread: 8 row blocks of the MLP's
+# 128x784 @ 784x256 took 1.42x the CPU time of the whole product, 2 blocks 1.03-1.06x).
 MATMUL_MIN_ROWS = 16
 MATMUL_MIN_FLOPS = 4e6
+MATMUL_BLOCK_FLOPS = 100e6
+MATMUL_MAX_BLOCKS = 8
 
 
-def _product_blocks(M, N, flops, threads, rows_only):
-    """(row slice, column slice) blocks of an (M, N) product for ``threads`` threads.
+def _product_blocks(M, N, flops, rows_only):
+    """(row slice, column slice) blocks of an (M, N) product of ``flops`` FLOPs.
 
-    The longer side of the result is split, so the shorter operand is the one re-packed
-    (``rows_only`` keeps the blocks contiguous for an epilogue). An element of the result
-    is one dot product over the full inner dimension whatever the blocks (BLAS never splits
-    it), so the result does not depend on the blocks and hence on the thread count (the
-    tests check it bit for bit).
+    The longer side of the result is split, so the smaller operand is the one re-packed
+    (``rows_only`` keeps the blocks contiguous for an epilogue).
     """
-    whole = [(slice(0, M), slice(0, N))]
-    if threads <= 1 or flops < MATMUL_MIN_FLOPS:
-        return whole
+    if flops < MATMUL_MIN_FLOPS:
+        return [(slice(0, M), slice(0, N))]
+    n = int(min(MATMUL_MAX_BLOCKS, max(2, flops // MATMUL_BLOCK_FLOPS)))
     if M >= N or rows_only:
         return [(slice(a, b), slice(0, N))
-                for a, b in parallel.spans(M, max(MATMUL_MIN_ROWS, -(-M // threads)))]
+                for a, b in parallel.spans(M, max(MATMUL_MIN_ROWS, -(-M // n)))]
     return [(slice(0, M), slice(a, b))
-            for a, b in parallel.spans(N, max(MATMUL_MIN_ROWS, -(-N // threads)))]
+            for a, b in parallel.spans(N, max(MATMUL_MIN_ROWS, -(-N // n)))]
 
 
 def matmuls(products):
     """Several independent 2-D matrix products at once, in blocks on the thread pool.
 
     ``products``: (a, b, out or None, epilogue or None) tuples; returns the results. Each
-    product is split into one block per active thread (``_product_blocks``) and all blocks
-    of all products go to one ``parallel_for`` (a dense layer's two backward products share
-    the threads). ``a`` or ``b`` may be transposed views (``x.T``, read in place by BLAS).
+    product is split into a few blocks (``_product_blocks``) and all blocks of all products
+    go to one ``parallel_for`` (a dense layer's two backward products share the threads).
+    ``a`` or ``b`` may be transposed views (``x.T``, read in place by BLAS).
     ``epilogue(block_of_out, rows, cols)``, if given, runs on each block right after its
     product, while it is in cache (a bias, a fused ReLU); its blocks are whole rows.
     """
     xp = array_module(products[0][0])
-    threads = parallel.active_threads() if xp is np else 1
     outs, jobs = [], []
     for a, b, out, epilogue in products:
         M, K = a.shape
@@ -143,7 +143,9 @@ def matmuls(products):
         if out is None:
             out = xp.empty((M, N), np.result_type(a.dtype, b.dtype))
         outs.append(out)
-        for rs, cs in _product_blocks(M, N, 2.0 * M * K * N, threads, epilogue is not None):
+        blocks = (_product_blocks(M, N, 2.0 * M * K * N, epilogue is not None) if xp is np
+                  else [(slice(0, M), slice(0, N))])
+        for rs, cs in blocks:
             jobs.append((a, b, out, epilogue, rs, cs))
 
     def run(i):

@@ -21,7 +21,7 @@ class DenseOp(Function):
 
         dL/dx = G·Wᵀ,   dL/dW = Xᵀ·G,   dL/db = Σ_rows G
 
-    Large products run in one block per thread on the pool (``_kernels.matmuls``), the
+    Large products run in a few blocks on the thread pool (``_kernels.matmuls``), the
     bias and ReLU applied to each block while it is in cache. With ``transposed`` the weight
     comes in PyTorch's layout Wᵀ (out, in) and its gradient is returned in that layout, Gᵀ·X.
     """

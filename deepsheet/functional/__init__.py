@@ -19,4 +19,7 @@ from .pooling import *  # noqa: F401,F403
 from .global_pooling import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .self_attention import *  # noqa: F401,F403
+from .residual_norm import *  # noqa: F401,F403
+from .feed_forward import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403  (simple_rnn, lstm, gru)

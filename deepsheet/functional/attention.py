@@ -16,54 +16,11 @@ from .. import backend, parallel
 from ..autograd import Function, unbroadcast
 from ..tensor import Tensor
 from ._util import as_tensor, quiet, shape_of
+from . import _attention_kernels as _k
 from .dropout import check_rate
 
 __all__ = ["scaled_dot_product_attention", "causal_mask", "attend", "split_heads_projection",
            "merge_heads_projection"]
-
-
-def _swap(a):
-    return a.swapaxes(-1, -2)
-
-
-def _masked_softmax(xp, s, bmask, masked):
-    """Row softmax of the scores ``s`` (overwritten) with the boolean mask applied first.
-
-    A masked score becomes −∞. Row max shift: every exponent <= 0. A row whose keys are all
-    masked has max −∞; shifting by 0 there makes its exponentials 0 and its weights 0
-    (PyTorch's CPU result), never NaN.
-    """
-    if bmask is not None:
-        full = np.broadcast_shapes(s.shape, bmask.shape)
-        if s.shape != full:
-            s = xp.broadcast_to(s, full).copy()
-        xp.copyto(s, -xp.inf, where=~bmask)
-    masked = masked or bmask is not None
-    m = s.max(axis=-1, keepdims=True)
-    if masked:
-        m[~xp.isfinite(m)] = 0.0
-    s -= m
-    p = xp.exp(s, out=s)
-    z = p.sum(axis=-1, keepdims=True)
-    if masked:
-        z[z == 0] = 1.0
-    p /= z
-    return p
-
-
-def _softmax_backward(p, dp):
-    """dS = P ⊙ (dP − Σ_j dP ⊙ P), in place in ``dp``."""
-    dp *= p
-    dp -= p * dp.sum(axis=-1, keepdims=True)
-    return dp
-
-
-def _drop_mask(shape, rate, dtype, like, generator):
-    """Inverted-dropout multipliers {0, 1/(1-rate)} of ``shape`` on ``like``'s device."""
-    rng = generator if generator is not None else backend.rng()
-    keep = rng.random(shape, dtype=np.float32) >= rate
-    drop = np.multiply(keep, 1.0 / (1.0 - rate), dtype=dtype)
-    return backend.to_device(drop, backend.device_of(like))
 
 
 class ScaledDotProductAttention(Function):
@@ -72,89 +29,62 @@ class ScaledDotProductAttention(Function):
     Outputs ``(out, weights)``; ``weights`` are the softmax before dropout (what Keras's
     ``return_attention_scores`` gives). A boolean mask arrives as a parameter (True = take
     part), a float mask as the fourth input (it may carry a gradient, as in PyTorch).
+    The blocks are ``_attention_kernels.forward_block`` / ``backward_block``.
     """
 
     def forward(self, q, k, v, *rest):
         xp = backend.array_module(q)
         fmask = rest[0] if rest else None
-        rows = _chunk_rows(xp, q, k, v, fmask, self.bool_mask)
+        bmask = self.bool_mask
+        add = _k.additive_mask(bmask, q.dtype, xp) if fmask is None else None
+        rows = _chunk_rows(xp, q, k, v, fmask, bmask)
         if rows is None:
-            out, p = self._forward_block(xp, q, k, v, fmask, self.bool_mask, self.drop)
+            out, p = _k.forward_block(xp, q, k, v, self.scale, fmask, bmask, add, self.drop)
         else:
             # Independent slices of the first batch axis on the thread pool, at fixed
-            # boundaries: the same products and softmaxes as one call, bit for bit.
-            n = q.shape[0]
-            bm = None if self.bool_mask is None else \
-                xp.broadcast_to(self.bool_mask, q.shape[:-1] + (k.shape[-2],))
+            # boundaries: the same products and softmaxes whatever the thread count.
+            full = q.shape[:-1] + (k.shape[-2],)
+            bm = None if bmask is None else xp.broadcast_to(bmask, full)
+            ad = None if add is None else (add if add.ndim < q.ndim else
+                                           xp.broadcast_to(add, full))
             out = xp.empty(q.shape[:-1] + (v.shape[-1],), q.dtype)
-            p = xp.empty(q.shape[:-1] + (k.shape[-2],), q.dtype)
+            p = xp.empty(full, q.dtype)
+            drop = self.drop
 
             def block(i):
                 a, b = chunks[i]
-                out[a:b], p[a:b] = self._forward_block(
-                    xp, q[a:b], k[a:b], v[a:b], None, None if bm is None else bm[a:b],
-                    None if self.drop is None else self.drop[a:b])
-            chunks = parallel.spans(n, rows)
+                _k.forward_block(xp, q[a:b], k[a:b], v[a:b], self.scale, None,
+                                 None if bm is None else bm[a:b],
+                                 None if ad is None else (ad if ad.ndim < q.ndim else ad[a:b]),
+                                 None if drop is None else drop[a:b], out[a:b], p[a:b])
+            chunks = parallel.spans(q.shape[0], rows)
             parallel.parallel_for(len(chunks), block, work=3 * p.nbytes)
         if any(self.needs_input_grad):
-            self.q, self.k, self.v, self.p = q, k, v, p
+            self.q, self.k, self.v, self.p, self.o = q, k, v, p, out
             self.fshape = None if fmask is None else fmask.shape
             self.rows = rows
         return out, p
 
-    def _forward_block(self, xp, q, k, v, fmask, bmask, drop):
-        s = xp.matmul(q, _swap(k))
-        s *= self.scale
-        if fmask is not None:
-            s = s + fmask  # may broadcast s up to the mask's batch dims
-        p = _masked_softmax(xp, s, bmask, fmask is not None)
-        pd = p * drop if drop is not None else p
-        return xp.matmul(pd, v), p
-
     def backward(self, g, gp):
         xp = backend.array_module(self.p)
-        q, k, v, p, drop = self.q, self.k, self.v, self.p, self.drop
+        q, k, v, p, o, drop = self.q, self.k, self.v, self.p, self.o, self.drop
         need = self.needs_input_grad
         if g is None:
             g = xp.zeros(p.shape[:-1] + (v.shape[-1],), p.dtype)
         if self.rows is None:
-            return self._backward_block(xp, need, q, k, v, p, drop, g, gp)
+            return _k.backward_block(xp, need, q, k, v, p, o, g, self.scale, drop, gp,
+                                     self.fshape)
         grads = [xp.empty_like(t) if need[i] else None for i, t in enumerate((q, k, v))]
 
         def block(i):
             a, b = chunks[i]
-            part = self._backward_block(xp, need, q[a:b], k[a:b], v[a:b], p[a:b],
-                                        None if drop is None else drop[a:b], g[a:b],
-                                        None if gp is None else gp[a:b])
-            for full, piece in zip(grads, part):
-                if full is not None:
-                    full[a:b] = piece
+            _k.backward_block(xp, need, q[a:b], k[a:b], v[a:b], p[a:b], o[a:b], g[a:b],
+                              self.scale, None if drop is None else drop[a:b],
+                              None if gp is None else gp[a:b],
+                              outs=tuple(None if t is None else t[a:b] for t in grads))
         chunks = parallel.spans(q.shape[0], self.rows)
         parallel.parallel_for(len(chunks), block, work=4 * p.nbytes)
         return tuple(grads)
-
-    def _backward_block(self, xp, need, q, k, v, p, drop, g, gp):
-        gq = gk = gv = gm = None
-        if need[2]:
-            pd = p * drop if drop is not None else p
-            gv = unbroadcast(xp.matmul(_swap(pd), g), v.shape)
-        if need[0] or need[1] or (len(need) > 3 and need[3]):
-            # dL/dP through the dropout, plus any gradient on the returned weights;
-            # then the softmax Jacobian: dS = P ⊙ (dP − Σ_j dP ⊙ P).
-            dp = xp.matmul(g, _swap(v))
-            if drop is not None:
-                dp *= drop
-            if gp is not None:
-                dp += gp
-            ds = _softmax_backward(p, dp)
-            if len(need) > 3 and need[3]:
-                gm = unbroadcast(ds, self.fshape)
-            ds *= self.scale
-            if need[0]:
-                gq = unbroadcast(xp.matmul(ds, k), q.shape)
-            if need[1]:
-                gk = unbroadcast(xp.matmul(_swap(ds), q), k.shape)
-        return (gq, gk, gv, gm) if len(need) > 3 else (gq, gk, gv)
 
 
 def _chunk_rows(xp, q, k, v, fmask, bmask):
@@ -185,7 +115,7 @@ class AttendScores(Function):
 
     def forward(self, s, v):
         xp = backend.array_module(s)
-        p = _masked_softmax(xp, s.copy(), self.bool_mask, False)
+        p = _k.masked_softmax(xp, s.copy(), self.bool_mask, False)
         drop = self.drop
         pd = p * drop if drop is not None else p
         if any(self.needs_input_grad):
@@ -200,14 +130,14 @@ class AttendScores(Function):
         gs = gv = None
         if self.needs_input_grad[1]:
             pd = p * drop if drop is not None else p
-            gv = unbroadcast(xp.matmul(_swap(pd), g), v.shape)
+            gv = unbroadcast(xp.matmul(_k.swap(pd), g), v.shape)
         if self.needs_input_grad[0]:
-            dp = xp.matmul(g, _swap(v))
+            dp = xp.matmul(g, _k.swap(v))
             if drop is not None:
                 dp *= drop
             if gp is not None:
                 dp += gp
-            gs = unbroadcast(_softmax_backward(p, dp), self.s_shape)
+            gs = unbroadcast(_k.softmax_backward(p, dp), self.s_shape)
         return gs, gv
 
 
@@ -240,7 +170,7 @@ def attend(scores, value, mask=None, dropout_p=0.0, training=True, generator=Non
     rate = check_rate(dropout_p, "attend: dropout_p")
     drop = None
     if rate > 0.0 and training:
-        drop = _drop_mask(np.broadcast_shapes(s.shape, shape_of(mask)), rate, s.dtype, s.data,
+        drop = _k.drop_mask(np.broadcast_shapes(s.shape, shape_of(mask)), rate, s.dtype, s.data,
                           generator)
     with quiet(backend.array_module(s.data)):
         return AttendScores.apply(s, v, bool_mask=mask, drop=drop, s_shape=s.shape)
@@ -323,7 +253,7 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
     p = check_rate(dropout_p, where + ": dropout_p")
     drop = None
     if p > 0.0 and training:
-        drop = _drop_mask(scores_shape, p, q.dtype, q.data, generator)
+        drop = _k.drop_mask(scores_shape, p, q.dtype, q.data, generator)
     with quiet(xp):
         if float_mask is not None:
             return ScaledDotProductAttention.apply(q, k, v, float_mask, scale=scale,

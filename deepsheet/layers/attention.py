@@ -20,10 +20,12 @@ from .. import functional as F
 from ..functional.attention import (attend, attention_with_weights, causal_mask,
                                     merge_heads_projection, split_heads_projection)
 from ..functional.dropout import check_rate
+from ..functional.self_attention import multi_head_self_attention
 from ..tensor import Tensor
 from .base import Layer, to_tensor_input
 
 __all__ = ["Attention", "AdditiveAttention", "MultiHeadAttention"]
+_FUSE = True  # MultiHeadAttention(x, x) takes the fused node (tests compare both paths)
 
 
 def _mask_of(x, given=None):
@@ -379,6 +381,16 @@ class MultiHeadAttention(_KerasCall):
                         (query.shape[0], query.shape[1], value.shape[1]), q_mask,
                         _mask_of(value, value_mask), _mask_of(key, key_mask) if key is not value
                         else None, use_causal_mask, attention_mask, xp)
+        if _FUSE and query is value and key is value and query.dtype == self._query_kernel.dtype:
+            # self-attention: one fused node (one QKV GEMM, no head transposes)
+            out, scores = multi_head_self_attention(
+                query, self._query_kernel, self._key_kernel, self._value_kernel,
+                self._output_kernel, self._query_bias, self._key_bias, self._value_bias,
+                self._output_bias, mask=None if mask is None else mask[:, None],
+                scale=1.0 / math.sqrt(self.key_dim), dropout_p=self.dropout,
+                training=bool(training), generator=self._gen)
+            _set_mask(out, q_mask)
+            return (out, scores) if return_attention_scores else out
         q = split_heads_projection(query, self._query_kernel, self._query_bias)
         k = split_heads_projection(key, self._key_kernel, self._key_bias)
         v = split_heads_projection(value, self._value_kernel, self._value_bias)

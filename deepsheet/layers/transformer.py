@@ -263,10 +263,20 @@ class _Block(_KerasCall):
         x = fn(x)
         if self.dropout and training:
             x = self._dropout_layer(x, training=True)
+        if not self.normalize_first and norm.center and norm.scale:
+            norm._maybe_build(tuple(x.shape))
+            return F.add_layer_norm(x, residual, norm.gamma, norm.beta, norm.epsilon)
         x = x + residual
         return x if self.normalize_first else norm(x)
 
     def _feedforward(self, x):
+        inner, outer = self._feedforward_intermediate_dense, self._feedforward_output_dense
+        if inner._fused is not None and outer.activation is None and inner.bias is not None \
+                and outer.bias is not None and not (self.dropout and self._training):
+            # relu between, no dropout: one node, both products per row block (cache)
+            inner._maybe_build(tuple(x.shape))
+            outer._maybe_build(tuple(x.shape[:-1]) + (self.intermediate_dim,))
+            return F.feed_forward(x, inner.kernel, inner.bias, outer.kernel, outer.bias)
         x = self._feedforward_intermediate_dense(x)
         if self.dropout and self._training:
             x = self._dropout_layer(x, training=True)

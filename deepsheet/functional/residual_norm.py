@@ -1,0 +1,114 @@
+"""The post-norm residual of a transformer block, LayerNorm(x + residual), as one graph node.
+
+The sum is never a separate array: each block of rows is added, normalized and scaled in
+place while it is in cache, on the thread pool (fixed row blocks; the γ/β gradients are
+summed over the blocks in block order, so nothing depends on the thread count).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend, parallel
+from ..autograd import Function
+
+__all__ = ["add_layer_norm"]
+
+ROWS = 256  # rows per pool block: 128 KiB of float32 at 128 features
+
+
+class AddLayerNorm(Function):
+    """y = γ ⊙ x̂ + β with x̂ = normalize(x + r) over the last axis; inputs x, r, γ, β."""
+
+    def forward(self, x, r, gamma, beta):
+        xp = backend.array_module(x)
+        n = x.shape[-1]
+        x2, r2 = x.reshape(-1, n), r.reshape(-1, n)
+        rows = x2.shape[0]
+        xhat = xp.empty_like(x2)
+        y = xp.empty_like(x2)
+        inv = xp.empty(rows, x.dtype)
+        ones = xp.ones(n, x.dtype)
+        eps = self.epsilon
+
+        def block(i):
+            a, b = spans[i]
+            h = xhat[a:b]
+            xp.add(x2[a:b], r2[a:b], out=h)
+            h -= (h @ ones * (1.0 / n))[:, None]
+            var = xp.einsum("ij,ij->i", h, h) * (1.0 / n)
+            iv = inv[a:b]
+            xp.divide(1.0, xp.sqrt(var + eps), out=iv)
+            h *= iv[:, None]
+            o = y[a:b]
+            xp.multiply(h, gamma, out=o)
+            o += beta
+        spans = _spans(xp, rows)
+        parallel.parallel_for(len(spans), block, work=3 * x2.nbytes)
+        if any(self.needs_input_grad):
+            self.xhat, self.inv, self.gamma = xhat, inv, gamma
+        self.shape = x.shape
+        return y.reshape(x.shape)
+
+    def backward(self, g):
+        xp = backend.array_module(g)
+        xhat, inv, gamma = self.xhat, self.inv, self.gamma
+        rows, n = xhat.shape
+        g2 = g.reshape(rows, n)
+        need = self.needs_input_grad
+        dx = xp.empty_like(xhat) if need[0] or need[1] else None
+        spans = _spans(xp, rows)
+        dgb = xp.empty((len(spans), 2, n), xhat.dtype)  # per-block partial dγ, dβ
+        ones_n = xp.ones(n, xhat.dtype)
+
+        def block(i):
+            a, b = spans[i]
+            gi, h = g2[a:b], xhat[a:b]
+            ones_r = xp.ones(b - a, xhat.dtype)
+            gx = gi * h
+            xp.matmul(ones_r, gx, out=dgb[i, 0])
+            xp.matmul(ones_r, gi, out=dgb[i, 1])
+            if dx is None:
+                return
+            # dx = inv · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)),  ĝ = γ ⊙ g
+            gg = xp.multiply(gi, gamma, out=dx[a:b])
+            mg = gg @ ones_n * (1.0 / n)
+            mgx = xp.einsum("ij,ij->i", gg, h) * (1.0 / n)
+            xp.multiply(h, mgx[:, None], out=gx)
+            gg -= gx
+            gg -= mg[:, None]
+            gg *= inv[a:b, None]
+        parallel.parallel_for(len(spans), block, work=3 * g2.nbytes)
+        sums = np.add.reduce(dgb, axis=0) if xp is np else dgb.sum(axis=0)
+        dx = None if dx is None else dx.reshape(self.shape)
+        return (dx if need[0] else None, dx if need[1] else None,
+                sums[0] if need[2] else None, sums[1] if need[3] else None)
+
+
+def _spans(xp, rows):
+    return parallel.spans(rows, ROWS if xp is np else rows)
+
+
+def add_layer_norm(x, residual, gamma, beta, epsilon=1e-5):
+    """LayerNorm of ``x + residual`` over the last axis, one fused node (post-norm residual).
+
+    Formula (N features, s = x + residual per row)::
+
+        μ = mean(s),  σ² = mean((s − μ)²),  x̂ = (s − μ)/sqrt(σ² + ε),  y = γ ⊙ x̂ + β
+        dL/ds = 1/sqrt(σ² + ε) · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)),  ĝ = γ ⊙ g
+        dL/dx = dL/dresidual = dL/ds,  dL/dγ = Σ_rows g ⊙ x̂,  dL/dβ = Σ_rows g
+
+    Parameters
+    ----------
+    x, residual : Tensor, same shape (..., N)
+    gamma, beta : Tensor, shape (N,)
+    epsilon : float
+
+    Shape
+    -----
+    (..., N) -> (..., N)
+    """
+    if tuple(x.shape) != tuple(residual.shape) or x.shape[-1:] != tuple(gamma.shape) \
+            or tuple(gamma.shape) != tuple(beta.shape):
+        raise ValueError(f"add_layer_norm: x {tuple(x.shape)} and residual "
+                         f"{tuple(residual.shape)} must match, gamma/beta be ({x.shape[-1]},)")
+    return AddLayerNorm.apply(x, residual, gamma, beta, epsilon=float(epsilon))

@@ -1,0 +1,186 @@
+"""Multi-head self-attention as ONE graph node: projections, attention and output projection.
+
+``MultiHeadAttention(x, x)`` (self-attention, Keras's weight layout) ends here. The query,
+key and value projections are one GEMM with the three kernels side by side, the heads are
+strided views of its result (no transposed copies: NumPy hands such views to BLAS as they
+are), the attention runs in fixed batch slices on the thread pool writing straight into the
+(batch, time, heads, head_dim) layout that the output projection reads, and the backward is
+written by hand the same way (one GEMM each for dX and the three kernels' gradient).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend, parallel
+from ..autograd import Function
+from . import _attention_kernels as _k
+from ._util import quiet
+
+__all__ = ["multi_head_self_attention"]
+
+
+class SelfAttention(Function):
+    """(out, weights) of multi-head self-attention; inputs x, Wq, Wk, Wv, Wo [, bq, bk, bv, bo]."""
+
+    def forward(self, x, wq, wk, wv, wo, *biases):
+        xp = backend.array_module(x)
+        B, T, D = x.shape
+        H, dk, dv = wq.shape[1], wq.shape[2], wv.shape[2]
+        nq = H * dk
+        x2 = x.reshape(B * T, D)
+        w = xp.concatenate([wq.reshape(D, nq), wk.reshape(D, nq), wv.reshape(D, H * dv)], axis=1)
+        bqkv = bo = None
+        if biases:
+            bq, bk, bv, bo = biases
+            bqkv = xp.concatenate([bq.reshape(-1), bk.reshape(-1), bv.reshape(-1)])
+        wo2 = wo.reshape(H * dv, wo.shape[-1])
+        y = xp.empty((B * T, w.shape[1]), x.dtype)
+        o2 = xp.empty((B * T, H * dv), x.dtype)
+        out = xp.empty((B * T, wo2.shape[1]), x.dtype)
+        p = xp.empty((B, H, T, T), x.dtype)
+        bm, add, drop, scale = self.bool_mask, None, self.drop, self.scale
+        if bm is not None:
+            add = _k.additive_mask(bm, x.dtype, xp)
+        batched = bm is not None and bm.ndim == 4  # (B, 1|H, T, T); else (T, T)
+
+        def block(i):
+            # one slice of the batch end to end, while its rows are in cache
+            a, b = chunks[i]
+            r0, r1 = a * T, b * T
+            yb = y[r0:r1]
+            xp.matmul(x2[r0:r1], w, out=yb)
+            if bqkv is not None:
+                yb += bqkv
+            q, k, v = _heads(yb, b - a, T, H, dk, dv)
+            _k.forward_block(xp, q, k, v, scale, None, bm[a:b] if batched else bm,
+                             add[a:b] if batched else add,
+                             None if drop is None else drop[a:b],
+                             o2[r0:r1].reshape(b - a, T, H, dv).transpose(0, 2, 1, 3), p[a:b])
+            ob = out[r0:r1]
+            xp.matmul(o2[r0:r1], wo2, out=ob)
+            if bo is not None:
+                ob += bo
+        chunks = parallel.spans(B, _rows(xp, B))
+        parallel.parallel_for(len(chunks), block, work=3 * p.nbytes + 2 * y.nbytes)
+        if any(self.needs_input_grad):
+            self.saved = (x2, w, y, p, o2, wo2, (B, T, D, H, dk, dv))
+        return out.reshape(B, T, wo.shape[-1]), p
+
+    def backward(self, g, gp):
+        x2, w, y, p, o2, wo2, (B, T, D, H, dk, dv) = self.saved
+        xp = backend.array_module(p)
+        need = self.needs_input_grad
+        if g is None:
+            g = xp.zeros((B, T, wo2.shape[1]), p.dtype)
+        g2 = g.reshape(B * T, -1)
+        drop, scale = self.drop, self.scale
+        chunks = parallel.spans(B, _rows(xp, B))
+        n = len(chunks)
+        # per-chunk partials of the weight gradients, summed in chunk order afterwards
+        gwo = xp.empty((n,) + wo2.shape, p.dtype)
+        gw = xp.empty((n,) + w.shape, p.dtype)
+        gbs = xp.empty((n, w.shape[1] + wo2.shape[1]), p.dtype)  # [b_q | b_k | b_v | b_o]
+        gx = xp.empty_like(x2) if need[0] else None
+        nw = w.shape[1]
+
+        def block(i):
+            a, b = chunks[i]
+            r0, r1 = a * T, b * T
+            gb, ob = g2[r0:r1], o2[r0:r1]
+            ones = xp.ones(r1 - r0, p.dtype)
+            xp.matmul(ob.T, gb, out=gwo[i])
+            xp.matmul(ones, gb, out=gbs[i, nw:])
+            go = xp.matmul(gb, wo2.T)
+            gy = xp.empty((r1 - r0, nw), p.dtype)
+            heads = lambda arr: _heads(arr, b - a, T, H, dk, dv)  # noqa: E731
+            q, k, v = heads(y[r0:r1])
+            _k.backward_block(xp, (True, True, True), q, k, v, p[a:b],
+                              ob.reshape(b - a, T, H, dv).transpose(0, 2, 1, 3),
+                              go.reshape(b - a, T, H, dv).transpose(0, 2, 1, 3), scale,
+                              None if drop is None else drop[a:b],
+                              None if gp is None else gp[a:b], outs=heads(gy))
+            xp.matmul(x2[r0:r1].T, gy, out=gw[i])
+            xp.matmul(ones, gy, out=gbs[i, :nw])
+            if gx is not None:
+                xp.matmul(gy, w.T, out=gx[r0:r1])
+        parallel.parallel_for(n, block, work=4 * p.nbytes + 2 * y.nbytes)
+
+        def total(parts):
+            return np.add.reduce(parts, axis=0) if xp is np else parts.sum(axis=0)
+        grads = [None] * len(need)
+        grads[0] = None if gx is None else gx.reshape(B, T, D)
+        gw, gbs = total(gw), total(gbs)
+        nq = H * dk
+        cuts = (0, nq, 2 * nq, nw)
+        shapes = ((D, H, dk), (D, H, dk), (D, H, dv))
+        for j in range(3):
+            if need[1 + j]:
+                grads[1 + j] = gw[:, cuts[j]:cuts[j + 1]].reshape(shapes[j])
+            if len(need) > 5 and need[5 + j]:
+                grads[5 + j] = gbs[cuts[j]:cuts[j + 1]].reshape(shapes[j][1:])
+        if need[4]:
+            grads[4] = total(gwo).reshape(H, dv, -1)
+        if len(need) > 5 and need[8]:
+            grads[8] = gbs[nw:]
+        return tuple(grads)
+
+
+def _heads(y, B, T, H, dk, dv):
+    """q, k, v as (B, H, T, d) strided views of the projections y (B·T, 2·H·dk + H·dv)."""
+    nq = H * dk
+    q = y[:, :nq].reshape(B, T, H, dk).transpose(0, 2, 1, 3)
+    k = y[:, nq:2 * nq].reshape(B, T, H, dk).transpose(0, 2, 1, 3)
+    v = y[:, 2 * nq:].reshape(B, T, H, dv).transpose(0, 2, 1, 3)
+    return q, k, v
+
+
+def _rows(xp, batch):
+    """Samples per pool block: shapes only (never the thread count); whole batch on a GPU."""
+    return batch if xp is not np else max(1, batch // 8)
+
+
+def multi_head_self_attention(x, query_kernel, key_kernel, value_kernel, output_kernel,
+                              query_bias=None, key_bias=None, value_bias=None, output_bias=None,
+                              mask=None, scale=None, dropout_p=0.0, training=True,
+                              generator=None):
+    """Multi-head self-attention with Keras's weight layout, as one fused node.
+
+    Formula
+    -------
+    ::
+
+        [Q | K | V] = X [W_q | W_k | W_v] + [b_q | b_k | b_v]      (one GEMM, heads as views)
+        head_h = dropout(softmax(Q_h K_hᵀ · scale + mask)) V_h       scale = 1/√key_dim
+        out = Σ_h head_h W_o[h] + b_o
+
+    Backward: dQ, dK, dV per head as in ``scaled_dot_product_attention``, then
+    dX = [dQ | dK | dV] [W_q | W_k | W_v]ᵀ and d[W_q | W_k | W_v] = Xᵀ [dQ | dK | dV].
+
+    Parameters
+    ----------
+    x : Tensor, shape (batch, T, dim)
+    query_kernel, key_kernel : Tensor, shape (dim, heads, key_dim)
+    value_kernel : Tensor, shape (dim, heads, value_dim)
+    output_kernel : Tensor, shape (heads, value_dim, out)
+    query_bias, key_bias, value_bias, output_bias : Tensor, optional
+        All four or none: (heads, key_dim), (heads, key_dim), (heads, value_dim), (out,).
+    mask : bool array (T, T) or (batch, 1|heads, T, T), optional (True = attend)
+    dropout_p : float
+        Dropout on the attention weights when ``training``.
+
+    Shape
+    -----
+    (batch, T, dim) -> (batch, T, out), and the weights (batch, heads, T, T) before dropout.
+    """
+    x_data = x.data
+    B, T, _ = x.shape
+    H, dk = query_kernel.shape[1:]
+    scale = 1.0 / float(np.sqrt(dk)) if scale is None else float(scale)
+    drop = None
+    if dropout_p > 0.0 and training:
+        drop = _k.drop_mask((B, H, T, T), dropout_p, x_data.dtype, x_data, generator)
+    ins = (x, query_kernel, key_kernel, value_kernel, output_kernel)
+    if query_bias is not None:
+        ins += (query_bias, key_bias, value_bias, output_bias)
+    with quiet(backend.array_module(x_data)):
+        return SelfAttention.apply(*ins, bool_mask=mask, drop=drop, scale=scale)

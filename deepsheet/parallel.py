@@ -82,6 +82,7 @@ _samples = []            # the last runnable-task counts of other tasks
 _sampled_at = -1.0
 _blas_threads = 1
 _blas_applied = None     # the BLAS thread count last applied through threadpoolctl
+_blas_libs = ()          # threadpoolctl's controllers of the loaded BLAS libraries
 _pool = None
 _pool_lock = threading.Lock()
 _local = threading.local()  # .slot: this thread's slot in the pool; .busy: inside a chunk
@@ -214,13 +215,15 @@ def set_blas_threads(n):
     _apply_blas()
 
 
-def _apply_blas():
+def _apply_blas(again=False):
     """Set every loaded BLAS to ``_blas_threads`` through threadpoolctl (once per change)."""
-    global _blas_applied
-    if _blas_applied == _blas_threads:
+    global _blas_applied, _blas_libs
+    if _blas_applied == _blas_threads and not again:
         return
     import threadpoolctl  # noqa: PLC0415 - a few ms of library scanning, paid on first parallel use
-    threadpoolctl.threadpool_limits(limits=_blas_threads, user_api="blas")
+    blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    blas.limit(limits=_blas_threads)
+    _blas_libs = tuple(blas.lib_controllers)
     _blas_applied = _blas_threads
     backend.keep_freed_memory()  # large temporaries reuse freed memory (see its notes)
 
@@ -386,6 +389,12 @@ def parallel_for(n_chunks, fn, work=None):
         for i in range(n_chunks):
             fn(i)
         return
+    # A user's threadpool_limits(n) context may have given BLAS its threads back since:
+    # n BLAS threads inside each pool thread would spin against each other (~1.5 us a check).
+    for lib in _blas_libs:
+        if lib.get_num_threads() != _blas_threads:
+            _apply_blas(again=True)
+            break
     flush = backend.flush_denormal.active()
     job = _Job(fn, n_chunks, flush)
     pool = _get_pool(get_num_threads())

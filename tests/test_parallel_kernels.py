@@ -125,3 +125,20 @@ def test_parallel_work_keeps_freed_memory_for_reuse():
                          check=True, env=env).stdout.split()
     assert out[0] == "False"
     assert backend.MMAP_THRESHOLD == 32 << 20
+
+
+def test_parallel_work_takes_blas_threads_back_from_a_threadpool_limits_context(threads):
+    """Inside threadpool_limits(2), each of deepsheet's pool threads would run 2 spinning
+    BLAS threads (it made the DCGAN benchmark slower at 2 threads than at 1)."""
+    import threadpoolctl
+    threads(2)
+    parallel.parallel_for(2, lambda i: None)
+
+    def blas():
+        return {i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"}
+    assert blas() == {1}
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        assert blas() == {2}
+        parallel.parallel_for(2, lambda i: None)
+        assert blas() == {1}

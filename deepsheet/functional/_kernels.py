@@ -155,7 +155,12 @@ def matmuls(products):
         if epilogue is not None:
             epilogue(o, rs, cs)
     parallel.ensure_blas()
-    parallel.parallel_for(len(jobs), run)
+    if len(jobs) > 1 and sum(2.0 * a.shape[0] * a.shape[1] * b.shape[1]
+                             for a, b, *_ in products) < MATMUL_MIN_FLOPS:
+        for i in range(len(jobs)):  # several tiny products: waking a thread costs more
+            run(i)
+    else:
+        parallel.parallel_for(len(jobs), run)
     return outs
 
 

@@ -1,14 +1,13 @@
 """The fused recurrent kernels behind ``functional.simple_rnn / lstm / gru`` (not public).
 
-Each is one ``Function``: forward runs the whole sequence (time-major inside, the input
-projections of all steps in one matrix product, one gate product per step), backward is the
-hand-written backpropagation through time; the per-step gate gradients land in one
-(T, N, k·H) array so every weight gradient is one matrix product after the loop.
-
-Rows of the batch are independent along time, so the time loops run over fixed row chunks
-(``_ROWS`` rows, boundaries from N only) on the thread pool, and the large products around
-the loops over fixed column blocks: the same numbers with 1, 2 or 8 threads although BLAS
-itself runs single-threaded.
+Each is one ``Function``: forward runs the whole sequence (the input projections of all
+steps in one matrix product, one gate product per step), backward is the hand-written
+backpropagation through time, the per-step gate gradients collected so every weight gradient
+is one matrix product after the loop. Unmasked LSTM and GRU with tanh/sigmoid run the leaner
+loops of ``_recurrent_fast`` instead (same results, far fewer NumPy calls per step).
+Batch rows are independent along time, so the time loops run over fixed row chunks (``_ROWS``
+rows, boundaries from N only) on the thread pool, and the large products around the loops
+over fixed column blocks: the same numbers with 1, 2 or 8 threads (BLAS single-threaded).
 """
 from __future__ import annotations
 
@@ -17,10 +16,10 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function
 from ..backend import array_module
+from . import _recurrent_fast as _fast
 from ._kernels import relu_, sigmoid_, tanh_
 
-# Rows per chunk of the time loops. Measured on batch 128: 64-row chunks cost ~10% on one
-# thread and won nothing on two (each step is many small GIL-bound NumPy calls).
+# Rows per chunk of the time loops: 64-row chunks cost ~10% on one thread (batch 128).
 _ROWS = 128
 
 
@@ -82,19 +81,10 @@ class Recurrence(Function):
     """What the three kernels share: time-major inputs, masks, the input projection, row
     chunks, and the input and weight gradients from the collected gate gradients."""
 
-    def _setup(self, x, w, b_in):
+    def _prepare(self, x):
+        """xp, shape, the time-major mask (None when absent or all True) and the row chunks."""
         xp = self.xp = array_module(x)
-        n, t, f = x.shape
-        self.shape = (n, t, f)
-        xt = x.transpose(1, 0, 2)
-        if self.go_backwards:
-            xt = xt[::-1]
-        xt = xp.ascontiguousarray(xt).reshape(t * n, f)
-        parallel.ensure_blas()
-        proj = matmul_cols(xt, w, xp)
-        if b_in is not None:
-            proj += b_in
-        self.xt = xt if self.needs_input_grad[self._w_index] else None
+        n, t, f = self.shape = x.shape
         m = self.mask
         if m is not None:
             m = xp.asarray(m, dtype=bool).T
@@ -103,6 +93,18 @@ class Recurrence(Function):
             m = None if bool(m.all()) else xp.ascontiguousarray(m)[:, :, None]
         self.m = m
         self.spans = parallel.spans(n, _ROWS)
+        parallel.ensure_blas()
+
+    def _setup(self, x, w, b_in):
+        xp, (n, t, f) = self.xp, x.shape
+        xt = x.transpose(1, 0, 2)
+        if self.go_backwards:
+            xt = xt[::-1]
+        xt = xp.ascontiguousarray(xt).reshape(t * n, f)
+        proj = matmul_cols(xt, w, xp)
+        if b_in is not None:
+            proj += b_in
+        self.xt = xt if self.needs_input_grad[self._w_index] else None
         return proj.reshape(t, n, -1)
 
     def _run(self, rows, work):
@@ -169,6 +171,7 @@ class SimpleRNNKernel(Recurrence):
 
     def forward(self, x, h0, w, u, b=None):
         xp = array_module(x)
+        self._prepare(x)
         proj = self._setup(x, w, b)
         t_len, n, h = proj.shape
         fn, _ = act(self.activation, "simple_rnn")
@@ -250,9 +253,14 @@ class LSTMKernel(Recurrence):
     def forward(self, x, h0, c0, w, u, b=None):
         xp = array_module(x)
         h = u.shape[0]
+        self._prepare(x)
+        self.fast = _fast.worth_it(self, x.shape[1], x.shape[0], h)
+        if self.fast:
+            return _fast.lstm_forward(self, x, h0, c0, w, u, b)
         proj = self._setup(x, w, b)            # gate pre-activations, activated step by step
         t_len, n, _ = proj.shape
-        fast = self.activation == "tanh" and self.recurrent_activation == "sigmoid"
+        fused = self.fused_sigmoid = (self.activation == "tanh"
+                                      and self.recurrent_activation == "sigmoid")
         fn, _ = act(self.activation, "lstm")
         rfn, _ = act(self.recurrent_activation, "lstm")
         scale, offset = _lstm_gate_vectors(h, proj.dtype, xp)
@@ -271,7 +279,7 @@ class LSTMKernel(Recurrence):
                 z = proj[t, r]
                 xp.matmul(hs[t, r] if rm is None else hs[t, r] * rm[r], u, out=buf)
                 z += buf
-                if fast:                       # all four gates with one tanh
+                if fused:                      # all four gates with one tanh
                     z *= scale
                     xp.tanh(z, out=z)
                     z *= scale
@@ -292,11 +300,13 @@ class LSTMKernel(Recurrence):
                 self._carry(c, cs[t, r], t, a, b)
                 self._carry(hs[t + 1, r], hs[t, r], t, a, b)
         self._run(rows, proj.nbytes * 3)
-        self.gates, self.hs, self.cs, self.tc, self.u, self.fast = proj, hs, cs, tc, u, fast
+        self.gates, self.hs, self.cs, self.tc, self.u = proj, hs, cs, tc, u
         self.w = w if self.needs_input_grad[0] else None
         return hs[1:].transpose(1, 0, 2), hs[-1], cs[-1]
 
     def backward(self, g_seq, g_h, g_c):
+        if self.fast:
+            return _fast.lstm_backward(self, g_seq, g_h, g_c)
         xp, hs, cs, tc, gates, u, rm = (self.xp, self.hs, self.cs, self.tc, self.gates,
                                         self.u, self.rmask)
         t_len, n, h = tc.shape
@@ -330,7 +340,7 @@ class LSTMKernel(Recurrence):
                 xp.multiply(dc, g, out=d[:, :h])                    # dL/di
                 xp.multiply(dc, cs[t, r], out=d[:, h:2 * h])        # dL/df
                 xp.multiply(dc, i, out=d[:, 2 * h:3 * h])           # dL/dg
-                if self.fast:                  # σ' = s(1-s) on all columns, then tanh' on g
+                if self.fused_sigmoid:         # σ' = s(1-s) on all columns, then tanh' on g
                     xp.subtract(1, z, out=slope)
                     slope *= z
                     sg = slope[:, 2 * h:3 * h]
@@ -371,6 +381,10 @@ class GRUKernel(Recurrence):
         b_in = b_rec = None
         if b is not None:
             b_in, b_rec = (b[0], b[1]) if after else (b, None)
+        self._prepare(x)
+        self.fast = after and _fast.worth_it(self, x.shape[1], x.shape[0], h)
+        if self.fast:
+            return _fast.gru_forward(self, x, h0, w, u, b)
         proj = self._setup(x, w, b_in)         # becomes [z, r, hh] step by step
         t_len, n, _ = proj.shape
         fn, _ = act(self.activation, "gru")
@@ -417,6 +431,8 @@ class GRUKernel(Recurrence):
         return hs[1:].transpose(1, 0, 2), hs[-1]
 
     def backward(self, g_seq, g_last):
+        if self.fast:
+            return _fast.gru_backward(self, g_seq, g_last)
         xp, hs, rec, gates, u, rm = self.xp, self.hs, self.rec, self.gates, self.u, self.rmask
         after = self.reset_after
         t_len, n, h = rec.shape

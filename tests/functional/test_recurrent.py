@@ -226,12 +226,15 @@ def test_two_dimensional_input_suggests_embedding():
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_same_numbers_with_1_and_3_threads(kind):
-    """Row chunks (128 rows: 150 = 128 + 22) run on the pool; the result must not depend on the thread count."""
+@pytest.mark.parametrize("masked", [True, False])   # general loops / unmasked fast path
+def test_same_numbers_with_1_and_3_threads(kind, masked):
+    """Row chunks (128 rows: 150 = 128 + 22) run on the pool; the result must not depend on
+    the thread count."""
     x = rand(150, 4, 3, seed=11)
     w, u, b = _weights(kind, 3, 5, seed=12)
     mask = np.ones((150, 4), bool)
-    mask[::7, 2:] = False
+    if masked:
+        mask[::7, 2:] = False
     fn = {"rnn": F.simple_rnn, "lstm": F.lstm, "gru": F.gru}[kind]
     results = []
     before = ds.get_num_threads()
@@ -264,3 +267,85 @@ def test_column_blocked_products_same_with_1_and_2_threads():
         ds.set_num_threads(before)
     for a, b_ in zip(*grads):
         np.testing.assert_array_equal(a, b_)
+
+
+# ------------------------------------------------------------------ the unmasked fast path
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("shape,zero_h0,bias", [
+    ((150, 6, 5, 8), True, True),      # two row chunks (128 + 22), h_0 = 0 skips work
+    ((150, 6, 5, 8), False, False),
+    ((1, 9, 3, 4), True, True),        # batch 1
+    ((4, 1, 3, 4), False, True),       # T = 1
+    ((3, 5, 4, 6), True, False),
+])
+def test_fast_path_vs_torch(kind, shape, zero_h0, bias):
+    """The fast path (no mask, tanh/sigmoid, T·N >= H) against torch: outputs and every
+    gradient, with the sequence, h_T (and c_T) all reaching the loss."""
+    n, t, f, h = shape
+    x, h0, c0 = rand(n, t, f, seed=1), rand(n, h, seed=2), rand(n, h, seed=3)
+    if zero_h0:
+        h0, c0 = h0 * 0, c0 * 0
+    w, u, b = _weights(kind, f, h, seed=4)
+    b = b if bias else None
+    fn = F.lstm if kind == "lstm" else F.gru
+    wt = ds.tensor(w, requires_grad=True)
+    assert fn(x, wt, u, b, initial_state=[h0, c0] if kind == "lstm" else h0)[1]._ctx.fast
+    if kind == "lstm":
+        check_torch(lambda x, h0, c0, w, u, *b: F.lstm(x, w, u, b[0] if b else None,
+                                                       initial_state=[h0, c0]),
+                    lambda x, h0, c0, w, u, *b: torch_rnn(kind, x, h0, w, u,
+                                                          b[0] if b else None, c0=c0),
+                    x, h0, c0, w, u, *([b] if bias else []))
+    else:
+        check_torch(lambda x, h0, w, u, *b: F.gru(x, w, u, b[0] if b else None,
+                                                  initial_state=h0),
+                    lambda x, h0, w, u, *b: torch_rnn(kind, x, h0, w, u, b[0] if b else None),
+                    x, h0, w, u, *([b] if bias else []))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_fast_path_is_taken_and_matches_general_path(kind):
+    """Default zero state, go_backwards, the final state only: the fast and general loops
+    agree; an all-True mask is no mask (fast), a real mask takes the general path."""
+    x = rand(130, 7, 5, seed=1)
+    w, u, b = _weights(kind, 5, 6, seed=2)
+    fn = F.lstm if kind == "lstm" else F.gru
+    results = []
+    for mask in (None, np.ones((130, 7), bool)):
+        wt = ds.tensor(w, requires_grad=True)
+        out = fn(x, wt, u, b, mask=mask, go_backwards=True)
+        assert out[1]._ctx.fast
+        (out[1] * out[1]).sum().backward()
+        results.append((out[1].numpy(), wt.grad))
+    mask = np.ones((130, 7), bool)
+    mask[0, -1] = False
+    wt = ds.tensor(w, requires_grad=True)
+    out = fn(x, wt, u, b, mask=mask, go_backwards=True)
+    assert not out[1]._ctx.fast
+    (out[1][1:] * out[1][1:]).sum().backward()
+    np.testing.assert_allclose(out[1].numpy()[1:], results[0][0][1:], rtol=1e-5, atol=1e-6)
+    wt0 = ds.tensor(w, requires_grad=True)
+    o0 = fn(x[1:], wt0, u, b, go_backwards=True)
+    (o0[1] * o0[1]).sum().backward()
+    np.testing.assert_allclose(wt.grad, wt0.grad, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("zero_h0", [True, False])
+def test_fast_path_float64_gradcheck(kind, zero_h0):
+    x, h0 = rand(3, 4, 2, seed=1), rand(3, 3, seed=2) * (0 if zero_h0 else 1)
+    w, u, b = _weights(kind, 2, 3, seed=8)
+    if kind == "lstm":
+        def fn(x, h0, c0, w, u, b):
+            out = F.lstm(x, w, u, b, initial_state=[h0, c0], go_backwards=True)
+            assert out[0]._ctx is None or out[0]._ctx.fast   # None: finite differences
+            return (out[0] * out[0]).sum() * 0.3 + (out[1] * out[2]).sum()
+        check_grad(fn, x, h0, h0 * 0.5, w, u, b)
+        return
+
+    def fn(x, h0, w, u, b):
+        out = F.gru(x, w, u, b, initial_state=h0, go_backwards=True)
+        assert out[0]._ctx is None or out[0]._ctx.fast
+        return (out[0] * out[0]).sum() + out[1].sum()
+    check_grad(fn, x, h0, w, u, b)

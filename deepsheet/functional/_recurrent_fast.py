@@ -1,0 +1,369 @@
+"""The unmasked fast paths of the LSTM and GRU kernels (not public).
+
+Used by ``LSTMKernel`` / ``GRUKernel`` when there is no mask and no recurrent dropout, the
+activations are tanh / sigmoid and T·N ≥ H (``worth_it``: the per-call weight copies must be
+cheaper than what they save; a batch-1 generation step keeps the general loop). Same
+mathematics as the general loops of ``_recurrent_kernels``; what differs is how few NumPy
+calls a time step makes, each costing microseconds on (batch, k·units) blocks:
+
+* **feature-major state.** Inside, the state is hᵀ (H, n) and a step's gates are one
+  (k·H, n) block, so every gate is a contiguous (H, n) slab: an elementwise pass over a
+  column slice of an (n, k·H) array walks it row by row and costs ~4x a contiguous one.
+* **one product per step, straight into the gates.** Step t's column [h_{t-1}; 1; x_t] is
+  stacked in one array and multiplied by [Uᵀ | b | Wᵀ] (no separate input projection, no
+  add; the bias rides on the row of ones). In backward the same stacked column gives dU, db
+  and dW in one product per step, accumulated while the gate gradient is in cache.
+* **one tanh for every gate.** σ(z) = tanh(z/2)/2 + 1/2, the /2 folded into the weights once
+  per call, the gates reordered so the sigmoid ones are adjacent: one ``tanh`` over the gate
+  block and ``*= 0.5; += 0.5`` over one slab.
+* **h_0 = 0 skips work** (the default ``initial_state``): the first step's recurrent product
+  and its dU term; the last backward product is skipped when dL/dh_0 is not wanted.
+
+Batch rows are independent, so they run in fixed chunks (boundaries from N only) on the
+thread pool; each chunk is a self-contained recurrence and the weight gradients of the
+chunks are added in chunk order, so no result depends on the thread count.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import parallel
+
+
+def worth_it(k, t, n, h):
+    """The fast path applies, and T·N ≥ H: the per-call weight copies cost less than it saves."""
+    return (k.m is None and k.rmask is None and t * n >= h and k.activation == "tanh"
+            and k.recurrent_activation == "sigmoid")
+
+
+def _blocks(h, order, sig):
+    """[(keras column start, end, scale)] in internal row order; sigmoid gates scaled by 0.5."""
+    return [(g * h, (g + 1) * h, 0.5 if g in sig else 1.0) for g in order]
+
+
+def _weights(w, u, b_rows, blocks, dt, xp, x_part=True, h_part=True):
+    """[Uᵀ | bias | Wᵀ] as one (k·H, H [+1] + F) matrix, scaled and reordered: a step's gates
+    are this times the stacked column [h_{t-1}; 1; x_t]. A part left out is zero."""
+    f, h = w.shape[0], u.shape[0]
+    o = h + (b_rows is not None)
+    wu = xp.zeros((len(blocks) * h, o + f), dtype=dt)
+    for j, (a, e, s) in enumerate(blocks):
+        r = slice(j * h, (j + 1) * h)
+        if h_part:
+            xp.multiply(u[:, a:e].T, s, out=wu[r, :h])
+        if x_part:
+            xp.multiply(w[:, a:e].T, s, out=wu[r, o:])
+        if b_rows is not None:
+            xp.multiply(b_rows[a:e], s, out=wu[r, h])
+    return wu
+
+
+def _unorder(g, blocks, h, xp):
+    """Columns of a (rows, k·H) gradient in internal gate order -> Keras order."""
+    out = xp.empty_like(g)
+    for j, (a, e, _) in enumerate(blocks):
+        out[:, a:e] = g[:, j * h:(j + 1) * h]
+    return out
+
+
+def _stack(k, x, a, b, h, h0, bias, dt, xp):
+    """(T+1, H [+1] + F, n): step t's column is [h_{t-1}; 1; x_t] (x time-major, reversed if
+    go_backwards); the recurrence writes h_t into block t+1, whose other rows stay unused."""
+    t = x.shape[1]
+    o = h + bias
+    st = xp.empty((t + 1, o + x.shape[2], b - a), dtype=dt)
+    src = x[a:b].transpose(1, 2, 0)
+    st[:t, o:] = src[::-1] if k.go_backwards else src
+    st[t, h:] = 0
+    if bias:
+        st[:t, h] = 1
+    st[0, :h] = h0[a:b].T
+    return st
+
+
+def _outputs(k, chunks, n, h, dt, xp, finals):
+    """The (N, T, H) sequence and the (N, H) final states: views for one chunk, else copies."""
+    if len(chunks) == 1:
+        c = chunks[0]
+        return (c["st"][1:, :h].transpose(2, 0, 1),) + tuple(c[key][-1].T for key in finals)
+    t = chunks[0]["st"].shape[0] - 1
+    seq = xp.empty((n, t, h), dtype=dt)
+    outs = [xp.empty((n, h), dtype=dt) for _ in finals]
+    for (a, b), c in zip(k.spans, chunks):
+        seq[a:b] = c["st"][1:, :h].transpose(2, 0, 1)
+        for out, key in zip(outs, finals):
+            out[a:b] = c[key][-1].T
+    return (seq,) + tuple(outs)
+
+
+def _state_grad(g, a, b, h, dt, xp):
+    return xp.zeros((h, b - a), dt) if g is None else xp.array(g[a:b].T, dtype=dt, order="C")
+
+
+def _seq_grads(g_seq, a, b, xp):
+    return None if g_seq is None else xp.ascontiguousarray(g_seq[a:b].transpose(1, 2, 0))
+
+
+def _acc_rows(acc, tmp, cols, d, s, first, xp):
+    """acc[s:] += cols[s:]·dᵀ (rows below s are left out: those of a zero h_0); the first
+    call writes instead of adding."""
+    if first:
+        acc[:s] = 0
+        xp.dot(cols[s:], d.T, out=acc[s:])
+        return
+    xp.dot(cols[s:], d.T, out=tmp[s:])
+    acc[s:] += tmp[s:]
+
+
+def _dx(k, wp, keep, dt, xp):
+    """dL/dx from the kept (T, k·H, n) pre-activation gradients and the matching kernel rows."""
+    dx = xp.empty(k.shape, dtype=dt)
+    for (a, b), d in zip(k.spans, keep):
+        dxt = xp.matmul(wp, d)                            # (T, F, n)
+        dx[a:b] = (dxt[::-1] if k.go_backwards else dxt).transpose(2, 0, 1)
+    return dx
+
+
+def _chunk_sum(parts):
+    """Add the chunks' partial weight gradients in chunk order (thread-count independent)."""
+    g = parts[0]
+    for p in parts[1:]:
+        g = g + p
+    return g
+
+
+# ------------------------------------------------------------------ LSTM
+LSTM_ORDER = (0, 1, 3, 2)          # internal gate order i, f, o, g: the sigmoid gates adjacent
+
+
+def lstm_forward(k, x, h0, c0, w, u, b):
+    xp = k.xp
+    n, t_len, _ = x.shape
+    h = u.shape[0]
+    dt = np.result_type(x.dtype, w.dtype)
+    blocks = _blocks(h, LSTM_ORDER, (0, 1, 3))
+    wu = _weights(w, u, b, blocks, dt, xp)
+    zero_h0 = not h0.any()
+    chunks = [None] * len(k.spans)
+
+    def rows(ci):
+        a, b_ = k.spans[ci]
+        nc = b_ - a
+        st = _stack(k, x, a, b_, h, h0, b is not None, dt, xp)
+        gates = xp.empty((t_len, 4 * h, nc), dtype=dt)
+        cs = xp.empty((t_len + 1, h, nc), dtype=dt)
+        tc = xp.empty((t_len, h, nc), dtype=dt)
+        cs[0] = c0[a:b_].T
+        ig = xp.empty((h, nc), dtype=dt)
+        for t in range(t_len):
+            z = gates[t]
+            if t or not zero_h0:
+                xp.dot(wu, st[t], out=z)      # σ-scaled pre-activations of the four gates
+            else:
+                xp.dot(wu[:, h:], st[t, h:], out=z)
+            xp.tanh(z, out=z)                 # all four gates with one tanh
+            s = z[:3 * h]                     # i, f, o: σ = tanh(z/2)/2 + 1/2
+            s *= 0.5
+            s += 0.5
+            c = cs[t + 1]
+            xp.multiply(z[h:2 * h], cs[t], out=c)           # c_t = f ⊙ c_{t-1} + i ⊙ g
+            xp.multiply(z[:h], z[3 * h:], out=ig)
+            c += ig
+            xp.tanh(c, out=tc[t])                           # h_t = o ⊙ tanh(c_t)
+            xp.multiply(z[2 * h:3 * h], tc[t], out=st[t + 1, :h])
+        chunks[ci] = {"st": st, "gates": gates, "cs": cs, "tc": tc}
+    parallel.parallel_for(len(k.spans), rows, work=n * t_len * 4 * h * 12)
+    k.chunks, k.blocks, k.zero_h0 = chunks, blocks, zero_h0
+    k.up = xp.ascontiguousarray(xp.concatenate([u[:, a:e] for a, e, _ in blocks], axis=1))
+    k.w = w if k.needs_input_grad[0] else None
+    seq, c_last = _outputs(k, chunks, n, h, dt, xp, ("cs",))
+    return seq, seq[:, -1], c_last
+
+
+def _backward_start(k):
+    """What both backward passes begin with: sizes, the ‖dL/dh_t‖ probe (None unless the
+    diagnostics ask), dL/dh_0 and the per-chunk result slots."""
+    n, t_len, f = k.shape
+    h = k.up.shape[0]
+    return (k.xp, k.needs_input_grad, h, n, t_len, f, k.up.dtype, k._probe(t_len, n),
+            k.xp.empty((n, h), dtype=k.up.dtype), [None] * len(k.chunks), [None] * len(k.chunks))
+
+
+def lstm_backward(k, g_seq, g_h, g_c):
+    xp, need, h, n, t_len, f, dt, probe, dh0, parts, keep = _backward_start(k)
+    up, chunks = k.up, k.chunks
+    dc0 = xp.empty((n, h), dtype=dt)
+
+    def rows(ci):
+        a, b_ = k.spans[ci]
+        ch = chunks[ci]
+        gates, st, cs, tc = ch["gates"], ch["st"], ch["cs"], ch["tc"]
+        nc = b_ - a
+        dh = _state_grad(g_h, a, b_, h, dt, xp)
+        dc = _state_grad(g_c, a, b_, h, dt, xp)
+        gs = _seq_grads(g_seq, a, b_, xp)
+        dz = xp.empty((t_len if need[0] else 1, 4 * h, nc), dtype=dt)
+        tmp, tmp2 = xp.empty((h, nc), dtype=dt), xp.empty((h, nc), dtype=dt)
+        slope = xp.empty((3 * h, nc), dtype=dt)
+        acc = xp.empty((st.shape[1], 4 * h), dtype=dt)
+        tacc = xp.empty_like(acc)
+        for t in range(t_len - 1, -1, -1):
+            if gs is not None:
+                dh += gs[t]
+            if probe is not None:
+                probe[t, a:b_] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
+            z = gates[t]
+            i, f_, o, g = z[:h], z[h:2 * h], z[2 * h:3 * h], z[3 * h:]
+            d = dz[t if need[0] else 0]
+            tct = tc[t]
+            xp.multiply(dh, tct, out=d[2 * h:3 * h])          # dL/do
+            xp.multiply(dh, o, out=tmp)                       # through tanh(c_t)
+            xp.multiply(tct, tct, out=tmp2)
+            xp.subtract(1, tmp2, out=tmp2)
+            tmp *= tmp2
+            dc += tmp
+            xp.multiply(dc, g, out=d[:h])                     # dL/di
+            xp.multiply(dc, cs[t], out=d[h:2 * h])            # dL/df
+            xp.multiply(dc, i, out=d[3 * h:])                 # dL/dg
+            xp.subtract(1, z[:3 * h], out=slope)              # σ' = s(1-s)
+            slope *= z[:3 * h]
+            d[:3 * h] *= slope
+            xp.multiply(g, g, out=tmp2)                       # tanh' = 1 - g²
+            xp.subtract(1, tmp2, out=tmp2)
+            d[3 * h:] *= tmp2
+            dc *= f_
+            _acc_rows(acc, tacc, st[t], d, h if t == 0 and k.zero_h0 else 0, t == t_len - 1, xp)
+            if t or need[1]:
+                xp.dot(up, d, out=dh)
+        dh0[a:b_], dc0[a:b_] = dh.T, dc.T
+        parts[ci] = acc
+        keep[ci] = dz
+    parallel.parallel_for(len(chunks), rows, work=n * t_len * 4 * h * 12)
+    g = _unorder(_chunk_sum(parts), k.blocks, h, xp)        # rows [h; 1; x]
+    o = g.shape[0] - f
+    dx = None
+    if need[0]:
+        wp = xp.ascontiguousarray(xp.concatenate([k.w[:, a:e] for a, e, _ in k.blocks], axis=1))
+        dx = _dx(k, wp, keep, dt, xp)
+    return (dx, dh0 if need[1] else None, dc0 if need[2] else None,
+            g[o:] if need[3] else None, g[:h] if need[4] else None,
+            g[h] if len(need) > 5 and need[5] else None)
+
+
+# ------------------------------------------------------------------ GRU (reset_after=True)
+GRU_ORDER = (0, 1, 2)              # z, r, h: the sigmoid gates already adjacent
+
+
+def gru_forward(k, x, h0, w, u, b):
+    """Steps: [z; r] = σ(W_zr·[h; 1; x]), n = tanh(x W_h + b_h + r ⊙ (h U_h + b'_h)),
+    h_t = n + z ⊙ (h_{t-1} - n); the three products (z r rows, h U_h, x W_h) are kept apart
+    because r multiplies only the recurrent part."""
+    xp = k.xp
+    n, t_len, _ = x.shape
+    h = u.shape[0]
+    dt = np.result_type(x.dtype, w.dtype)
+    bias = b is not None
+    blocks = _blocks(h, GRU_ORDER, (0, 1))
+    wzr = _weights(w, u, None if b is None else b[0] + b[1], blocks[:2], dt, xp)
+    uh = _weights(w, u, None if b is None else b[1], blocks[2:], dt, xp, x_part=False)
+    wh = _weights(w, u, None if b is None else b[0], blocks[2:], dt, xp, h_part=False)
+    o = h + bias
+    uh, wh = uh[:, :o], wh[:, h:]              # [U_hᵀ | b'_h] and [b_h | W_hᵀ]
+    zero_h0 = not h0.any()
+    chunks = [None] * len(k.spans)
+
+    def rows(ci):
+        a, b_ = k.spans[ci]
+        nc = b_ - a
+        st = _stack(k, x, a, b_, h, h0, bias, dt, xp)
+        gates = xp.empty((t_len, 3 * h, nc), dtype=dt)
+        rec = xp.empty((t_len, h, nc), dtype=dt)     # h_{t-1} U_h + b'_h, needed for dL/dr
+        xh = xp.matmul(wh, st[:t_len, h:])           # (T, H, n): x W_h + b_h, all steps at once
+        tmp = xp.empty((h, nc), dtype=dt)
+        for t in range(t_len):
+            zr, hh = gates[t, :2 * h], gates[t, 2 * h:]
+            if t or not zero_h0:
+                xp.dot(wzr, st[t], out=zr)
+                xp.dot(uh, st[t, :o], out=rec[t])
+            else:
+                xp.dot(wzr[:, h:], st[t, h:], out=zr)
+                rec[t] = uh[:, h:o] if bias else 0
+            xp.tanh(zr, out=zr)                     # z, r with one tanh
+            zr *= 0.5
+            zr += 0.5
+            xp.multiply(zr[h:], rec[t], out=tmp)    # n = tanh(x W_h + b_h + r ⊙ rec)
+            xp.add(xh[t], tmp, out=hh)
+            xp.tanh(hh, out=hh)
+            xp.subtract(st[t, :h], hh, out=tmp)     # h_t = n + z ⊙ (h_{t-1} - n)
+            tmp *= zr[:h]
+            xp.add(hh, tmp, out=st[t + 1, :h])
+        chunks[ci] = {"st": st, "gates": gates, "rec": rec}
+    parallel.parallel_for(len(k.spans), rows, work=n * t_len * 3 * h * 12)
+    k.chunks, k.blocks, k.zero_h0 = chunks, blocks, zero_h0
+    k.up = xp.ascontiguousarray(u)
+    k.w = w if k.needs_input_grad[0] else None
+    seq, = _outputs(k, chunks, n, h, dt, xp, ())
+    return seq, seq[:, -1]
+
+
+def gru_backward(k, g_seq, g_h):
+    xp, need, h, n, t_len, f, dt, probe, dh0, parts, keep = _backward_start(k)
+    up, chunks = k.up, k.chunks
+
+    def rows(ci):
+        a, b_ = k.spans[ci]
+        ch = chunks[ci]
+        gates, st, rec = ch["gates"], ch["st"], ch["rec"]
+        nc = b_ - a
+        o = st.shape[1] - f
+        dh = _state_grad(g_h, a, b_, h, dt, xp)
+        gs = _seq_grads(g_seq, a, b_, xp)
+        # per step [δn; δz; δr; δrec]: rows 1-3 are the recurrent product's gradient (one
+        # product back to h_{t-1}), rows 0-2 the input product's (kept for dx)
+        e_all = xp.empty((t_len if need[0] else 1, 4 * h, nc), dtype=dt)
+        tmp, zdh = xp.empty((h, nc), dtype=dt), xp.empty((h, nc), dtype=dt)
+        slope = xp.empty((2 * h, nc), dtype=dt)
+        acc, tacc = xp.empty((st.shape[1], 3 * h), dt), xp.empty((st.shape[1], 3 * h), dt)
+        accx, taccx = xp.empty((st.shape[1] - h, h), dt), xp.empty((st.shape[1] - h, h), dt)
+        for t in range(t_len - 1, -1, -1):
+            if gs is not None:
+                dh += gs[t]
+            if probe is not None:
+                probe[t, a:b_] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
+            zr, hh = gates[t, :2 * h], gates[t, 2 * h:]
+            e = e_all[t if need[0] else 0]
+            dn, dzr, drec = e[:h], e[h:3 * h], e[3 * h:]
+            xp.subtract(st[t, :h], hh, out=tmp)
+            xp.multiply(dh, tmp, out=dzr[:h])                 # dL/dz
+            xp.multiply(dh, zr[:h], out=zdh)                  # reaches h_{t-1} directly
+            xp.subtract(dh, zdh, out=dn)                      # dL/dn = dh ⊙ (1 - z)
+            xp.multiply(hh, hh, out=tmp)
+            xp.subtract(1, tmp, out=tmp)
+            dn *= tmp                                         # through tanh
+            xp.multiply(dn, rec[t], out=dzr[h:])              # dL/dr
+            xp.multiply(dn, zr[h:], out=drec)                 # dL/d(h U_h + b'_h)
+            xp.subtract(1, zr, out=slope)                     # σ' = s(1-s) on z, r
+            slope *= zr
+            dzr *= slope
+            first = t == t_len - 1
+            _acc_rows(acc, tacc, st[t], e[h:], h if t == 0 and k.zero_h0 else 0, first, xp)
+            _acc_rows(accx, taccx, st[t, h:], dn, 0, first, xp)
+            if t or need[1]:
+                xp.dot(up, e[h:], out=dh)
+                dh += zdh
+        dh0[a:b_] = dh.T
+        parts[ci] = (acc, accx)
+        keep[ci] = e_all
+    parallel.parallel_for(len(chunks), rows, work=n * t_len * 3 * h * 12)
+    acc = _chunk_sum([p[0] for p in parts])     # rows [h; 1; x], columns z, r, rec
+    accx = _chunk_sum([p[1] for p in parts])    # rows [1; x], columns n
+    o = acc.shape[0] - f
+    dx = dw = db = None
+    if need[0]:
+        wp = xp.ascontiguousarray(xp.concatenate([k.w[:, 2 * h:], k.w[:, :2 * h]], axis=1))
+        dx = _dx(k, wp, [d[:, :3 * h] for d in keep], dt, xp)      # kept rows n, z, r
+    if need[2]:
+        dw = xp.concatenate([acc[o:, :2 * h], accx[o - h:]], axis=1)
+    if len(need) > 4 and need[4]:
+        db = xp.stack([xp.concatenate([acc[h, :2 * h], accx[0]]), acc[h]])
+    return dx, dh0 if need[1] else None, dw, acc[:h] if need[3] else None, db

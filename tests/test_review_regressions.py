@@ -54,12 +54,6 @@ def test_every_sheet_formula_is_a_formula():
     assert "sin(pos" in sheet.formula(sheet.lookup("sinusoidal positional encoding"))
 
 
-def test_string_input_is_refused_with_the_way_out():
-    import pytest
-    with pytest.raises(TypeError, match="TextVectorization|text_vectorization"):
-        ds.Input(shape=(1,), dtype="string")
-
-
 def test_mdp_row_sum_error_prints_a_plain_number():
     import pytest
     from deepsheet import rl

@@ -41,6 +41,9 @@ def to_tensor_input(x):
             out._keras_mask = x._keras_mask
             return out
         return x
+    if isinstance(x, (str, bytes, list, np.ndarray)) and np.asarray(x).dtype.kind in "USO":
+        raise TypeError("strings reached a layer that takes numbers; a model takes text "
+                        "through Input(shape=(1,), dtype='string') -> TextVectorization")
     arr = backend.as_array(x)
     if arr.dtype.kind == "f" and arr.dtype != np.float32:
         arr = arr.astype(np.float32)
@@ -103,6 +106,7 @@ class Layer:
     """
 
     supports_masking = False
+    _string_input = False  # True for layers that take raw text (TextVectorization, a text Input)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -401,14 +405,15 @@ class Layer:
                 raise TypeError(f"layer '{self.name}' ({type(self).__name__}) was called "
                                 f"without inputs (give them positionally or as {first}=)")
             args = (kwargs.pop(first),)
-        from .symbolic import call_symbolic, is_symbolic
+        from .symbolic import _is_text_list, call_symbolic, is_symbolic, text_or_tensor
         if is_symbolic(args, kwargs):
             return call_symbolic(self, args, kwargs, training, mask)
         spec = self._call_spec
         check_keywords(self, kwargs)
         first = args[0]
-        first = [to_tensor_input(x) for x in first] if isinstance(first, (list, tuple)) \
-            else to_tensor_input(first)
+        conv = text_or_tensor if self._string_input else to_tensor_input  # raw text stays
+        first = conv(first) if self._string_input and _is_text_list(first) else \
+            [conv(x) for x in first] if isinstance(first, (list, tuple)) else conv(first)
         args = (first,) + tuple(to_tensor_input(a) if _is_array_like(a) else a
                                 for a in args[1:])
         self._build_for_call(args, kwargs)

@@ -15,6 +15,26 @@ from ._call import check_keywords
 from .base import Layer
 
 
+STRING = "string"  # the dtype of a text input: Input(shape=(1,), dtype="string")
+
+
+def is_string_dtype(dtype):
+    """True for the names and types of text: "string", "str", str, bytes, object, U/S dtypes."""
+    if dtype is str or dtype is bytes or dtype is object:
+        return True
+    if isinstance(dtype, str) and dtype in (STRING, "str", "object"):
+        return True
+    try:
+        return np.dtype(dtype).kind in "USO"
+    except TypeError:
+        return False
+
+
+def dtype_name(dtype):
+    """``dtype``'s name as symbolic tensors and configs hold it ("string" for text)."""
+    return STRING if is_string_dtype(dtype) else str(np.dtype(dtype))
+
+
 class KerasTensor:
     """A placeholder for a batch of data: shape (batch axis None), dtype, and its producer.
 
@@ -28,7 +48,7 @@ class KerasTensor:
 
     def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = str(np.dtype(dtype))
+        self.dtype = dtype_name(dtype)
         self.node = node
         self.index = index
         self.name = name
@@ -112,13 +132,16 @@ class InputLayer(Layer):
     def __init__(self, input_shape=None, batch_size=None, dtype="float32", name=None,
                  sparse=False, **kwargs):
         kwargs.pop("trainable", None)
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        text = is_string_dtype(dtype)
+        super().__init__(name=name, dtype=None if text else dtype, **kwargs)
+        if text:  # raw text flows through to a TextVectorization (no weights here)
+            self.dtype, self._string_input = STRING, True
         if input_shape is None:
             raise ValueError("InputLayer needs input_shape (the shape of one sample)")
         self._batch_input_shape = (batch_size,) + tuple(
             None if d is None else int(d) for d in input_shape)
         self.built = True
-        out = KerasTensor(self._batch_input_shape, dtype, name=self.name)
+        out = KerasTensor(self._batch_input_shape, self.dtype, name=self.name)
         node = Node(self, [], [out])
         out.node = node
         self._inbound_nodes.append(node)
@@ -137,6 +160,10 @@ class InputLayer(Layer):
 def Input(shape, batch_size=None, name=None, dtype="float32"):  # noqa: N802 - Keras's name
     """A symbolic input of ``shape`` (one sample; the batch axis is implicit).
 
+    ``dtype="string"`` makes a text input (Keras's way): ``shape=(1,)`` or ``()``, one
+    string per sample, fed to a ``TextVectorization`` layer, so the model takes raw text
+    (``model.predict(["a great film"])``) and saves its vocabulary with it.
+
     Examples
     --------
     >>> import deepsheet as ds
@@ -146,12 +173,27 @@ def Input(shape, batch_size=None, name=None, dtype="float32"):  # noqa: N802 - K
     """
     if isinstance(shape, int):
         shape = (shape,)
-    if dtype is str or dtype is object or (isinstance(dtype, str) and dtype in ("string", "str")):
-        raise TypeError(f"Input: dtype={dtype!r}: a model takes numbers, not strings; turn the "
-                        "texts into token ids first (ids = text_vectorization(texts)) and give "
-                        "the model an Input(shape=(length,), dtype='int64')")
     layer = InputLayer(input_shape=tuple(shape), batch_size=batch_size, dtype=dtype, name=name)
     return layer._inbound_nodes[0].outputs[0]
+
+
+def _is_text_list(x):
+    """A Python list/tuple of strings: one text input's batch, not a list of inputs."""
+    return isinstance(x, (list, tuple)) and bool(x) and all(isinstance(v, (str, bytes)) for v in x)
+
+
+def text_or_tensor(x):
+    """A layer's eager input where text may come: string arrays stay arrays, others Tensors."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (str, bytes)):
+        return np.asarray([x], dtype=object)  # one text: a batch of one
+    arr = np.asarray(x, dtype=object) if _is_text_list(x) else \
+        np.asarray(x) if isinstance(x, (list, tuple)) else x
+    if isinstance(arr, np.ndarray) and arr.dtype.kind in "USO":
+        return arr
+    from .base import to_tensor_input
+    return to_tensor_input(x)
 
 
 def is_symbolic(args, kwargs):
@@ -172,6 +214,8 @@ def _concrete(t, unknown=1):
     def sizes(shape):
         return tuple((1 if i == 0 else unknown) if d is None else d for i, d in enumerate(shape))
 
+    if t.dtype == STRING:
+        return np.full(sizes(t.shape), "", dtype=object)
     out = Tensor(np.zeros(sizes(t.shape), dtype=t.dtype))
     if t._keras_mask is not None:
         out._keras_mask = np.ones(sizes(t._keras_mask.shape), dtype=bool)
@@ -238,8 +282,12 @@ def call_symbolic(layer, args, kwargs, training=None, mask=None):
         multi = isinstance(out_shape, (list, tuple)) and bool(out_shape) and \
             isinstance(out_shape[0], (list, tuple))
         shapes = list(out_shape) if multi else [out_shape]
-        # Integer inputs (token ids) feed layers whose outputs are float.
-        dtype = "float32" if lead[0].dtype.startswith(("int", "uint")) else lead[0].dtype
+        # Integer inputs (token ids) feed layers whose outputs are float; text layers say.
+        dtype = lead[0].dtype
+        if hasattr(layer, "compute_output_dtype"):
+            dtype = layer.compute_output_dtype(dtype)
+        elif dtype.startswith(("int", "uint")):
+            dtype = "float32"
         dtypes = [dtype] * len(shapes)
         masks = [lead_mask if layer.supports_masking else None] * len(shapes)
         kind = list

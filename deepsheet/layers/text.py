@@ -211,8 +211,21 @@ class TextVectorization(Layer):
                                "adapt(texts) or set_vocabulary(tokens) before using it")
 
     # ------------------------------------------------------------ call
+    _string_input = True  # a model's text Input feeds it raw strings
+
     def __call__(self, inputs, training=None, **kwargs):
+        from .symbolic import STRING, KerasTensor, call_symbolic
+        if isinstance(inputs, KerasTensor):  # inside a model: Input(shape=(1,), dtype="string")
+            if inputs.dtype != STRING:
+                raise TypeError(f"{type(self).__name__} '{self.name}' takes text, but its input "
+                                f"'{inputs.name}' has dtype {inputs.dtype}; give the model "
+                                "Input(shape=(1,), dtype='string')")
+            return call_symbolic(self, (inputs,), {})
         return self.call(inputs)
+
+    def compute_output_dtype(self, input_dtype):
+        """Token ids (int64) in "int" mode, float32 counts/weights otherwise."""
+        return "int64" if self.output_mode == "int" else "float32"
 
     def call(self, inputs, training=False):
         self._require_vocab()

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import backend
 from .. import data as data_mod
+from ..tensor import Tensor
 
 __all__ = ["DataAdapter", "pack_data", "unpack_x_y_sample_weight"]
 
@@ -34,6 +35,17 @@ def pack_data(xs, ys, w):
     return (x, y) if w is None else (x, y, w)
 
 
+def _first_leaf(x):
+    """The first string of ``x`` (a str, a list of str, a string array), else None."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "US":
+            return ""
+        x = x.reshape(-1)[:1].tolist() if x.dtype.kind == "O" else []
+    while isinstance(x, (list, tuple)) and x:
+        x = x[0]
+    return x if isinstance(x, (str, bytes)) else None
+
+
 class DataAdapter:
     """Data preparation, mixed into ``Model`` (see the module docstring)."""
 
@@ -51,15 +63,45 @@ class DataAdapter:
         if n_in == 1:
             if isinstance(x, (list, tuple)) and len(x) == 1 and hasattr(x[0], "shape"):
                 x = x[0]
-            xs = [data_mod.as_array(x, "x")]
+            xs = [self._input_array(x, "x", 0)]
         else:
             if not isinstance(x, (list, tuple)) or len(x) != n_in:
                 raise ValueError(f"model '{self.name}' has {n_in} inputs "
                                  f"{[t.name for t in self._inputs]}; pass x as a list of "
                                  f"{n_in} arrays or a dict keyed by input name")
-            xs = [data_mod.as_array(a, f"x[{i}]") for i, a in enumerate(x)]
+            xs = [self._input_array(a, f"x[{i}]", i) for i, a in enumerate(x)]
         self._check_input_shapes(xs)
         return xs
+
+    def _input_array(self, x, what, i):
+        """Input ``i``'s data as an array: numbers by ``data.as_array``'s rules; text (a string
+        Input, or a Sequential starting with a text layer) as a string array, never cast."""
+        graph = self._graph
+        name = self._inputs[i].name if graph else "x"
+        text = self._inputs[i].dtype == "string" if graph else self._string_input
+        arr = x.data if isinstance(x, Tensor) else x
+        if not text:
+            if _first_leaf(arr) is not None:
+                want = self._inputs[i].dtype if graph else "numbers"
+                raise TypeError(f"model '{self.name}' input '{name}' takes {want}, got strings "
+                                f"(dtype {np.asarray(arr).dtype}); a model takes raw text "
+                                "through Input(shape=(1,), dtype='string') -> TextVectorization")
+            return data_mod.as_array(x, what)
+        if isinstance(arr, (list, tuple, str, bytes)):
+            arr = np.asarray([arr] if isinstance(arr, (str, bytes)) else arr,
+                             dtype=object if _first_leaf(arr) is not None else None)
+        if not (isinstance(arr, np.ndarray) and arr.dtype.kind in "USO"):
+            got = getattr(arr, "dtype", type(arr).__name__)
+            raise TypeError(f"model '{self.name}' input '{name}' takes strings (dtype "
+                            f"'string'), got {got} values; pass the raw texts (an array or "
+                            "list of str)")
+        if graph:  # one string per sample: (n,) and (n, 1) both fit shape (1,) or ()
+            want = self._inputs[i].shape[1:]
+            if want == (1,) and arr.ndim == 1:
+                arr = arr[:, None]
+            elif want == () and arr.ndim == 2 and arr.shape[1] == 1:
+                arr = arr[:, 0]
+        return arr
 
     def _check_input_shapes(self, xs):
         if not self._graph:
@@ -218,7 +260,7 @@ class DataAdapter:
         device = backend.device_of(weights[0].data) if weights else backend.get_default_device()
         if device == "cpu":
             return None
-        return lambda a: backend.to_device(a, device)
+        return lambda a: a if a.dtype.kind in "USO" else backend.to_device(a, device)
 
     def _validation_batches(self, validation_data, batch_size, steps):
         if data_mod.is_dataset(validation_data):

@@ -16,7 +16,7 @@ itself (Keras's model subclassing); its sublayers are tracked as attributes.
 from __future__ import annotations
 
 from ..layers.base import Layer, deserialize, serialize
-from ..layers.symbolic import (InputLayer, KerasTensor, Slot, fill, map_structure,
+from ..layers.symbolic import (STRING, InputLayer, KerasTensor, Slot, fill, map_structure,
                                topological_nodes)
 from .training import Trainer
 
@@ -207,6 +207,14 @@ class Model(Trainer, Layer):
         if self._graph and args and isinstance(args[0], dict):
             args = (self._inputs_from_dict(args[0]),) + args[1:]
         return Layer.__call__(self, *args, **kwargs)
+
+    @property
+    def _string_input(self):
+        """True when the model takes raw text: a string Input, or a text layer first."""
+        if self._graph:
+            return any(t.dtype == STRING for t in self._inputs)
+        seq = getattr(self, "_seq", None)
+        return bool(seq) and seq[0]._string_input
 
     def _inputs_from_dict(self, data):
         names = [t.name for t in self._inputs]

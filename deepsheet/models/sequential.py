@@ -129,7 +129,8 @@ class Sequential(Model):
         if input_shape is None:
             raise ValueError(f"Sequential '{self.name}'.build needs input_shape")
         shape = tuple(input_shape)
-        self._input_tensor = Input(shape[1:])
+        text = bool(self._seq) and self._seq[0]._string_input
+        self._input_tensor = Input(shape[1:], dtype="string" if text else "float32")
         self._input_layer = self._input_tensor.node.layer
         self._rebuild()
 

@@ -18,8 +18,8 @@ Settings (``--settings``, comma separated):
 * ``busy-1``, ``busy-2``: the busy process and both libraries pinned to 1 or 2 threads.
 * ``overhead``: (in this process) the cost of one ``parallel_for`` and the work size where
   two threads start to pay (the basis of ``parallel.MIN_PARALLEL_WORK``).
-* ``profile``: (in this process) the share of a 2-thread ``fit`` spent inside
-  ``parallel_for`` and a cProfile of the rest (the remaining single-threaded time).
+* ``profile``: (in this process) per graph op, the CPU time of a ``fit`` step in chunks
+  that the pool's threads share and on one core (the remaining single-threaded time).
 
 The load average (``os.getloadavg``) is printed with every measurement: the machine this
 was written on is shared, so alternate, repeat and compare only rows measured together.
@@ -148,50 +148,87 @@ def overhead(args):
 
 
 def profile(args):
-    """Where a 2-thread fit step's time goes: inside parallel_for, and cProfile of the rest."""
-    import cProfile
-    import io
-    import pstats
+    """Where a step's CPU time goes: per graph op, the part in chunks that the pool's threads
+    share and the part that runs on one core (the rest of the step), at 1 thread, CPU time.
+
+    Measured on one thread with thread CPU time, so the split does not depend on how busy the
+    machine is: a chunk counts as shared when its ``parallel_for`` would spread it (more than
+    one chunk, above ``MIN_PARALLEL_WORK``). The optimizer's blocked update only runs at 2+
+    threads, so it is timed separately at 2 threads.
+    """
+    import collections
 
     import deepsheet as ds
-    from deepsheet import parallel
+    from deepsheet import autograd, parallel
     sys.path.insert(0, HERE)
     import bench_cnn
     import bench_mlp
-    ds.set_num_threads(2)
+    ds.set_num_threads(1)
     x, y = _load(args.model, args.subset)
     model = (bench_cnn if args.model == "cnn" else bench_mlp).ours_model(0)
     model.fit(x[:BATCH * 5], y[:BATCH * 5], batch_size=BATCH, epochs=1, verbose=0)
-    inside = [0.0]
+    shared = [0.0]
     plain = parallel.parallel_for
 
-    def timed(*a, **k):
-        t = time.perf_counter()
+    def timed(n, fn, work=None):
+        if n <= 1 or (work is not None and work < parallel.MIN_PARALLEL_WORK):
+            return plain(n, fn, work)
+        t = time.thread_time()
         try:
-            return plain(*a, **k)
+            return plain(n, fn, work)
         finally:
-            inside[0] += time.perf_counter() - t
+            shared[0] += time.thread_time() - t
+    ops = collections.defaultdict(lambda: [0.0, 0.0])
+    wrapped = []
+
+    def wrap(cls, name):
+        f = cls.__dict__[name]
+
+        def w(self, *a, **k):
+            t, s0 = time.thread_time(), shared[0]
+            try:
+                return f(self, *a, **k)
+            finally:
+                row = ops[f"{cls.__name__}.{name}"]
+                par = shared[0] - s0
+                row[0] += time.thread_time() - t - par
+                row[1] += par
+        wrapped.append((cls, name, f))
+        setattr(cls, name, w)
+
+    def subclasses(c):
+        for s in c.__subclasses__():
+            yield s
+            yield from subclasses(s)
+    for cls in set(subclasses(autograd.Function)):
+        for name in ("forward", "backward"):
+            if name in cls.__dict__:
+                wrap(cls, name)
+    from deepsheet.optimizers.base import Optimizer
+    wrap(Optimizer, "_apply_pairs")  # one core here; blocks on the pool from 2 threads on
     parallel.parallel_for = timed
-    import deepsheet.functional._im2col as im2col
-    import deepsheet.functional._kernels as kernels
-    import deepsheet.functional.pooling as pooling
-    import deepsheet.optimizers.base as obase
-    for mod in (im2col, kernels, pooling, obase):
-        mod.parallel.parallel_for = timed
-    prof = cProfile.Profile()
-    t = time.perf_counter()
-    prof.enable()
-    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
-    prof.disable()
-    wall = time.perf_counter() - t
-    print(f"{args.model.upper()} fit, {len(x)} samples, 2 threads: {wall:.2f} s, of which "
-          f"{100 * inside[0] / wall:.0f}% inside parallel_for (chunked on the pool) and "
-          f"{100 * (1 - inside[0] / wall):.0f}% on the calling thread alone "
-          f"(load {os.getloadavg()[0]:.1f}); cProfile by own time:")
-    out = io.StringIO()
-    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(14)
-    print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
-    parallel.parallel_for = plain
+    steps = len(x) // BATCH
+    t = time.thread_time()
+    try:
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+    finally:
+        parallel.parallel_for = plain
+        for cls, name, f in wrapped:
+            setattr(cls, name, f)
+    cpu = (time.thread_time() - t) / steps * 1e3
+    par = shared[0] / steps * 1e3
+    print(f"{args.model.upper()} fit, {steps} steps, CPU time per step on 1 thread: {cpu:.2f} ms, "
+          f"{par:.2f} ms ({100 * par / cpu:.0f}%) in chunks that the pool's threads share, "
+          f"{cpu - par:.2f} ms ({100 * (cpu - par) / cpu:.0f}%) on one core (load "
+          f"{os.getloadavg()[0]:.1f}; the optimizer's update is shared from 2 threads on)")
+    print("| op | one core, ms/step | shared, ms/step |\n|---|---|---|")
+    alone = 0.0
+    for name, (one, sh) in sorted(ops.items(), key=lambda kv: -sum(kv[1])):
+        alone += one
+        if one + sh > 0.02e-3 * steps:
+            print(f"| {name} | {1e3 * one / steps:.2f} | {1e3 * sh / steps:.2f} |")
+    print(f"| everything else (loop, loss glue, metrics, graph bookkeeping) | "
+          f"{cpu - par - 1e3 * alone / steps:.2f} | - |")
 
 
 # ------------------------------------------------------------------ driver

@@ -136,28 +136,34 @@ def matmuls(products):
     product, while it is in cache (a bias, a fused ReLU); its blocks are whole rows.
     """
     xp = array_module(products[0][0])
-    outs, jobs = [], []
+    parallel.ensure_blas()
+    outs, jobs, total = [], [], 0.0
     for a, b, out, epilogue in products:
         M, K = a.shape
         N = b.shape[1]
+        flops = 2.0 * M * K * N
+        total += flops
         if out is None:
             out = xp.empty((M, N), np.result_type(a.dtype, b.dtype))
         outs.append(out)
-        blocks = (_product_blocks(M, N, 2.0 * M * K * N, epilogue is not None) if xp is np
-                  else [(slice(0, M), slice(0, N))])
-        for rs, cs in blocks:
-            jobs.append((a, b, out, epilogue, rs, cs))
+        if flops < MATMUL_MIN_FLOPS or xp is not np:
+            jobs.append((a, b, out, epilogue, slice(0, M), slice(0, N)))
+        else:
+            jobs += [(a, b, out, epilogue, rs, cs)
+                     for rs, cs in _product_blocks(M, N, flops, epilogue is not None)]
 
     def run(i):
         a, b, out, epilogue, rs, cs = jobs[i]
-        o = out[rs, cs]
-        xp.matmul(a[rs], b[:, cs], out=o)
+        if rs.stop - rs.start == out.shape[0] and cs.stop - cs.start == out.shape[1]:
+            xp.matmul(a, b, out=out)  # the whole product: no views to make
+            o = out
+        else:
+            o = out[rs, cs]
+            xp.matmul(a[rs], b[:, cs], out=o)
         if epilogue is not None:
             epilogue(o, rs, cs)
-    parallel.ensure_blas()
-    if len(jobs) > 1 and sum(2.0 * a.shape[0] * a.shape[1] * b.shape[1]
-                             for a, b, *_ in products) < MATMUL_MIN_FLOPS:
-        for i in range(len(jobs)):  # several tiny products: waking a thread costs more
+    if total < MATMUL_MIN_FLOPS:  # tiny products: waking a thread costs more than they do
+        for i in range(len(jobs)):
             run(i)
     else:
         parallel.parallel_for(len(jobs), run)

@@ -115,6 +115,36 @@ def _acc_rows(acc, tmp, cols, d, s, first, xp):
     acc[s:] += tmp[s:]
 
 
+def _overlap(k):
+    """True when a lone row chunk's weight-gradient products should run on a second thread
+    while the time loop goes on (``_steps``); the products and their order are the same
+    either way, so the result does not depend on it."""
+    return len(k.spans) == 1 and parallel.active_threads() > 1
+
+
+def _steps(loop, consume, overlap):
+    """loop(put) runs the backward time loop and calls put(t) once step t's gate gradient is
+    final; consume(t) accumulates the weight gradients of step t, in the order put. Inline,
+    or on a second pool thread: NumPy releases the GIL inside the products, so the two
+    overlap (a queue hands the steps over; with one thread the consumer runs after)."""
+    if not overlap:
+        loop(consume)
+        return
+    import queue  # noqa: PLC0415 - only here
+    q = queue.SimpleQueue()
+
+    def part(i):
+        if i == 0:
+            try:
+                loop(q.put)
+            finally:
+                q.put(None)       # the consumer never waits forever, even after an error
+            return
+        while (t := q.get()) is not None:
+            consume(t)
+    parallel.parallel_for(2, part)
+
+
 def _dx(k, wp, keep, dt, xp):
     """dL/dx from the kept (T, k·H, n) pre-activation gradients and the matching kernel rows."""
     dx = xp.empty(k.shape, dtype=dt)
@@ -191,7 +221,7 @@ def _backward_start(k):
 
 def lstm_backward(k, g_seq, g_h, g_c):
     xp, need, h, n, t_len, f, dt, probe, dh0, parts, keep = _backward_start(k)
-    up, chunks = k.up, k.chunks
+    up, chunks, overlap = k.up, k.chunks, _overlap(k)
     dc0 = xp.empty((n, h), dtype=dt)
 
     def rows(ci):
@@ -199,45 +229,51 @@ def lstm_backward(k, g_seq, g_h, g_c):
         ch = chunks[ci]
         gates, st, cs, tc = ch["gates"], ch["st"], ch["cs"], ch["tc"]
         nc = b_ - a
-        dh = _state_grad(g_h, a, b_, h, dt, xp)
-        dc = _state_grad(g_c, a, b_, h, dt, xp)
-        gs = _seq_grads(g_seq, a, b_, xp)
-        dz = xp.empty((t_len if need[0] else 1, 4 * h, nc), dtype=dt)
-        tmp, tmp2 = xp.empty((h, nc), dtype=dt), xp.empty((h, nc), dtype=dt)
-        slope = xp.empty((3 * h, nc), dtype=dt)
+        dz = xp.empty((t_len if need[0] or overlap else 1, 4 * h, nc), dtype=dt)
         acc = xp.empty((st.shape[1], 4 * h), dtype=dt)
         tacc = xp.empty_like(acc)
-        for t in range(t_len - 1, -1, -1):
-            if gs is not None:
-                dh += gs[t]
-            if probe is not None:
-                probe[t, a:b_] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
-            z = gates[t]
-            i, f_, o, g = z[:h], z[h:2 * h], z[2 * h:3 * h], z[3 * h:]
-            d = dz[t if need[0] else 0]
-            tct = tc[t]
-            xp.multiply(dh, tct, out=d[2 * h:3 * h])          # dL/do
-            xp.multiply(dh, o, out=tmp)                       # through tanh(c_t)
-            xp.multiply(tct, tct, out=tmp2)
-            xp.subtract(1, tmp2, out=tmp2)
-            tmp *= tmp2
-            dc += tmp
-            xp.multiply(dc, g, out=d[:h])                     # dL/di
-            xp.multiply(dc, cs[t], out=d[h:2 * h])            # dL/df
-            xp.multiply(dc, i, out=d[3 * h:])                 # dL/dg
-            xp.subtract(1, z[:3 * h], out=slope)              # σ' = s(1-s)
-            slope *= z[:3 * h]
-            d[:3 * h] *= slope
-            xp.multiply(g, g, out=tmp2)                       # tanh' = 1 - g²
-            xp.subtract(1, tmp2, out=tmp2)
-            d[3 * h:] *= tmp2
-            dc *= f_
-            _acc_rows(acc, tacc, st[t], d, h if t == 0 and k.zero_h0 else 0, t == t_len - 1, xp)
-            if t or need[1]:
-                xp.dot(up, d, out=dh)
-        dh0[a:b_], dc0[a:b_] = dh.T, dc.T
-        parts[ci] = acc
-        keep[ci] = dz
+
+        def loop(put):
+            dh = _state_grad(g_h, a, b_, h, dt, xp)
+            dc = _state_grad(g_c, a, b_, h, dt, xp)
+            gs = _seq_grads(g_seq, a, b_, xp)
+            tmp, tmp2 = xp.empty((h, nc), dtype=dt), xp.empty((h, nc), dtype=dt)
+            slope = xp.empty((3 * h, nc), dtype=dt)
+            for t in range(t_len - 1, -1, -1):
+                if gs is not None:
+                    dh += gs[t]
+                if probe is not None:
+                    probe[t, a:b_] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
+                z = gates[t]
+                i, f_, o, g = z[:h], z[h:2 * h], z[2 * h:3 * h], z[3 * h:]
+                d = dz[min(t, len(dz) - 1)]
+                tct = tc[t]
+                xp.multiply(dh, tct, out=d[2 * h:3 * h])          # dL/do
+                xp.multiply(dh, o, out=tmp)                       # through tanh(c_t)
+                xp.multiply(tct, tct, out=tmp2)
+                xp.subtract(1, tmp2, out=tmp2)
+                tmp *= tmp2
+                dc += tmp
+                xp.multiply(dc, g, out=d[:h])                     # dL/di
+                xp.multiply(dc, cs[t], out=d[h:2 * h])            # dL/df
+                xp.multiply(dc, i, out=d[3 * h:])                 # dL/dg
+                xp.subtract(1, z[:3 * h], out=slope)              # σ' = s(1-s)
+                slope *= z[:3 * h]
+                d[:3 * h] *= slope
+                xp.multiply(g, g, out=tmp2)                       # tanh' = 1 - g²
+                xp.subtract(1, tmp2, out=tmp2)
+                d[3 * h:] *= tmp2
+                dc *= f_
+                put(t)
+                if t or need[1]:
+                    xp.dot(up, d, out=dh)
+            dh0[a:b_], dc0[a:b_] = dh.T, dc.T
+
+        def consume(t):          # dU, db, dW += [h_{t-1}; 1; x_t]·δ_tᵀ
+            _acc_rows(acc, tacc, st[t], dz[min(t, len(dz) - 1)],
+                      h if t == 0 and k.zero_h0 else 0, t == t_len - 1, xp)
+        _steps(loop, consume, overlap)
+        parts[ci], keep[ci] = acc, dz
     parallel.parallel_for(len(chunks), rows, work=n * t_len * 4 * h * 12)
     g = _unorder(_chunk_sum(parts), k.blocks, h, xp)        # rows [h; 1; x]
     o = g.shape[0] - f
@@ -308,52 +344,56 @@ def gru_forward(k, x, h0, w, u, b):
 
 def gru_backward(k, g_seq, g_h):
     xp, need, h, n, t_len, f, dt, probe, dh0, parts, keep = _backward_start(k)
-    up, chunks = k.up, k.chunks
+    up, chunks, overlap = k.up, k.chunks, _overlap(k)
 
     def rows(ci):
         a, b_ = k.spans[ci]
         ch = chunks[ci]
         gates, st, rec = ch["gates"], ch["st"], ch["rec"]
         nc = b_ - a
-        o = st.shape[1] - f
-        dh = _state_grad(g_h, a, b_, h, dt, xp)
-        gs = _seq_grads(g_seq, a, b_, xp)
         # per step [δn; δz; δr; δrec]: rows 1-3 are the recurrent product's gradient (one
         # product back to h_{t-1}), rows 0-2 the input product's (kept for dx)
-        e_all = xp.empty((t_len if need[0] else 1, 4 * h, nc), dtype=dt)
-        tmp, zdh = xp.empty((h, nc), dtype=dt), xp.empty((h, nc), dtype=dt)
-        slope = xp.empty((2 * h, nc), dtype=dt)
+        e_all = xp.empty((t_len if need[0] or overlap else 1, 4 * h, nc), dtype=dt)
         acc, tacc = xp.empty((st.shape[1], 3 * h), dt), xp.empty((st.shape[1], 3 * h), dt)
         accx, taccx = xp.empty((st.shape[1] - h, h), dt), xp.empty((st.shape[1] - h, h), dt)
-        for t in range(t_len - 1, -1, -1):
-            if gs is not None:
-                dh += gs[t]
-            if probe is not None:
-                probe[t, a:b_] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
-            zr, hh = gates[t, :2 * h], gates[t, 2 * h:]
-            e = e_all[t if need[0] else 0]
-            dn, dzr, drec = e[:h], e[h:3 * h], e[3 * h:]
-            xp.subtract(st[t, :h], hh, out=tmp)
-            xp.multiply(dh, tmp, out=dzr[:h])                 # dL/dz
-            xp.multiply(dh, zr[:h], out=zdh)                  # reaches h_{t-1} directly
-            xp.subtract(dh, zdh, out=dn)                      # dL/dn = dh ⊙ (1 - z)
-            xp.multiply(hh, hh, out=tmp)
-            xp.subtract(1, tmp, out=tmp)
-            dn *= tmp                                         # through tanh
-            xp.multiply(dn, rec[t], out=dzr[h:])              # dL/dr
-            xp.multiply(dn, zr[h:], out=drec)                 # dL/d(h U_h + b'_h)
-            xp.subtract(1, zr, out=slope)                     # σ' = s(1-s) on z, r
-            slope *= zr
-            dzr *= slope
-            first = t == t_len - 1
+
+        def loop(put):
+            dh = _state_grad(g_h, a, b_, h, dt, xp)
+            gs = _seq_grads(g_seq, a, b_, xp)
+            tmp, zdh = xp.empty((h, nc), dtype=dt), xp.empty((h, nc), dtype=dt)
+            slope = xp.empty((2 * h, nc), dtype=dt)
+            for t in range(t_len - 1, -1, -1):
+                if gs is not None:
+                    dh += gs[t]
+                if probe is not None:
+                    probe[t, a:b_] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
+                zr, hh = gates[t, :2 * h], gates[t, 2 * h:]
+                e = e_all[min(t, len(e_all) - 1)]
+                dn, dzr, drec = e[:h], e[h:3 * h], e[3 * h:]
+                xp.subtract(st[t, :h], hh, out=tmp)
+                xp.multiply(dh, tmp, out=dzr[:h])                 # dL/dz
+                xp.multiply(dh, zr[:h], out=zdh)                  # reaches h_{t-1} directly
+                xp.subtract(dh, zdh, out=dn)                      # dL/dn = dh ⊙ (1 - z)
+                xp.multiply(hh, hh, out=tmp)
+                xp.subtract(1, tmp, out=tmp)
+                dn *= tmp                                         # through tanh
+                xp.multiply(dn, rec[t], out=dzr[h:])              # dL/dr
+                xp.multiply(dn, zr[h:], out=drec)                 # dL/d(h U_h + b'_h)
+                xp.subtract(1, zr, out=slope)                     # σ' = s(1-s) on z, r
+                slope *= zr
+                dzr *= slope
+                put(t)
+                if t or need[1]:
+                    xp.dot(up, e[h:], out=dh)
+                    dh += zdh
+            dh0[a:b_] = dh.T
+
+        def consume(t):      # d[U; b'; W]_{z,r,rec} += [h; 1; x]·δᵀ, d[b; W]_n += [1; x]·δnᵀ
+            e, first = e_all[min(t, len(e_all) - 1)], t == t_len - 1
             _acc_rows(acc, tacc, st[t], e[h:], h if t == 0 and k.zero_h0 else 0, first, xp)
-            _acc_rows(accx, taccx, st[t, h:], dn, 0, first, xp)
-            if t or need[1]:
-                xp.dot(up, e[h:], out=dh)
-                dh += zdh
-        dh0[a:b_] = dh.T
-        parts[ci] = (acc, accx)
-        keep[ci] = e_all
+            _acc_rows(accx, taccx, st[t, h:], e[:h], 0, first, xp)
+        _steps(loop, consume, overlap)
+        parts[ci], keep[ci] = (acc, accx), e_all
     parallel.parallel_for(len(chunks), rows, work=n * t_len * 3 * h * 12)
     acc = _chunk_sum([p[0] for p in parts])     # rows [h; 1; x], columns z, r, rec
     accx = _chunk_sum([p[1] for p in parts])    # rows [1; x], columns n

@@ -349,3 +349,30 @@ def test_fast_path_float64_gradcheck(kind, zero_h0):
         assert out[0]._ctx is None or out[0]._ctx.fast
         return (out[0] * out[0]).sum() + out[1].sum()
     check_grad(fn, x, h0, w, u, b)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("x_grad", [True, False])
+def test_fast_path_overlapped_weight_gradients_same_as_inline(kind, x_grad):
+    """One row chunk on 2 threads: the weight-gradient products run on a second thread while
+    the time loop goes on; the same products in the same order, so bit-identical results."""
+    x = rand(40, 6, 3, seed=11)
+    w, u, b = _weights(kind, 3, 5, seed=12)
+    fn = F.lstm if kind == "lstm" else F.gru
+    results = []
+    before = ds.get_num_threads()
+    try:
+        for threads in (1, 2):
+            ds.set_num_threads(threads)
+            xt = ds.tensor(x, requires_grad=x_grad)
+            wt, ut = ds.tensor(w, requires_grad=True), ds.tensor(u, requires_grad=True)
+            out = fn(xt, wt, ut, b)
+            ((out[0] * out[0]).sum() + out[1].sum()).backward()
+            results.append((out[0].numpy(), wt.grad, ut.grad, xt.grad))
+    finally:
+        ds.set_num_threads(before)
+    for a, b_ in zip(*results):
+        if a is None:
+            assert b_ is None
+        else:
+            np.testing.assert_array_equal(a, b_)

@@ -104,6 +104,14 @@ def _seq_grads(g_seq, a, b, xp):
     return None if g_seq is None else xp.ascontiguousarray(g_seq[a:b].transpose(1, 2, 0))
 
 
+def _arrive(dh, gs, probe, t, a, b, xp):
+    """dh += the gradient the output sequence sends to h_t; record ‖dL/dh_t‖ if asked."""
+    if gs is not None:
+        dh += gs[t]
+    if probe is not None:
+        probe[t, a:b] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
+
+
 def _acc_rows(acc, tmp, cols, d, s, first, xp):
     """acc[s:] += cols[s:]·dᵀ (rows below s are left out: those of a zero h_0); the first
     call writes instead of adding."""
@@ -240,10 +248,7 @@ def lstm_backward(k, g_seq, g_h, g_c):
             tmp, tmp2 = xp.empty((h, nc), dtype=dt), xp.empty((h, nc), dtype=dt)
             slope = xp.empty((3 * h, nc), dtype=dt)
             for t in range(t_len - 1, -1, -1):
-                if gs is not None:
-                    dh += gs[t]
-                if probe is not None:
-                    probe[t, a:b_] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
+                _arrive(dh, gs, probe, t, a, b_, xp)
                 z = gates[t]
                 i, f_, o, g = z[:h], z[h:2 * h], z[2 * h:3 * h], z[3 * h:]
                 d = dz[min(t, len(dz) - 1)]
@@ -363,10 +368,7 @@ def gru_backward(k, g_seq, g_h):
             tmp, zdh = xp.empty((h, nc), dtype=dt), xp.empty((h, nc), dtype=dt)
             slope = xp.empty((2 * h, nc), dtype=dt)
             for t in range(t_len - 1, -1, -1):
-                if gs is not None:
-                    dh += gs[t]
-                if probe is not None:
-                    probe[t, a:b_] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
+                _arrive(dh, gs, probe, t, a, b_, xp)
                 zr, hh = gates[t, :2 * h], gates[t, 2 * h:]
                 e = e_all[min(t, len(e_all) - 1)]
                 dn, dzr, drec = e[:h], e[h:3 * h], e[3 * h:]

@@ -1,4 +1,4 @@
-"""The transformer's position-wise feed-forward net, relu(x W₁ + b₁) W₂ + b₂, as one graph node.
+"""The transformer's feed-forward net, relu(x W₁ + b₁) W₂ + b₂, as one graph node.
 
 Why one node: the hidden activations (rows × intermediate_dim, 4x the model width) are
 the largest arrays of a transformer block. Here each block of rows runs both products

@@ -134,6 +134,25 @@ def _heads(y, B, T, H, dk, dv):
     return q, k, v
 
 
+def _check_mask(mask, B, H, T, xp):
+    """A boolean (T, T) or (B, 1|H, T, T) mask from (T, T), (B|1, T, T) or (B|1, 1|H, T, T)."""
+    if mask is None:
+        return None
+    m = mask.data if hasattr(mask, "requires_grad") else xp.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"multi_head_self_attention: mask must be boolean (True = attend), got "
+                        f"dtype {m.dtype}")
+    if m.ndim == 3:
+        m = m[:, None]
+    ok = m.shape == (T, T) if m.ndim == 2 else (
+        m.ndim == 4 and m.shape[0] in (1, B) and m.shape[1] in (1, H) and m.shape[2:] == (T, T))
+    if not ok:
+        raise ValueError(f"multi_head_self_attention: mask of shape {tuple(np.shape(m))} does "
+                         f"not fit (T, T), (batch, T, T) or (batch, heads, T, T) with batch {B}, "
+                         f"heads {H}, T {T}")
+    return m if m.ndim == 2 or m.shape[0] == B else xp.broadcast_to(m, (B,) + m.shape[1:])
+
+
 def _rows(xp, batch):
     """Samples per pool block: shapes only (never the thread count); whole batch on a GPU."""
     return batch if xp is not np else max(1, batch // 8)
@@ -164,7 +183,8 @@ def multi_head_self_attention(x, query_kernel, key_kernel, value_kernel, output_
     output_kernel : Tensor, shape (heads, value_dim, out)
     query_bias, key_bias, value_bias, output_bias : Tensor, optional
         All four or none: (heads, key_dim), (heads, key_dim), (heads, value_dim), (out,).
-    mask : bool array (T, T) or (batch, 1|heads, T, T), optional (True = attend)
+    mask : bool array (T, T), (batch|1, T, T) or (batch|1, 1|heads, T, T), optional
+        True = attend.
     dropout_p : float
         Dropout on the attention weights when ``training``.
 
@@ -175,6 +195,7 @@ def multi_head_self_attention(x, query_kernel, key_kernel, value_kernel, output_
     x_data = x.data
     B, T, _ = x.shape
     H, dk = query_kernel.shape[1:]
+    mask = _check_mask(mask, B, H, T, backend.array_module(x_data))
     scale = 1.0 / float(np.sqrt(dk)) if scale is None else float(scale)
     drop = None
     if dropout_p > 0.0 and training:

@@ -102,6 +102,35 @@ def test_fused_options_match_the_unfused_path(kw):
         assert_close(a, b, **F32, what=str(kw))
 
 
+def test_padded_queries_and_keys_match_the_unfused_path():
+    # padded query rows have every key masked: zero weights, the exact softmax's case
+    x = rand(4, 6, 8, seed=6)
+    valid = np.array([[1] * 6, [1] * 3 + [0] * 3, [1] + [0] * 5, [1] * 5 + [0]], bool)
+    fused, plain = _both_paths(lambda: MHA(num_heads=2, key_dim=4), x,
+                               dict(query_mask=valid, value_mask=valid))
+    assert np.all(fused[1][2, :, 1:] == 0) and np.all(np.isfinite(fused[1]))
+    for a, b in zip(fused, plain):
+        assert_close(a, b, **F32, what="padding")
+
+
+def test_functional_mask_shapes_broadcast_and_bad_masks_are_refused():
+    m = MHA(num_heads=2, key_dim=4)
+    x = rand(3, 5, 8, seed=8)
+    m(x, x)
+    ws = [m._query_kernel, m._key_kernel, m._value_kernel, m._output_kernel, m._query_bias,
+          m._key_bias, m._value_bias, m._output_bias]
+    causal = np.tri(5, dtype=bool)
+    full, _ = F.multi_head_self_attention(ds.tensor(x), *ws,
+                                          mask=np.broadcast_to(causal, (3, 2, 5, 5)))
+    for mask in (causal, causal[None], causal[None, None], np.broadcast_to(causal, (3, 5, 5))):
+        out, _ = F.multi_head_self_attention(ds.tensor(x), *ws, mask=mask)
+        np.testing.assert_array_equal(out.numpy(), full.numpy())
+    with pytest.raises(ValueError, match="multi_head_self_attention: mask of shape"):
+        F.multi_head_self_attention(ds.tensor(x), *ws, mask=np.ones((2, 5, 5), bool))
+    with pytest.raises(TypeError, match="mask must be boolean"):
+        F.multi_head_self_attention(ds.tensor(x), *ws, mask=causal.astype(np.float32))
+
+
 def test_gradient_through_the_returned_scores_matches_the_unfused_path():
     x = rand(3, 4, 6, seed=5)
     fused, plain = _both_paths(lambda: MHA(num_heads=3, key_dim=2, seed=1), x, {},

@@ -13,7 +13,7 @@ from ..autograd import Function
 
 __all__ = ["add_layer_norm"]
 
-ROWS = 256  # rows per pool block: 128 KiB of float32 at 128 features
+ROWS = 512  # rows per pool block: 256 KiB of float32 at 128 features
 
 
 class AddLayerNorm(Function):

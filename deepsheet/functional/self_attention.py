@@ -155,7 +155,7 @@ def _check_mask(mask, B, H, T, xp):
 
 def _rows(xp, batch):
     """Samples per pool block: shapes only (never the thread count); whole batch on a GPU."""
-    return batch if xp is not np else max(1, batch // 8)
+    return batch if xp is not np else max(1, batch // 4)
 
 
 def multi_head_self_attention(x, query_kernel, key_kernel, value_kernel, output_kernel,

@@ -22,7 +22,7 @@ from .. import backend
 from .. import functional as F
 from ..tensor import Tensor
 from .base import Layer, deserialize, serialize
-from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 
 __all__ = ["RNN", "SimpleRNN", "LSTM", "GRU"]
 
@@ -65,9 +65,10 @@ class RNN(Layer):
 
     Parameters
     ----------
-    cell : Layer
+    cell : Layer or list of Layers
         A cell with ``call(inputs, states, training=False) -> (output, new_states)`` and a
-        ``state_size`` (int or list of ints); the built-in cells are run fused.
+        ``state_size`` (int or list of ints); the built-in cells are run fused. A list of
+        cells is stacked (``StackedRNNCells``: each step runs them bottom to top).
     return_sequences : bool
         Return the whole output sequence (batch, time, units), else the last output.
     return_state : bool
@@ -102,6 +103,8 @@ class RNN(Layer):
         super().__init__(**kwargs)
         if isinstance(cell, dict):
             cell = deserialize(cell)
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(cell)
         if not callable(getattr(cell, "call", None)) or getattr(cell, "state_size", None) is None:
             raise ValueError(f"RNN '{self.name}': cell must be a layer with call(inputs, states) "
                              f"and a state_size, got {cell!r}")
@@ -238,7 +241,7 @@ class RNN(Layer):
                 keep = (m[:, ::-1] if self.go_backwards else m).astype(seq.dtype)
                 out = seq * keep[:, :, None]
         else:
-            out = states[0]
+            out = states[getattr(cell, "_output_state", 0)]   # a stack: its top cell's h
         if self.return_state:
             return [out] + list(states)
         return out

@@ -17,10 +17,10 @@ from .. import backend, init, regularizers
 from .. import functional as F
 from ..functional.dropout import check_rate
 from ..functional._recurrent_kernels import FUSED_ACTIVATIONS
-from .base import Layer
+from .base import Layer, deserialize, serialize
 from .core import _activation, _serializable_activation
 
-__all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]
 
 
 def _units(units, where):
@@ -325,3 +325,109 @@ class GRUCell(_Cell):
 
 
 _BUILTIN_CALLS = (SimpleRNNCell.call, LSTMCell.call, GRUCell.call)
+
+
+def _sizes(cell):
+    s = cell.state_size
+    return list(s) if isinstance(s, (list, tuple)) else [s]
+
+
+class StackedRNNCells(Layer):
+    """Cells stacked into one cell (Keras's ``StackedRNNCells``; ``RNN([cell1, cell2])``).
+
+    Formula::
+
+        (y¹_t, s¹_t) = cell₁(x_t, s¹_{t-1}),  (y²_t, s²_t) = cell₂(y¹_t, s²_{t-1}),  ...
+        output y_t = y^L_t (the last cell's)
+
+    States are one flat list in cell order (two LSTM cells: ``[h₁, c₁, h₂, c₂]``; Keras nests
+    them per cell). When every cell is a built-in one the kernels know, the stack runs fused,
+    each cell over the whole sequence in turn (the same numbers: a cell sees only the outputs
+    of the cells below it). Dropout inside stacked cells is not supported (stack recurrent
+    layers with ``return_sequences=True`` for that).
+
+    Examples
+    --------
+    >>> import numpy as np, deepsheet as ds
+    >>> rnn = ds.layers.RNN([ds.layers.LSTMCell(4), ds.layers.GRUCell(3)], return_state=True)
+    >>> [tuple(a.shape) for a in rnn(np.ones((2, 5, 6), np.float32))]
+    [(2, 3), (2, 4), (2, 4), (2, 3)]
+    """
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        where = f"StackedRNNCells '{self.name}'"
+        cells = [deserialize(c) if isinstance(c, dict) else c for c in cells]
+        if not cells:
+            raise ValueError(f"{where}: needs at least one cell")
+        for c in cells:
+            if not callable(getattr(c, "call", None)) or getattr(c, "state_size", None) is None:
+                raise ValueError(f"{where}: every cell must be a layer with call(inputs, states) "
+                                 f"and a state_size, got {c!r}")
+            if getattr(c, "dropout", 0) or getattr(c, "recurrent_dropout", 0):
+                raise ValueError(f"{where}: dropout inside stacked cells is not supported; stack "
+                                 "recurrent layers with return_sequences=True instead")
+        self.cells = cells
+
+    @property
+    def state_size(self):
+        return [s for c in self.cells for s in _sizes(c)]
+
+    @property
+    def output_size(self):
+        return getattr(self.cells[-1], "output_size", None) or _sizes(self.cells[-1])[0]
+
+    @property
+    def _output_state(self):
+        """Index in the flat states of the top cell's first state (its output)."""
+        return len(self.state_size) - len(_sizes(self.cells[-1]))
+
+    def build(self, input_shape):
+        n, f = input_shape[0], input_shape[-1]
+        for c in self.cells:
+            if not c.built:
+                c._maybe_build((n, f))
+            f = getattr(c, "output_size", None) or _sizes(c)[0]
+        self.built = True
+
+    def get_initial_state(self, batch_size):
+        out = []
+        for c in self.cells:
+            if hasattr(c, "get_initial_state"):
+                out.extend(c.get_initial_state(batch_size))
+            else:
+                out.extend(np.zeros((batch_size, s), np.float32) for s in _sizes(c))
+        return out
+
+    def _split(self, states):
+        out, i = [], 0
+        for c in self.cells:
+            k = len(_sizes(c))
+            out.append(list(states[i:i + k]))
+            i += k
+        return out
+
+    def call(self, inputs, states, training=False):
+        new = []
+        for c, st in zip(self.cells, self._split(states)):
+            inputs, s = c.call(inputs, st, training=training)
+            new.extend(s if isinstance(s, (list, tuple)) else [s])
+        return inputs, new
+
+    def fused_ok(self):
+        return all(getattr(c, "_sequence", None) is not None and c.fused_ok() for c in self.cells)
+
+    def _sequence(self, x, states, mask, go_backwards, rmask):
+        # The first cell reads the input from its end if asked and returns its sequence in that
+        # processing order, which the cells above then read forwards (with the mask reversed).
+        out = []
+        for i, (c, st) in enumerate(zip(self.cells, self._split(states))):
+            m = mask[:, ::-1] if (i and go_backwards and mask is not None) else mask
+            x, st = c._sequence(x, st, m, go_backwards and not i, None)
+            out.extend(st)
+        return x, out
+
+    def get_config(self):
+        config = super().get_config()
+        config["cells"] = [serialize(c) for c in self.cells]
+        return config

@@ -32,6 +32,7 @@ def test_layer_contract(cls, kw):
 
 @pytest.mark.parametrize("cls,kwargs", [
     (RNN, lambda: dict(cell=LSTMCell(3), return_sequences=True)),
+    (RNN, lambda: dict(cell=[LSTMCell(3), GRUCell(2)], return_state=True)),
     (Bidirectional, lambda: dict(layer=GRU(3, return_sequences=True))),
     (Bidirectional, lambda: dict(layer=LSTM(3), merge_mode="sum")),
     (TimeDistributed, lambda: dict(layer=ds.layers.Dense(3))),
@@ -233,3 +234,57 @@ def test_cells_single_step_match_layers():
         cell = layer.cell
         out, _ = cell(ds.tensor(x[:, 0]), cell.get_initial_state(2))
         np.testing.assert_allclose(out.numpy(), y.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [2, 40])      # 40: the unmasked fast kernels (T·N >= units)
+def test_stacked_cells_vs_two_torch_layers(n):
+    """RNN([LSTMCell(5), GRUCell(4)]) against torch.nn.LSTM then torch.nn.GRU with the same
+    weights: the sequence, the flat states [h1, c1, h2] and the gradients of x and weights."""
+    x = rand(n, 6, 3, seed=4)
+    rnn = RNN([LSTMCell(5), GRUCell(4)], return_sequences=True, return_state=True)
+    rnn(x)
+    cells = rnn.cell.cells
+    l1, l2 = torch.nn.LSTM(3, 5, batch_first=True), torch.nn.GRU(5, 4, batch_first=True)
+    for m, c in ((l1, cells[0]), (l2, cells[1])):
+        m.load_state_dict({k: torch.from_numpy(v) for k, v in to_torch_state_dict(c).items()})
+    xt = ds.tensor(x, requires_grad=True)
+    seq, h1, c1, h2 = rnn(xt)
+    tx = torch.from_numpy(x).requires_grad_()
+    s1, (th1, tc1) = l1(tx)
+    tseq, th2 = l2(s1)
+    for a, b, what in ((seq, tseq, "seq"), (h1, th1[0], "h1"), (c1, tc1[0], "c1"),
+                       (h2, th2[0], "h2")):
+        assert_close(a.numpy(), b.detach().numpy(), what=what, **F32)
+    last = RNN(rnn.cell)(x)              # return_sequences=False: the top cell's last output
+    assert_close(last.numpy(), tseq[:, -1].detach().numpy(), what="last", **F32)
+    w = rand(*seq.shape, seed=5)
+    ((seq * w).sum() + c1.sum()).backward()
+    ((tseq * torch.from_numpy(w)).sum() + tc1.sum()).backward()
+    assert_close(xt.grad, tx.grad.numpy(), what="dx", **F32)
+    assert_close(cells[0].kernel.grad, l1.weight_ih_l0.grad.numpy().T, what="dW1", **F32)
+    swap = np.r_[np.arange(4, 8), np.arange(0, 4), np.arange(8, 12)]    # torch r,z,n -> z,r,h
+    assert_close(cells[1].recurrent_kernel.grad, l2.weight_hh_l0.grad.numpy()[swap].T,
+                 what="dU2", **F32)
+
+
+def test_stacked_cells_fused_equals_stepped_with_mask_and_go_backwards():
+    x = rand(3, 5, 4, seed=6)
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], bool)
+    grads = []
+    for fused in (True, False):
+        ds.manual_seed(1)
+        rnn = RNN([GRUCell(3), LSTMCell(4), SimpleRNNCell(2)], return_sequences=True,
+                  return_state=True, go_backwards=True)
+        rnn(x)
+        if not fused:
+            rnn.cell.fused_ok = lambda: False
+        out = rnn(x, mask=mask)
+        (out[0].sum() + out[2].sum()).backward()
+        grads.append([o.numpy() for o in out] + [w.grad for w in rnn.trainable_weights])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_stacked_cells_refuse_dropout():
+    with pytest.raises(ValueError, match="dropout inside stacked cells"):
+        RNN([LSTMCell(3, dropout=0.2), LSTMCell(3)])

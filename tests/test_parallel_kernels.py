@@ -137,6 +137,8 @@ def test_parallel_work_takes_blas_threads_back_from_a_threadpool_limits_context(
     def blas():
         return {i["num_threads"] for i in threadpoolctl.threadpool_info()
                 if i["user_api"] == "blas"}
+    if not blas():
+        pytest.skip("no BLAS that threadpoolctl can control")
     assert blas() == {1}
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         assert blas() == {2}

@@ -32,16 +32,8 @@ class AddLayerNorm(Function):
 
         def block(i):
             a, b = spans[i]
-            h = xhat[a:b]
-            xp.add(x2[a:b], r2[a:b], out=h)
-            h -= (h @ ones * (1.0 / n))[:, None]
-            var = xp.einsum("ij,ij->i", h, h) * (1.0 / n)
-            iv = inv[a:b]
-            xp.divide(1.0, xp.sqrt(var + eps), out=iv)
-            h *= iv[:, None]
-            o = y[a:b]
-            xp.multiply(h, gamma, out=o)
-            o += beta
+            xp.add(x2[a:b], r2[a:b], out=xhat[a:b])
+            norm_rows(xp, xhat[a:b], gamma, beta, eps, ones, inv[a:b], y[a:b])
         spans = _spans(xp, rows)
         parallel.parallel_for(len(spans), block, work=3 * x2.nbytes)
         if any(self.needs_input_grad):
@@ -62,26 +54,45 @@ class AddLayerNorm(Function):
 
         def block(i):
             a, b = spans[i]
-            gi, h = g2[a:b], xhat[a:b]
-            ones_r = xp.ones(b - a, xhat.dtype)
-            gx = gi * h
-            xp.matmul(ones_r, gx, out=dgb[i, 0])
-            xp.matmul(ones_r, gi, out=dgb[i, 1])
-            if dx is None:
-                return
-            # dx = inv · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)),  ĝ = γ ⊙ g
-            gg = xp.multiply(gi, gamma, out=dx[a:b])
-            mg = gg @ ones_n * (1.0 / n)
-            mgx = xp.einsum("ij,ij->i", gg, h) * (1.0 / n)
-            xp.multiply(h, mgx[:, None], out=gx)
-            gg -= gx
-            gg -= mg[:, None]
-            gg *= inv[a:b, None]
+            norm_rows_backward(xp, g2[a:b], xhat[a:b], inv[a:b], gamma, ones_n, dgb[i],
+                               None if dx is None else dx[a:b])
         parallel.parallel_for(len(spans), block, work=3 * g2.nbytes)
         sums = np.add.reduce(dgb, axis=0) if xp is np else dgb.sum(axis=0)
         dx = None if dx is None else dx.reshape(self.shape)
         return (dx if need[0] else None, dx if need[1] else None,
                 sums[0] if need[2] else None, sums[1] if need[3] else None)
+
+
+def norm_rows(xp, h, gamma, beta, eps, ones, inv, y):
+    """LayerNorm of the rows of ``h`` (overwritten with x̂), 1/σ into ``inv``, γ x̂ + β into ``y``."""
+    n = h.shape[1]
+    h -= (h @ ones * (1.0 / n))[:, None]
+    var = xp.einsum("ij,ij->i", h, h) * (1.0 / n)
+    xp.divide(1.0, xp.sqrt(var + eps), out=inv)
+    h *= inv[:, None]
+    xp.multiply(h, gamma, out=y)
+    y += beta
+
+
+def norm_rows_backward(xp, g, xhat, inv, gamma, ones, dgb, dx):
+    """Rows' LayerNorm backward: partial [dγ, dβ] into ``dgb`` (2, n), dL/ds into ``dx``.
+
+    dL/ds = inv · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)),  ĝ = γ ⊙ g
+    """
+    n = xhat.shape[1]
+    ones_r = xp.ones(g.shape[0], g.dtype)
+    gx = g * xhat
+    xp.matmul(ones_r, gx, out=dgb[0])
+    xp.matmul(ones_r, g, out=dgb[1])
+    if dx is None:
+        return
+    gg = xp.multiply(g, gamma, out=dx)
+    mg = gg @ ones * (1.0 / n)
+    mgx = xp.einsum("ij,ij->i", gg, xhat) * (1.0 / n)
+    xp.multiply(xhat, mgx[:, None], out=gx)
+    gg -= gx
+    gg -= mg[:, None]
+    gg *= inv[:, None]
 
 
 def _spans(xp, rows):

@@ -15,6 +15,7 @@ from .. import backend, parallel
 from ..autograd import Function
 from . import _attention_kernels as _k
 from ._util import quiet
+from .residual_norm import norm_rows, norm_rows_backward
 
 __all__ = ["multi_head_self_attention"]
 
@@ -22,8 +23,10 @@ __all__ = ["multi_head_self_attention"]
 class SelfAttention(Function):
     """(out, weights) of multi-head self-attention; inputs x, Wq, Wk, Wv, Wo [, bq, bk, bv, bo]."""
 
-    def forward(self, x, wq, wk, wv, wo, *biases):
+    def forward(self, x, wq, wk, wv, wo, *rest):
         xp = backend.array_module(x)
+        gamma, beta = rest[-2:] if self.post_norm else (None, None)
+        biases = rest[:-2] if self.post_norm else rest
         B, T, D = x.shape
         H, dk, dv = wq.shape[1], wq.shape[2], wv.shape[2]
         nq = H * dk
@@ -37,6 +40,10 @@ class SelfAttention(Function):
         y = xp.empty((B * T, w.shape[1]), x.dtype)
         o2 = xp.empty((B * T, H * dv), x.dtype)
         out = xp.empty((B * T, wo2.shape[1]), x.dtype)
+        # post-norm: the residual sum s = x + attention, normalized in place to x̂
+        s = xp.empty_like(out) if self.post_norm else out
+        inv = xp.empty(B * T, x.dtype) if self.post_norm else None
+        ones = xp.ones(wo2.shape[1], x.dtype)
         p = xp.empty((B, H, T, T), x.dtype)
         bm, add, drop, scale = self.bool_mask, None, self.drop, self.scale
         if bm is not None:
@@ -56,14 +63,18 @@ class SelfAttention(Function):
                              add[a:b] if batched else add,
                              None if drop is None else drop[a:b],
                              o2[r0:r1].reshape(b - a, T, H, dv).transpose(0, 2, 1, 3), p[a:b])
-            ob = out[r0:r1]
+            ob = s[r0:r1]
             xp.matmul(o2[r0:r1], wo2, out=ob)
             if bo is not None:
                 ob += bo
+            if gamma is not None:
+                ob += x2[r0:r1]
+                norm_rows(xp, ob, gamma, beta, self.epsilon, ones, inv[r0:r1], out[r0:r1])
         chunks = parallel.spans(B, _rows(xp, B))
         parallel.parallel_for(len(chunks), block, work=3 * p.nbytes + 2 * y.nbytes)
         if any(self.needs_input_grad):
             self.saved = (x2, w, y, p, o2, wo2, (B, T, D, H, dk, dv))
+            self.norm = (s, inv, gamma) if self.post_norm else None
         return out.reshape(B, T, wo.shape[-1]), p
 
     def backward(self, g, gp):
@@ -79,17 +90,27 @@ class SelfAttention(Function):
         # per-chunk partials of the weight gradients, summed in chunk order afterwards
         gwo = xp.empty((n,) + wo2.shape, p.dtype)
         gw = xp.empty((n,) + w.shape, p.dtype)
-        gbs = xp.empty((n, w.shape[1] + wo2.shape[1]), p.dtype)  # [b_q | b_k | b_v | b_o]
+        no = wo2.shape[1]
+        norm = self.norm
+        # [b_q | b_k | b_v | b_o (| γ | β)] per chunk
+        gbs = xp.empty((n, w.shape[1] + (3 if norm is not None else 1) * no), p.dtype)
         gx = xp.empty_like(x2) if need[0] else None
         nw = w.shape[1]
+        ones_o = xp.ones(no, p.dtype)
 
         def block(i):
             a, b = chunks[i]
             r0, r1 = a * T, b * T
             gb, ob = g2[r0:r1], o2[r0:r1]
+            if norm is not None:  # through the LayerNorm first: dL/ds, s = x + attention
+                s, inv, gamma = norm
+                ds = xp.empty_like(gb)
+                norm_rows_backward(xp, gb, s[r0:r1], inv[r0:r1], gamma, ones_o,
+                                   gbs[i, nw + no:].reshape(2, no), ds)
+                gb = ds
             ones = xp.ones(r1 - r0, p.dtype)
             xp.matmul(ob.T, gb, out=gwo[i])
-            xp.matmul(ones, gb, out=gbs[i, nw:])
+            xp.matmul(ones, gb, out=gbs[i, nw:nw + no])
             go = xp.matmul(gb, wo2.T)
             gy = xp.empty((r1 - r0, nw), p.dtype)
             heads = lambda arr: _heads(arr, b - a, T, H, dk, dv)  # noqa: E731
@@ -103,6 +124,8 @@ class SelfAttention(Function):
             xp.matmul(ones, gy, out=gbs[i, :nw])
             if gx is not None:
                 xp.matmul(gy, w.T, out=gx[r0:r1])
+                if norm is not None:
+                    gx[r0:r1] += gb  # the residual's share
         parallel.parallel_for(n, block, work=4 * p.nbytes + 2 * y.nbytes)
 
         def total(parts):
@@ -113,15 +136,19 @@ class SelfAttention(Function):
         nq = H * dk
         cuts = (0, nq, 2 * nq, nw)
         shapes = ((D, H, dk), (D, H, dk), (D, H, dv))
+        bias = len(need) - (2 if norm is not None else 0) > 5
         for j in range(3):
             if need[1 + j]:
                 grads[1 + j] = gw[:, cuts[j]:cuts[j + 1]].reshape(shapes[j])
-            if len(need) > 5 and need[5 + j]:
+            if bias and need[5 + j]:
                 grads[5 + j] = gbs[cuts[j]:cuts[j + 1]].reshape(shapes[j][1:])
         if need[4]:
             grads[4] = total(gwo).reshape(H, dv, -1)
-        if len(need) > 5 and need[8]:
-            grads[8] = gbs[nw:]
+        if bias and need[8]:
+            grads[8] = gbs[nw:nw + no]
+        if norm is not None:
+            grads[-2] = gbs[nw + no:nw + 2 * no] if need[-2] else None
+            grads[-1] = gbs[nw + 2 * no:] if need[-1] else None
         return tuple(grads)
 
 
@@ -161,7 +188,7 @@ def _rows(xp, batch):
 def multi_head_self_attention(x, query_kernel, key_kernel, value_kernel, output_kernel,
                               query_bias=None, key_bias=None, value_bias=None, output_bias=None,
                               mask=None, scale=None, dropout_p=0.0, training=True,
-                              generator=None):
+                              generator=None, norm=None):
     """Multi-head self-attention with Keras's weight layout, as one fused node.
 
     Formula
@@ -187,6 +214,8 @@ def multi_head_self_attention(x, query_kernel, key_kernel, value_kernel, output_
         True = attend.
     dropout_p : float
         Dropout on the attention weights when ``training``.
+    norm : (gamma, beta, epsilon), optional
+        The post-norm residual in the same node: out = LayerNorm(x + attention(x)).
 
     Shape
     -----
@@ -203,5 +232,15 @@ def multi_head_self_attention(x, query_kernel, key_kernel, value_kernel, output_
     ins = (x, query_kernel, key_kernel, value_kernel, output_kernel)
     if query_bias is not None:
         ins += (query_bias, key_bias, value_bias, output_bias)
+    eps = 1e-5
+    if norm is not None:  # the post-norm residual: LayerNorm(x + attention(x))
+        gamma, beta, eps = norm
+        d = x.shape[-1]
+        if tuple(gamma.shape) != (d,) or tuple(beta.shape) != (d,) or \
+                tuple(output_kernel.shape)[-1] != d:
+            raise ValueError(f"multi_head_self_attention: norm needs gamma/beta ({d},) and an "
+                             f"output of {d} features")
+        ins += (gamma, beta)
     with quiet(backend.array_module(x_data)):
-        return SelfAttention.apply(*ins, bool_mask=mask, drop=drop, scale=scale)
+        return SelfAttention.apply(*ins, bool_mask=mask, drop=drop, scale=scale,
+                                   post_norm=norm is not None, epsilon=float(eps))

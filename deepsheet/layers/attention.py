@@ -383,13 +383,7 @@ class MultiHeadAttention(_KerasCall):
                         else None, use_causal_mask, attention_mask, xp)
         if _FUSE and query is value and key is value and query.dtype == self._query_kernel.dtype:
             # self-attention: one fused node (one QKV GEMM, no head transposes)
-            out, scores = multi_head_self_attention(
-                query, self._query_kernel, self._key_kernel, self._value_kernel,
-                self._output_kernel, self._query_bias, self._key_bias, self._value_bias,
-                self._output_bias, mask=None if mask is None else mask[:, None],
-                scale=1.0 / math.sqrt(self.key_dim), dropout_p=self.dropout,
-                training=bool(training), generator=self._gen)
-            _set_mask(out, q_mask)
+            out, scores = self._self_attend(query, mask, q_mask, training)
             return (out, scores) if return_attention_scores else out
         q = split_heads_projection(query, self._query_kernel, self._query_bias)
         k = split_heads_projection(key, self._key_kernel, self._key_bias)
@@ -401,6 +395,29 @@ class MultiHeadAttention(_KerasCall):
         out = merge_heads_projection(o, self._output_kernel, self._output_bias)
         _set_mask(out, q_mask)
         return (out, scores) if return_attention_scores else out
+
+    def _self_attend(self, x, mask, q_mask, training, norm=None):
+        """Self-attention of ``x`` (built) as the fused node; ``norm`` = (γ, β, ε) adds the
+        post-norm residual LayerNorm(x + attention) to the node (transformer blocks)."""
+        out, scores = multi_head_self_attention(
+            x, self._query_kernel, self._key_kernel, self._value_kernel, self._output_kernel,
+            self._query_bias, self._key_bias, self._value_bias, self._output_bias,
+            mask=None if mask is None else mask[:, None], scale=1.0 / math.sqrt(self.key_dim),
+            dropout_p=self.dropout, training=bool(training), generator=self._gen, norm=norm)
+        _set_mask(out, q_mask)
+        return out, scores
+
+    def _self_attention_residual(self, x, attention_mask, training, norm):
+        """LayerNorm(x + self-attention(x)) in one node for a post-norm block; masks as call."""
+        if self._dims is None:
+            self._make_weights(x.shape, x.shape, x.shape)
+            self.built = True
+        self._check(x, x, x)
+        q_mask = _mask_of(x, None)
+        mask = _combine(f"MultiHeadAttention '{self.name}'", (x.shape[0], x.shape[1], x.shape[1]),
+                        q_mask, q_mask, None, False, attention_mask,
+                        backend.array_module(x.data))
+        return self._self_attend(x, mask, q_mask, training, norm)[0]
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         return tuple(query_shape[:-1]) + (self.output_shape_ or query_shape[-1],)

@@ -14,6 +14,7 @@ from .. import backend, init
 from .. import functional as F
 from ..functional.dropout import check_rate
 from ..tensor import Tensor
+from . import attention as _attention_module
 from .attention import MultiHeadAttention, _KerasCall, _mask_of, _set_mask
 from .base import Layer, to_tensor_input
 from .core import Dense, Dropout
@@ -269,14 +270,41 @@ class _Block(_KerasCall):
         x = x + residual
         return x if self.normalize_first else norm(x)
 
-    def _feedforward(self, x):
+    def _self_attention_sublayer(self, x, mask, training):
+        """The self-attention residual; post-norm without dropout: ONE node with its norm."""
+        mha, norm = self._self_attention_layer, self._self_attention_layer_norm
+        if self.normalize_first or not (norm.center and norm.scale) or \
+                (self.dropout and training) or not _attention_module._FUSE:
+            return self._sublayer(x, norm, lambda h: mha(h, h, attention_mask=mask,
+                                                         training=training), training)
+        norm._maybe_build(tuple(x.shape))
+        return mha._self_attention_residual(x, mask, training,
+                                            (norm.gamma, norm.beta, norm.epsilon))
+
+    def _fused_feedforward(self, x):
+        """The two Dense layers as one node's arguments, or None where they cannot fuse."""
         inner, outer = self._feedforward_intermediate_dense, self._feedforward_output_dense
-        if inner._fused is not None and outer.activation is None and inner.bias is not None \
-                and outer.bias is not None and not (self.dropout and self._training):
-            # relu between, no dropout: one node, both products per row block (cache)
-            inner._maybe_build(tuple(x.shape))
-            outer._maybe_build(tuple(x.shape[:-1]) + (self.intermediate_dim,))
-            return F.feed_forward(x, inner.kernel, inner.bias, outer.kernel, outer.bias)
+        if inner._fused is None or outer.activation is not None or inner.bias is None \
+                or outer.bias is None or (self.dropout and self._training):
+            return None  # relu between and no dropout only
+        inner._maybe_build(tuple(x.shape))
+        outer._maybe_build(tuple(x.shape[:-1]) + (self.intermediate_dim,))
+        return x, inner.kernel, inner.bias, outer.kernel, outer.bias
+
+    def _feedforward_sublayer(self, x, training):
+        """The feed-forward residual; post-norm with relu: ONE node, normalized in cache."""
+        norm = self._feedforward_layer_norm
+        args = None if self.normalize_first or not (norm.center and norm.scale) \
+            else self._fused_feedforward(x)
+        if args is None:
+            return self._sublayer(x, norm, self._feedforward, training)
+        norm._maybe_build(tuple(x.shape))
+        return F.feed_forward(*args, norm.gamma, norm.beta, norm.epsilon)
+
+    def _feedforward(self, x):
+        args = self._fused_feedforward(x)
+        if args is not None:  # both products per row block (cache)
+            return F.feed_forward(*args)
         x = self._feedforward_intermediate_dense(x)
         if self.dropout and self._training:
             x = self._dropout_layer(x, training=True)
@@ -374,10 +402,8 @@ class TransformerEncoder(_Block):
         pad = _padding(where, x, padding_mask)
         xp = backend.array_module(x.data)
         mask = _key_mask(pad, attention_mask, x.shape[1], False, xp)
-        mha = self._self_attention_layer
-        y = self._sublayer(x, self._self_attention_layer_norm,
-                           lambda h: mha(h, h, attention_mask=mask, training=training), training)
-        y = self._sublayer(y, self._feedforward_layer_norm, self._feedforward, training)
+        y = self._self_attention_sublayer(x, mask, training)
+        y = self._feedforward_sublayer(y, training)
         return _set_mask(y, pad)
 
     @staticmethod
@@ -439,10 +465,7 @@ class TransformerDecoder(_Block):
         xp = backend.array_module(x.data)
         pad = _padding(where, x, decoder_padding_mask)
         self_mask = _key_mask(pad, decoder_attention_mask, x.shape[1], use_causal_mask, xp)
-        mha = self._self_attention_layer
-        y = self._sublayer(x, self._self_attention_layer_norm,
-                           lambda h: mha(h, h, attention_mask=self_mask, training=training),
-                           training)
+        y = self._self_attention_sublayer(x, self_mask, training)
         if enc is not None:
             if enc.ndim != 3 or enc.shape[0] != x.shape[0]:
                 raise ValueError(f"{where}: encoder_sequence must be (batch, time, features) with "
@@ -453,7 +476,7 @@ class TransformerDecoder(_Block):
             y = self._sublayer(y, self._cross_attention_layer_norm,
                                lambda h: cross(h, enc, attention_mask=cross_mask,
                                                training=training), training)
-        y = self._sublayer(y, self._feedforward_layer_norm, self._feedforward, training)
+        y = self._feedforward_sublayer(y, training)
         return _set_mask(y, pad)
 
     @staticmethod

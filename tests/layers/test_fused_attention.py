@@ -198,3 +198,51 @@ def test_fast_softmax_falls_back_when_rows_differ_by_far_more_than_float_range()
     tout.backward(torch.from_numpy(g))
     for a, b, what in zip(ts, tt, "qkv"):
         assert_close(a.grad, b.grad.numpy(), rtol=1e-3, atol=1e-3, what=f"grad {what}")
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 8), (3, 5, 8), (700, 8)])
+@pytest.mark.parametrize("post_norm", [False, True])
+def test_feed_forward_matches_torch(shape, post_norm):
+    d, hdim = shape[-1], 12
+    arrays = [rand(*shape, seed=1), rand(d, hdim, seed=2), rand(hdim, seed=3),
+              rand(hdim, d, seed=4), rand(d, seed=5), rand(d, seed=6), rand(d, seed=7)]
+    if not post_norm:
+        arrays = arrays[:5]
+    ts = [ds.tensor(a, requires_grad=True) for a in arrays]
+    tt = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = F.feed_forward(*ts, epsilon=1e-5)
+    tout = torch.relu(tt[0] @ tt[1] + tt[2]) @ tt[3] + tt[4]
+    if post_norm:
+        tout = torch.nn.functional.layer_norm(tt[0] + tout, (d,), tt[5], tt[6], eps=1e-5)
+    assert_close(out.numpy(), tout.detach().numpy(), **F32, what="output")
+    g = rand(*shape, seed=8)
+    out.backward(g)
+    tout.backward(torch.from_numpy(g))
+    for i, (a, b) in enumerate(zip(ts, tt)):
+        assert_close(a.grad, b.grad.numpy(), rtol=1e-4, atol=1e-4, what=f"grad of input {i}")
+
+
+@pytest.mark.parametrize("B,T", [(1, 1), (3, 5), (17, 4)])
+@pytest.mark.parametrize("causal", [False, True])
+def test_self_attention_with_its_post_norm_matches_the_separate_nodes(B, T, causal):
+    m = MHA(num_heads=2, key_dim=4)
+    x = rand(B, T, 8, seed=B + T)
+    m(x, x)
+    gamma, beta = rand(8, seed=1), rand(8, seed=2)
+    mask = np.broadcast_to(np.tri(T, dtype=bool), (B, T, T)) if causal else None
+    res = []
+    for fused in (True, False):
+        xs = ds.tensor(x, requires_grad=True)
+        ws = [ds.tensor(w.numpy(), requires_grad=True) for w in m._ordered_weights()]
+        gb = [ds.tensor(a, requires_grad=True) for a in (gamma, beta)]
+        m_mask = None if mask is None else mask[:, None]
+        if fused:
+            out, _ = F.multi_head_self_attention(xs, *ws[0::2], *ws[1::2], mask=m_mask,
+                                                 norm=(gb[0], gb[1], 1e-5))
+        else:
+            att, _ = F.multi_head_self_attention(xs, *ws[0::2], *ws[1::2], mask=m_mask)
+            out = F.add_layer_norm(att, xs, gb[0], gb[1], 1e-5)
+        out.backward(rand(*out.shape, seed=3))
+        res.append([out.numpy(), xs.grad] + [t.grad for t in ws + gb])
+    for a, b in zip(*res):
+        assert_close(a, b, **F32, what="fused post-norm")

@@ -135,7 +135,22 @@ class _Lookup(Layer):
 
     # ------------------------------------------------------------ call
     def __call__(self, inputs, training=None, **kwargs):
+        from .symbolic import STRING, KerasTensor, call_symbolic
+        if isinstance(inputs, KerasTensor):      # inside a model (a string Input for StringLookup)
+            text_in = inputs.dtype == STRING
+            wants_text = isinstance(self, StringLookup) and not self.invert
+            if text_in != wants_text:
+                want = "text (Input(..., dtype='string'))" if wants_text else "integers"
+                raise TypeError(f"{type(self).__name__} '{self.name}' takes {want}, but its "
+                                f"input '{inputs.name}' has dtype {inputs.dtype}")
+            return call_symbolic(self, (inputs,), {})
         return self.call(inputs)
+
+    def compute_output_dtype(self, input_dtype):
+        """int64 indices ("int"), float32 vectors (bag modes), the tokens' dtype (invert)."""
+        if self.invert:
+            return "string" if isinstance(self, StringLookup) else "int64"
+        return "int64" if self.output_mode == "int" else "float32"
 
     def _oov_index(self, token):
         """The OOV index of an unknown token: a stable hash when there are several."""

@@ -122,3 +122,26 @@ def test_errors_name_the_layer():
         L.StringLookup(vocabulary=["a"], output_mode="one_hot")([["a", "a"]])
     with pytest.raises(ValueError, match="exceed max_tokens"):
         L.StringLookup(vocabulary=["a", "b", "c"], max_tokens=3)
+
+
+def test_lookups_inside_saved_models(tmp_path):
+    import deepsheet as ds
+    inp = ds.Input(shape=(3,), dtype="string")
+    x = L.StringLookup(vocabulary=["a", "b", "c"], mask_token="")(inp)
+    x = L.Embedding(5, 4)(x)
+    out = L.Dense(1)(L.Flatten()(x))
+    model = ds.Model(inp, out)
+    xs = np.array([["a", "b", "z"], ["c", "", ""]])
+    model.compile("adam", "mse")
+    model.fit(xs, np.ones((2, 1), np.float32), epochs=1, verbose=0)
+    model.save(tmp_path / "text.deepsheet")
+    again = ds.saving.load_model(tmp_path / "text.deepsheet")
+    np.testing.assert_array_equal(again.predict(xs, verbose=0), model.predict(xs, verbose=0))
+
+    codes = ds.Input(shape=(2,), dtype="int64")
+    bag = L.IntegerLookup(vocabulary=[10, 20], output_mode="multi_hot")(codes)
+    assert ds.Model(codes, bag).predict(np.array([[10, 7]]), verbose=0).tolist() == [[1, 1, 0]]
+    with pytest.raises(TypeError, match="IntegerLookup 'ints' takes integers.*dtype string"):
+        L.IntegerLookup(vocabulary=[1], name="ints")(inp)
+    with pytest.raises(TypeError, match="StringLookup 'strs' takes text"):
+        L.StringLookup(vocabulary=["a"], name="strs")(codes)

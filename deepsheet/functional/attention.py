@@ -263,7 +263,7 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, generator=None):
+                                 is_causal=False, scale=None, enable_gqa=False, generator=None):
     """Scaled dot-product attention, one fused node (PyTorch's signature and semantics).
 
     Formula
@@ -295,6 +295,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         0 at inference).
     is_causal : bool
     scale : float, optional
+    enable_gqa : bool
+        Grouped-query attention (PyTorch >= 2.5): key and value have H_kv heads on axis -3,
+        a divisor of the query's H heads; each key/value head serves H / H_kv consecutive
+        query heads (``repeat_interleave``), and its gradient sums over them.
     generator : numpy.random.Generator, optional
         Source of the dropout mask (the library RNG by default).
 
@@ -309,9 +313,34 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     >>> ds.functional.scaled_dot_product_attention(q, q, q, is_causal=True).shape
     (2, 3, 4)
     """
+    if enable_gqa:
+        key, value = _share_heads(query, key, value)
     out, _ = attention_with_weights(query, key, value, attn_mask, dropout_p, is_causal, scale,
                                     training=True, generator=generator)
     return out
+
+
+def _share_heads(query, key, value):
+    """Key and value heads repeated for grouped-query attention (differentiable)."""
+    from .shape import broadcast_to, reshape, unsqueeze
+    if min(query.ndim, key.ndim, value.ndim) < 3:
+        raise ValueError("scaled_dot_product_attention(enable_gqa=True) needs heads on axis -3: "
+                         f"query {tuple(query.shape)}, key {tuple(key.shape)}, value "
+                         f"{tuple(value.shape)}")
+    heads, kv_heads = query.shape[-3], key.shape[-3]
+    if value.shape[-3] != kv_heads or heads % kv_heads:
+        raise ValueError(f"scaled_dot_product_attention(enable_gqa=True): key and value need the "
+                         f"same number of heads dividing the query's {heads}, got key "
+                         f"{kv_heads} and value {value.shape[-3]}")
+    group = heads // kv_heads
+    if group == 1:
+        return key, value
+
+    def repeat(t):
+        t = unsqueeze(t, t.ndim - 2)                  # (..., H_kv, 1, S, E)
+        shape = t.shape[:-3] + (group,) + t.shape[-2:]
+        return reshape(broadcast_to(t, shape), t.shape[:-4] + (heads,) + t.shape[-2:])
+    return repeat(key), repeat(value)
 
 
 # ----------------------------------------------------------------------------- head projections

@@ -137,3 +137,23 @@ def test_pool_chunks_are_bit_identical_across_thread_counts_and_match_torch():
                 lambda q, k, v: TF.scaled_dot_product_attention(q, k, v,
                                                                 attn_mask=torch.from_numpy(mask)),
                 q, k, v)
+
+
+@pytest.mark.parametrize("heads,kv_heads", [(4, 2), (6, 1), (3, 3)])
+def test_grouped_query_attention_against_torch(heads, kv_heads):
+    q = rand(2, heads, 5, 4, seed=31)
+    k = rand(2, kv_heads, 6, 4, seed=32)
+    v = rand(2, kv_heads, 6, 3, seed=33)
+
+    def ours(a, b, c):
+        return F.scaled_dot_product_attention(a, b, c, is_causal=True, enable_gqa=True)
+
+    def theirs(a, b, c):
+        return TF.scaled_dot_product_attention(a, b, c, is_causal=True, enable_gqa=True)
+    check_op(ours, theirs, q, k, v)
+
+
+def test_grouped_query_attention_refuses_heads_that_do_not_divide():
+    q, k = rand(1, 4, 2, 3, seed=34), rand(1, 3, 2, 3, seed=35)
+    with pytest.raises(ValueError, match="heads dividing the query's 4.*key 3"):
+        F.scaled_dot_product_attention(q, k, k, enable_gqa=True)

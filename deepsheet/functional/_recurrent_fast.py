@@ -60,7 +60,7 @@ def _weights(w, u, b_rows, blocks, dt, xp, x_part=True, h_part=True):
 
 def _unorder(g, blocks, h, xp):
     """Columns of a (rows, k·H) gradient in internal gate order -> Keras order."""
-    out = xp.empty_like(g)
+    out = xp.empty(g.shape, dtype=g.dtype)
     for j, (a, e, _) in enumerate(blocks):
         out[:, a:e] = g[:, j * h:(j + 1) * h]
     return out
@@ -112,15 +112,21 @@ def _arrive(dh, gs, probe, t, a, b, xp):
         probe[t, a:b] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
 
 
-def _acc_rows(acc, tmp, cols, d, s, first, xp):
-    """acc[s:] += cols[s:]·dᵀ (rows below s are left out: those of a zero h_0); the first
-    call writes instead of adding."""
-    if first:
-        acc[:s] = 0
-        xp.dot(cols[s:], d.T, out=acc[s:])
-        return
-    xp.dot(cols[s:], d.T, out=tmp[s:])
-    acc[s:] += tmp[s:]
+def _acc_t(acc, tmp, d, cols, s, first, xp):
+    """acc += d·colsᵀ (a (k·H, rows) accumulator: ~5% faster than its transpose); columns
+    below s are left out (a zero h_0's, first step only); the first call writes."""
+    if s:
+        part = xp.dot(d, cols[s:].T)
+        if first:
+            acc[:, :s] = 0
+            acc[:, s:] = part
+        else:
+            acc[:, s:] += part
+    elif first:
+        xp.dot(d, cols.T, out=acc)
+    else:
+        xp.dot(d, cols.T, out=tmp)
+        acc += tmp
 
 
 def _overlap(k):
@@ -238,7 +244,7 @@ def lstm_backward(k, g_seq, g_h, g_c):
         gates, st, cs, tc = ch["gates"], ch["st"], ch["cs"], ch["tc"]
         nc = b_ - a
         dz = xp.empty((t_len if need[0] or overlap else 1, 4 * h, nc), dtype=dt)
-        acc = xp.empty((st.shape[1], 4 * h), dtype=dt)
+        acc = xp.empty((4 * h, st.shape[1]), dtype=dt)
         tacc = xp.empty_like(acc)
 
         def loop(put):
@@ -275,12 +281,12 @@ def lstm_backward(k, g_seq, g_h, g_c):
             dh0[a:b_], dc0[a:b_] = dh.T, dc.T
 
         def consume(t):          # dU, db, dW += [h_{t-1}; 1; x_t]·δ_tᵀ
-            _acc_rows(acc, tacc, st[t], dz[min(t, len(dz) - 1)],
+            _acc_t(acc, tacc, dz[min(t, len(dz) - 1)], st[t],
                       h if t == 0 and k.zero_h0 else 0, t == t_len - 1, xp)
         _steps(loop, consume, overlap)
         parts[ci], keep[ci] = acc, dz
     parallel.parallel_for(len(chunks), rows, work=n * t_len * 4 * h * 12)
-    g = _unorder(_chunk_sum(parts), k.blocks, h, xp)        # rows [h; 1; x]
+    g = _unorder(_chunk_sum(parts).T, k.blocks, h, xp)      # rows [h; 1; x]
     o = g.shape[0] - f
     dx = None
     if need[0]:
@@ -359,8 +365,8 @@ def gru_backward(k, g_seq, g_h):
         # per step [δn; δz; δr; δrec]: rows 1-3 are the recurrent product's gradient (one
         # product back to h_{t-1}), rows 0-2 the input product's (kept for dx)
         e_all = xp.empty((t_len if need[0] or overlap else 1, 4 * h, nc), dtype=dt)
-        acc, tacc = xp.empty((st.shape[1], 3 * h), dt), xp.empty((st.shape[1], 3 * h), dt)
-        accx, taccx = xp.empty((st.shape[1] - h, h), dt), xp.empty((st.shape[1] - h, h), dt)
+        acc, tacc = xp.empty((3 * h, st.shape[1]), dt), xp.empty((3 * h, st.shape[1]), dt)
+        accx, taccx = xp.empty((h, st.shape[1] - h), dt), xp.empty((h, st.shape[1] - h), dt)
 
         def loop(put):
             dh = _state_grad(g_h, a, b_, h, dt, xp)
@@ -392,13 +398,13 @@ def gru_backward(k, g_seq, g_h):
 
         def consume(t):      # d[U; b'; W]_{z,r,rec} += [h; 1; x]·δᵀ, d[b; W]_n += [1; x]·δnᵀ
             e, first = e_all[min(t, len(e_all) - 1)], t == t_len - 1
-            _acc_rows(acc, tacc, st[t], e[h:], h if t == 0 and k.zero_h0 else 0, first, xp)
-            _acc_rows(accx, taccx, st[t, h:], e[:h], 0, first, xp)
+            _acc_t(acc, tacc, e[h:], st[t], h if t == 0 and k.zero_h0 else 0, first, xp)
+            _acc_t(accx, taccx, e[:h], st[t, h:], 0, first, xp)
         _steps(loop, consume, overlap)
         parts[ci], keep[ci] = (acc, accx), e_all
     parallel.parallel_for(len(chunks), rows, work=n * t_len * 3 * h * 12)
-    acc = _chunk_sum([p[0] for p in parts])     # rows [h; 1; x], columns z, r, rec
-    accx = _chunk_sum([p[1] for p in parts])    # rows [1; x], columns n
+    acc = _chunk_sum([p[0] for p in parts]).T   # rows [h; 1; x], columns z, r, rec
+    accx = _chunk_sum([p[1] for p in parts]).T  # rows [1; x], columns n
     o = acc.shape[0] - f
     dx = dw = db = None
     if need[0]:
@@ -408,4 +414,5 @@ def gru_backward(k, g_seq, g_h):
         dw = xp.concatenate([acc[o:, :2 * h], accx[o - h:]], axis=1)
     if len(need) > 4 and need[4]:
         db = xp.stack([xp.concatenate([acc[h, :2 * h], accx[0]]), acc[h]])
-    return dx, dh0 if need[1] else None, dw, acc[:h] if need[3] else None, db
+    du = xp.ascontiguousarray(acc[:h]) if need[3] else None
+    return dx, dh0 if need[1] else None, dw, du, db

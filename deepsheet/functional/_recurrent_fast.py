@@ -25,6 +25,8 @@ chunks are added in chunk order, so no result depends on the thread count.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .. import parallel
@@ -129,11 +131,39 @@ def _acc_t(acc, tmp, d, cols, s, first, xp):
         acc += tmp
 
 
+# Whether overlapping pays depends on the machine: on a busy one the second thread gets no
+# core of its own and the GIL hand-overs make it slower (measured at load 3-5: 14.5 vs
+# 13.2 ms for the LSTM backward). So each (kernel, shape, threads) is timed both ways on its
+# first calls and again every _RETUNE calls, and the faster way is kept; the results are
+# identical either way, so this changes the speed only.
+_TRIALS, _RETUNE = 3, 200
+_tuning = {}
+
+
 def _overlap(k):
-    """True when a lone row chunk's weight-gradient products should run on a second thread
-    while the time loop goes on (``_steps``); the products and their order are the same
-    either way, so the result does not depend on it."""
-    return len(k.spans) == 1 and parallel.active_threads() > 1
+    """(overlap?, timing record or None): overlap a lone row chunk's weight-gradient products
+    with the time loop (``_steps``) when two threads are active and it measured faster."""
+    if len(k.spans) != 1 or parallel.active_threads() < 2:
+        return False, None
+    key = (type(k).__name__, k.shape, parallel.active_threads())
+    rec = _tuning.setdefault(key, {"calls": 0, "times": ([], [])})
+    n = rec["calls"] % _RETUNE
+    rec["calls"] += 1
+    if n < 2 * _TRIALS:                   # a trial: inline and overlapped in turn
+        return bool(n % 2), rec
+    inline, overlapped = rec["times"]
+    return min(overlapped) < min(inline), None
+
+
+def _timed(rec, overlap, fn, *args):
+    """fn(*args), its wall time kept in ``rec`` (the last _TRIALS per way) when one is given."""
+    if rec is None:
+        return fn(*args)
+    t = time.perf_counter()
+    fn(*args)
+    times = rec["times"][overlap]
+    times.append(time.perf_counter() - t)
+    del times[:-_TRIALS]
 
 
 def _steps(loop, consume, overlap):
@@ -235,7 +265,7 @@ def _backward_start(k):
 
 def lstm_backward(k, g_seq, g_h, g_c):
     xp, need, h, n, t_len, f, dt, probe, dh0, parts, keep = _backward_start(k)
-    up, chunks, overlap = k.up, k.chunks, _overlap(k)
+    up, chunks, (overlap, rec) = k.up, k.chunks, _overlap(k)
     dc0 = xp.empty((n, h), dtype=dt)
 
     def rows(ci):
@@ -285,7 +315,7 @@ def lstm_backward(k, g_seq, g_h, g_c):
                       h if t == 0 and k.zero_h0 else 0, t == t_len - 1, xp)
         _steps(loop, consume, overlap)
         parts[ci], keep[ci] = acc, dz
-    parallel.parallel_for(len(chunks), rows, work=n * t_len * 4 * h * 12)
+    _timed(rec, overlap, parallel.parallel_for, len(chunks), rows, n * t_len * 4 * h * 12)
     g = _unorder(_chunk_sum(parts).T, k.blocks, h, xp)      # rows [h; 1; x]
     o = g.shape[0] - f
     dx = None
@@ -355,7 +385,7 @@ def gru_forward(k, x, h0, w, u, b):
 
 def gru_backward(k, g_seq, g_h):
     xp, need, h, n, t_len, f, dt, probe, dh0, parts, keep = _backward_start(k)
-    up, chunks, overlap = k.up, k.chunks, _overlap(k)
+    up, chunks, (overlap, rec) = k.up, k.chunks, _overlap(k)
 
     def rows(ci):
         a, b_ = k.spans[ci]
@@ -402,7 +432,7 @@ def gru_backward(k, g_seq, g_h):
             _acc_t(accx, taccx, e[:h], st[t, h:], 0, first, xp)
         _steps(loop, consume, overlap)
         parts[ci], keep[ci] = (acc, accx), e_all
-    parallel.parallel_for(len(chunks), rows, work=n * t_len * 3 * h * 12)
+    _timed(rec, overlap, parallel.parallel_for, len(chunks), rows, n * t_len * 3 * h * 12)
     acc = _chunk_sum([p[0] for p in parts]).T   # rows [h; 1; x], columns z, r, rec
     accx = _chunk_sum([p[1] for p in parts]).T  # rows [1; x], columns n
     o = acc.shape[0] - f

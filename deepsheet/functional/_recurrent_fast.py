@@ -146,6 +146,8 @@ def _overlap(k):
     if len(k.spans) != 1 or parallel.active_threads() < 2:
         return False, None
     key = (type(k).__name__, k.shape, parallel.active_threads())
+    if key not in _tuning and len(_tuning) >= 256:     # many shapes (variable lengths)
+        _tuning.clear()
     rec = _tuning.setdefault(key, {"calls": 0, "times": ([], [])})
     n = rec["calls"] % _RETUNE
     rec["calls"] += 1

@@ -19,8 +19,11 @@ the classifier gives a sample its conditioning label.
 
 Run (times for a shared 2-core machine are in the README):
 
-    OPENBLAS_NUM_THREADS=1 python examples/fashion_dcgan.py --epochs 6 --filters 16
-    OPENBLAS_NUM_THREADS=1 python examples/fashion_dcgan.py --epochs 6 --filters 16 --conditional
+    OPENBLAS_NUM_THREADS=1 python examples/fashion_dcgan.py --epochs 15 --filters 64
+    OPENBLAS_NUM_THREADS=1 python examples/fashion_dcgan.py --epochs 5 --filters 16 --conditional
+
+(15 epochs of ``filters=64`` reach 0.73 of the real inception score and an FID of 6.65, under
+half the collapsed set's; scores and times are in the README.)
 
 Writes ``runs/fashion_dcgan[_conditional]/``: ``results.json``, sample grids per epoch
 (PNG with matplotlib), ``generator.deepsheet`` and ``backup.deepsheet`` (the whole
@@ -89,8 +92,8 @@ def score(name, images, classifier, features, test_feats, labels=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--filters", type=int, default=16)
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--filters", type=int, default=64)
     ap.add_argument("--latent-dim", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--limit", type=int, default=None, help="train on the first N images")

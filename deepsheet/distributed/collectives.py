@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -173,6 +174,10 @@ def abort(message=None, code=1):
         sys.stderr.write("".join(f"[rank {r}] {line}\n" for line in str(message).splitlines()))
         sys.stderr.flush()
     if is_initialized() and size() > 1:
+        # mpirun forwards a rank's output through a pipe; MPI_Abort makes it tear the job
+        # down, and output still in that pipe can be dropped. A moment's pause lets it pass
+        # the message on first (only on this failure path).
+        time.sleep(0.2)
         _comm.Abort(code)
     raise SystemExit(code)
 

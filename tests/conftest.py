@@ -32,6 +32,18 @@ def _seed():
     yield
 
 
+@pytest.fixture
+def threads():
+    """Pin deepsheet's thread count for one test (``threads(n)``; not dynamic) and restore
+    the pool's settings afterwards."""
+    from deepsheet import parallel
+    import deepsheet as ds
+    saved = (parallel._num_threads, parallel._dynamic, parallel._auto)
+    yield ds.set_num_threads
+    ds.set_num_threads(saved[0] or 1)
+    parallel._num_threads, parallel._dynamic, parallel._auto = saved
+
+
 # ---------------------------------------------------------------- the GPU marker
 # ``@pytest.mark.gpu`` tests run only with DEEPSHEET_DEVICE=gpu on a machine where CuPy sees a
 # GPU; ``DEEPSHEET_DEVICE=gpu python -m pytest`` runs the whole suite with every new tensor on

@@ -11,15 +11,6 @@ import deepsheet as ds
 from deepsheet import backend, parallel
 
 
-@pytest.fixture
-def threads():
-    """Pin the thread count for one test (not dynamic) and restore the settings afterwards."""
-    saved = (parallel._num_threads, parallel._dynamic, parallel._auto)
-    yield ds.set_num_threads
-    ds.set_num_threads(saved[0] or 1)
-    parallel._num_threads, parallel._dynamic, parallel._auto = saved
-
-
 def test_set_and_get_num_threads(threads):
     threads(3)
     assert ds.get_num_threads() == 3

@@ -11,15 +11,6 @@ from deepsheet import functional as F
 from deepsheet.functional import _kernels
 
 
-@pytest.fixture
-def threads():
-    """Pin the thread count for one test and restore the settings afterwards."""
-    saved = (parallel._num_threads, parallel._dynamic, parallel._auto)
-    yield ds.set_num_threads
-    ds.set_num_threads(saved[0] or 1)
-    parallel._num_threads, parallel._dynamic, parallel._auto = saved
-
-
 def test_product_blocks_depend_on_the_shape_only(monkeypatch):
     """The longer side is split, into more blocks for more FLOPs; small products stay whole."""
     B = _kernels._product_blocks

@@ -14,11 +14,17 @@ from collections import Counter
 import numpy as np
 
 from ..tensor import Tensor
+from ._vocabulary import frequency_order, inverse_document_frequencies
 from .base import Layer
 
 __all__ = ["StringLookup", "IntegerLookup"]
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
+
+
+def _rows(arr):
+    """The samples of ``arr`` as rows (a lone token is one sample)."""
+    return arr.reshape(arr.shape[0] if arr.ndim else 1, -1)
 
 
 class _Lookup(Layer):
@@ -69,21 +75,15 @@ class _Lookup(Layer):
 
     def adapt(self, data, batch_size=None, steps=None):
         """Learn the vocabulary from ``data``: most frequent first (ties: reverse order)."""
-        counts = Counter(self._values(data).tolist())
-        docs = Counter()
-        if self.output_mode == "tf_idf":
-            rows = self._values(data, keep_rows=True)
-            for row in rows:
-                docs.update(set(row.tolist()))
+        rows = self._values(data, keep_rows=True)
+        counts = Counter(rows.reshape(-1).tolist())
         for r in set(self._reserved()):
             counts.pop(r, None)
-        ordered = sorted(counts.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
-        if self.max_tokens is not None:
-            ordered = ordered[:self.max_tokens - len(self._reserved())]
-        self._tokens = [t for t, _ in ordered]
+        self._tokens = frequency_order(counts, None if self.max_tokens is None
+                                       else self.max_tokens - len(self._reserved()))
         if self.output_mode == "tf_idf":
-            n = len(rows)
-            idf = [np.log(1.0 + n / (1.0 + docs[t])) for t in self._tokens]
+            docs = Counter(t for row in rows for t in set(row.tolist()))
+            idf = inverse_document_frequencies(self._tokens, docs, len(rows))
             self._idf = np.asarray([np.mean(idf) if idf else 0.0] * len(self._reserved()) + idf,
                                    np.float32)
         self._make_index()
@@ -289,7 +289,7 @@ class StringLookup(_Lookup):
             raise TypeError(f"StringLookup '{self.name}' expects strings, got an element of "
                             f"type {type(bad).__name__}: {bad!r}")
         arr = np.vectorize(self._token, otypes=[object])(arr) if arr.size else arr
-        return arr.reshape(len(arr), -1) if keep_rows else arr.reshape(-1)
+        return _rows(arr) if keep_rows else arr.reshape(-1)
 
 
 class IntegerLookup(_Lookup):
@@ -324,4 +324,4 @@ class IntegerLookup(_Lookup):
                 raise TypeError(f"IntegerLookup '{self.name}' expects integers, got dtype "
                                 f"{arr.dtype}")
         arr = arr.astype(np.int64)
-        return arr.reshape(len(arr), -1) if keep_rows else arr.reshape(-1)
+        return _rows(arr) if keep_rows else arr.reshape(-1)

@@ -7,6 +7,7 @@ from .. import backend
 from .. import functional as F
 from .. import init, regularizers
 from ..functional._util import normalize_axis
+from ..tensor import Tensor
 from .base import Layer
 
 __all__ = ["BatchNormalization", "LayerNormalization", "Normalization"]
@@ -326,7 +327,7 @@ class Normalization(Layer):
                 break
             if isinstance(batch, tuple) and not single:
                 batch = batch[0]                       # a dataset's (x, y) batches
-            if hasattr(batch, "_keras_mask"):
+            if isinstance(batch, Tensor):
                 batch = batch.data
             x = np.asarray(backend.to_numpy(batch) if hasattr(batch, "shape") else batch,
                            dtype=np.float64)

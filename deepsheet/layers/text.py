@@ -6,13 +6,13 @@ layer's config, so it is saved with the model and restored on load.
 """
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 
 import numpy as np
 
 from ..tensor import Tensor
+from ._vocabulary import frequency_order, inverse_document_frequencies
 from .base import Layer
 
 __all__ = ["TextVectorization", "CharacterVectorization"]
@@ -160,14 +160,12 @@ class TextVectorization(Layer):
         reserved = self._reserved()
         for r in reserved:
             counts.pop(r, None)
-        # Keras's order: count descending, ties in reverse lexical order
-        ordered = sorted(counts.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
-        if self.max_tokens is not None:
-            ordered = ordered[:self.max_tokens - len(reserved)]
-        self._vocab = reserved + [w for w, _ in ordered]
+        ordered = frequency_order(counts, None if self.max_tokens is None
+                                  else self.max_tokens - len(reserved))
+        self._vocab = reserved + ordered
         self._n_docs = len(texts)
         if self.output_mode == "tf_idf":
-            idf = [math.log(1.0 + len(texts) / (1.0 + docs[w])) for w, _ in ordered]
+            idf = inverse_document_frequencies(ordered, docs, len(texts))
             self._idf = np.asarray([np.mean(idf) if idf else 0.0] + idf, np.float32)
         self._index = {w: i for i, w in enumerate(self._vocab)}
 

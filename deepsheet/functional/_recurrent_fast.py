@@ -32,6 +32,19 @@ import numpy as np
 from .. import parallel
 
 
+# Rows per chunk of the time loops: 64-row chunks cost ~10% on one thread (batch 128), so
+# one thread keeps 128; with more threads a batch is shared, down to _MIN_ROWS a chunk.
+_ROWS = 128
+_MIN_ROWS = 32
+
+
+def chunk_rows(n):
+    """Rows per time-loop chunk for a batch of ``n``: ``_ROWS`` on one thread, else an even
+    share per configured thread (at least ``_MIN_ROWS``): 2 threads, batch 128 -> 64 each."""
+    share = -(-n // parallel.get_num_threads())
+    return min(_ROWS, max(_MIN_ROWS, share))
+
+
 def worth_it(k, t, n, h):
     """The fast path applies, and T·N ≥ H: the per-call weight copies cost less than it saves."""
     return (k.m is None and k.rmask is None and t * n >= h and k.activation == "tanh"

@@ -288,3 +288,12 @@ def test_stacked_cells_fused_equals_stepped_with_mask_and_go_backwards():
 def test_stacked_cells_refuse_dropout():
     with pytest.raises(ValueError, match="dropout inside stacked cells"):
         RNN([LSTMCell(3, dropout=0.2), LSTMCell(3)])
+
+
+def test_weights_are_c_contiguous():
+    """The orthogonal initializer's QR yields a transposed view; add_weight stores C order,
+    because in-place optimizer updates on the other order walk memory ~5x slower."""
+    for layer in (LSTM(8), GRU(8), SimpleRNN(8)):
+        layer.build((None, 3, 4))
+        for w in layer.weights:
+            assert w.numpy().flags.c_contiguous, (layer.name, w.name)

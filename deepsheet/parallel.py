@@ -57,6 +57,7 @@ Examples
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -65,7 +66,7 @@ from . import backend
 
 __all__ = ["get_num_threads", "set_num_threads", "get_dynamic", "set_dynamic", "active_threads",
            "get_blas_threads", "set_blas_threads", "parallel_for", "spans", "thread_slot",
-           "threads_info", "MIN_PARALLEL_WORK"]
+           "threads_info", "blas_team", "team_threads", "in_blas_team", "MIN_PARALLEL_WORK"]
 
 ENV_VAR = "DEEPSHEET_NUM_THREADS"
 # Below this many bytes of work a parallel_for runs on the calling thread. From the one quiet
@@ -83,6 +84,7 @@ _sampled_at = -1.0
 _blas_threads = 1
 _blas_applied = None     # the BLAS thread count last applied through threadpoolctl
 _blas_libs = ()          # threadpoolctl's controllers of the loaded BLAS libraries
+_team = 0                # BLAS threads inside the innermost blas_team block (0: outside any)
 _pool = None
 _pool_lock = threading.Lock()
 _local = threading.local()  # .slot: this thread's slot in the pool; .busy: inside a chunk
@@ -142,21 +144,40 @@ def set_dynamic(flag):
     _dynamic = bool(flag)
 
 
+def _runnable_own():
+    """This process's runnable threads (Linux): the caller, and any BLAS thread spinning."""
+    n = 0
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                stat = f.read()
+            n += stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] == b"R"
+    except (OSError, ValueError):
+        return 1
+    return max(1, n)
+
+
 def _runnable_others():
-    """Runnable tasks on the machine besides this thread (Linux), or None where unknown."""
+    """Runnable tasks of other processes (Linux), or None where unknown.
+
+    This process's own runnable threads are not counted: OpenBLAS's idle threads spin after
+    a ``blas_team`` block, and counting them as another process's load would give the next
+    step one thread, then two again once they sleep (an oscillation).
+    """
     try:
         with open("/proc/loadavg", "rb") as f:
             running = int(f.read().split()[3].split(b"/")[0])
     except (OSError, ValueError, IndexError):
         return None
-    return max(0, running - 1)
+    return max(0, running - _runnable_own())
 
 
-def active_threads():
-    """Threads the next ``parallel_for`` will use: ``get_num_threads()``, or fewer when dynamic."""
+def active_threads(dynamic=None):
+    """Threads the next ``parallel_for`` will use: ``get_num_threads()``, or fewer when dynamic
+    (``dynamic``: override ``get_dynamic()``)."""
     global _sampled_at
     n = get_num_threads()
-    if n == 1 or not get_dynamic():
+    if n == 1 or not (get_dynamic() if dynamic is None else dynamic):
         return n
     now = time.monotonic()
     if now - _sampled_at >= _SAMPLE_EVERY:
@@ -236,6 +257,50 @@ def ensure_blas():
     """
     if _blas_applied != _blas_threads:
         _apply_blas()
+
+
+@contextlib.contextmanager
+def blas_team(n):
+    """Let each BLAS library use ``n`` threads inside the block, then ``blas_threads`` again.
+
+    For work made of lone, mid-sized matrix products that pool blocks split poorly (a
+    recurrence's time steps; the steps of a model made of dense layers only, see
+    ``Trainer._blas_team``). OpenBLAS splits a product's output among its threads and never
+    its sums, so the numbers do not depend on ``n`` (tested). Inside the block
+    ``parallel_for`` runs every chunk on the calling thread: OpenBLAS's idle threads spin for
+    about 0.1 s after each product and would fight the pool's workers for the cores, and
+    ``in_blas_team()`` tells kernels to leave products whole. Callers pass
+    ``team_threads()``, so a busy machine gets one thread. Setting the count is one C call
+    per library (~1 us); nested blocks restore the outer count.
+    """
+    global _team
+    ensure_blas()
+    outer = _team
+    before = outer or _blas_threads
+    _team = _check_count("blas_team: n", n)
+    if n != before:
+        for lib in _blas_libs:
+            lib.set_num_threads(n)
+    try:
+        yield
+    finally:
+        _team = outer
+        if n != before:
+            for lib in _blas_libs:
+                lib.set_num_threads(before)
+
+
+def team_threads():
+    """Threads for a ``blas_team`` block: ``active_threads()``, fewer while other processes
+    keep CPUs busy even where the count is pinned. OpenBLAS splits each product statically,
+    so a team thread that another process pushes off its core stalls every product (an MLP
+    step ran 20x slower so), where the pool's chunks go to whichever thread is free."""
+    return active_threads(dynamic=True)
+
+
+def in_blas_team():
+    """True inside a ``blas_team`` block: products stay whole and the pool stays idle."""
+    return _team > 0
 
 
 def threads_info():
@@ -381,6 +446,10 @@ def parallel_for(n_chunks, fn, work=None):
         Total bytes the chunks touch; below ``MIN_PARALLEL_WORK`` everything runs on the
         calling thread (waking threads would cost more than it saves).
     """
+    if _team:  # BLAS's own threads do the parallel work in this block (see blas_team)
+        for i in range(n_chunks):
+            fn(i)
+        return
     threads = active_threads()
     if _blas_applied != _blas_threads:
         _apply_blas()

@@ -109,6 +109,30 @@ MATMUL_BLOCK_FLOPS = 100e6
 MATMUL_MAX_BLOCKS = 8
 
 
+# Inside a parallel.blas_team block products run whole on BLAS's threads. OpenBLAS's threaded
+# and single-threaded drivers cut the inner dimension K into different blocks once K exceeds
+# its GEMM_Q (448 for float32 on AVX-512 here, 384 for AVX2): 128x784 @ 784x256 came out
+# different in the last bits with 1 and 2 threads. A longer K is therefore cut here, into
+# equal pieces of at most TEAM_MAX_K, and the partial products added in order, so results do
+# not depend on the team's size (2 pieces cost ~2% of that product's time).
+TEAM_MAX_K = 384
+
+
+def _team_product(xp, a, b, out):
+    """``out = a @ b`` in a BLAS team: the inner dimension in pieces of <= TEAM_MAX_K."""
+    K = a.shape[1]
+    if K <= TEAM_MAX_K or xp is not np:
+        xp.matmul(a, b, out=out)
+        return
+    pieces = parallel.spans(K, -(-K // -(-K // TEAM_MAX_K)))
+    k0, k1 = pieces[0]
+    xp.matmul(a[:, k0:k1], b[k0:k1], out=out)
+    part = np.empty_like(out)
+    for k0, k1 in pieces[1:]:
+        xp.matmul(a[:, k0:k1], b[k0:k1], out=part)
+        out += part
+
+
 def _product_blocks(M, N, flops, rows_only):
     """(row slice, column slice) blocks of an (M, N) product of ``flops`` FLOPs.
 
@@ -131,12 +155,15 @@ def matmuls(products):
     ``products``: (a, b, out or None, epilogue or None) tuples; returns the results. Each
     product is split into a few blocks (``_product_blocks``) and all blocks of all products
     go to one ``parallel_for`` (a dense layer's two backward products share the threads).
-    ``a`` or ``b`` may be transposed views (``x.T``, read in place by BLAS).
+    ``a`` or ``b`` may be transposed views (``x.T``, read in place by BLAS). Inside a
+    ``parallel.blas_team`` block every product runs whole on BLAS's own threads (a long
+    inner dimension in pieces, see TEAM_MAX_K).
     ``epilogue(block_of_out, rows, cols)``, if given, runs on each block right after its
     product, while it is in cache (a bias, a fused ReLU); its blocks are whole rows.
     """
     xp = array_module(products[0][0])
     parallel.ensure_blas()
+    whole = xp is not np or parallel.in_blas_team()  # BLAS's threads split them (blas_team)
     outs, jobs, total = [], [], 0.0
     for a, b, out, epilogue in products:
         M, K = a.shape
@@ -146,7 +173,7 @@ def matmuls(products):
         if out is None:
             out = xp.empty((M, N), np.result_type(a.dtype, b.dtype))
         outs.append(out)
-        if flops < MATMUL_MIN_FLOPS or xp is not np:
+        if flops < MATMUL_MIN_FLOPS or whole:
             jobs.append((a, b, out, epilogue, slice(0, M), slice(0, N)))
         else:
             jobs += [(a, b, out, epilogue, rs, cs)
@@ -154,7 +181,10 @@ def matmuls(products):
 
     def run(i):
         a, b, out, epilogue, rs, cs = jobs[i]
-        if rs.stop - rs.start == out.shape[0] and cs.stop - cs.start == out.shape[1]:
+        if whole:
+            _team_product(xp, a, b, out)
+            o = out
+        elif rs.stop - rs.start == out.shape[0] and cs.stop - cs.start == out.shape[1]:
             xp.matmul(a, b, out=out)  # the whole product: no views to make
             o = out
         else:
@@ -162,7 +192,7 @@ def matmuls(products):
             xp.matmul(a[rs], b[:, cs], out=o)
         if epilogue is not None:
             epilogue(o, rs, cs)
-    if total < MATMUL_MIN_FLOPS:  # tiny products: waking a thread costs more than they do
+    if total < MATMUL_MIN_FLOPS or whole:  # tiny products: waking a thread costs more
         for i in range(len(jobs)):
             run(i)
     else:

@@ -47,6 +47,8 @@ class ReLU(Layer):
     array([[0., 3., 6.]], dtype=float32)
     """
 
+    _blas_team_ok = True  # light elementwise passes (Layer._blas_team_ok)
+
     supports_masking = True
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
@@ -85,6 +87,8 @@ class LeakyReLU(Layer):
     negative_slope : float
         α, Keras's default 0.3 (PyTorch's is 0.01).
     """
+
+    _blas_team_ok = True  # light elementwise passes (Layer._blas_team_ok)
 
     supports_masking = True
 
@@ -170,6 +174,8 @@ class ELU(Layer):
     f(x) = x for x > 0, α (eˣ − 1) otherwise;   f'(x) = 1 for x > 0, α eˣ otherwise
     """
 
+    _blas_team_ok = True  # light elementwise passes (Layer._blas_team_ok)
+
     supports_masking = True
 
     def __init__(self, alpha=1.0, **kwargs):
@@ -194,6 +200,8 @@ class Softmax(Layer):
     p_i = exp(z_i − max z) / Σ_j exp(z_j − max z);   ∂p_i/∂z_j = p_i (δ_ij − p_j)
     With a boolean ``mask`` (True = keep), masked z_i are replaced by −1e9 first (Keras).
     """
+
+    _blas_team_ok = True  # light elementwise passes (Layer._blas_team_ok)
 
     supports_masking = True
 

@@ -107,6 +107,10 @@ class Layer:
 
     supports_masking = False
     _string_input = False  # True for layers that take raw text (TextVectorization, a text Input)
+    # True for layers whose work is matrix products and light elementwise passes (Dense,
+    # Dropout, activations, reshapes): a model made of them only runs its steps with BLAS's
+    # own threads instead of the pool (Trainer._step_team).
+    _blas_team_ok = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

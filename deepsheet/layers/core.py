@@ -116,6 +116,8 @@ class Dense(_KernelLayer):
     [(3, 4), (4,)]
     """
 
+    _blas_team_ok = True  # products and light elementwise passes (Layer._blas_team_ok)
+
     supports_masking = True  # masks pass through unchanged (Keras)
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -200,6 +202,8 @@ class Activation(Layer):
     [[0.0, 2.0]]
     """
 
+    _blas_team_ok = True  # products and light elementwise passes (Layer._blas_team_ok)
+
     supports_masking = True  # masks pass through unchanged (Keras)
 
     def __init__(self, activation, **kwargs):
@@ -232,6 +236,8 @@ class Flatten(Layer):
     (2, 784)
     """
 
+    _blas_team_ok = True  # products and light elementwise passes (Layer._blas_team_ok)
+
     def call(self, inputs, training=False):
         if inputs.ndim == 0:
             raise ValueError(f"Flatten '{self.name}' needs inputs with a batch axis, got a scalar")
@@ -257,6 +263,8 @@ class Reshape(Layer):
     >>> ds.layers.Reshape((-1, 4))(np.zeros((2, 12), np.float32)).shape
     (2, 3, 4)
     """
+
+    _blas_team_ok = True  # products and light elementwise passes (Layer._blas_team_ok)
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -330,6 +338,8 @@ class Dropout(Layer):
     True
     """
 
+    _blas_team_ok = True  # products and light elementwise passes (Layer._blas_team_ok)
+
     supports_masking = True  # masks pass through unchanged (Keras)
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
@@ -364,6 +374,8 @@ class Dropout(Layer):
 
 class Identity(Layer):
     """Passes its input through unchanged (a placeholder in architectures): y = x."""
+
+    _blas_team_ok = True  # products and light elementwise passes (Layer._blas_team_ok)
 
     supports_masking = True  # masks pass through unchanged (Keras)
 

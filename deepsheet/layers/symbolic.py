@@ -129,6 +129,8 @@ class Node:
 class InputLayer(Layer):
     """The layer behind ``Input``: it has no weights and passes data through."""
 
+    _blas_team_ok = True  # computes nothing
+
     def __init__(self, input_shape=None, batch_size=None, dtype="float32", name=None,
                  sparse=False, **kwargs):
         kwargs.pop("trainable", None)

@@ -9,6 +9,7 @@ at the start of each pass.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -62,6 +63,9 @@ def as_float(value):
     return float(backend.to_numpy(data)) if hasattr(data, "shape") else float(data)
 
 
+_NO_TEAM = contextlib.nullcontext()
+
+
 def _as_list(out):
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
@@ -83,7 +87,28 @@ class Loops:
         """Targets are required by the default steps, optional for overridden ones."""
         return None if overrides(self, step) else True
 
-    def _run_step(self, step, xs, ys, w):
+    def _blas_team_ok(self):
+        """True when every layer is ``_blas_team_ok`` (products and light elementwise passes).
+
+        The steps of such a model (an MLP) run inside ``parallel.blas_team``: its mid-sized
+        products run whole on BLAS's own threads, which split them better than the pool's
+        blocks, and nothing else of the step is worth a pool thread (measured in
+        docs/notes/issue-20.md, session 3). Whether a model qualifies depends on its layers
+        only, never on the thread count, so neither do its results.
+        """
+        return all(layer._blas_team_ok or isinstance(layer, Loops)
+                   for layer in self._all_layers())
+
+    def _run_step(self, step, xs, ys, w, team=None):
+        """One step (in a ``blas_team`` block where ``team``; None: ask the layers)."""
+        if team is None:
+            team = self._blas_team_ok()
+        if team:
+            with parallel.blas_team(parallel.team_threads()):
+                return self._run_step_here(step, xs, ys, w)
+        return self._run_step_here(step, xs, ys, w)
+
+    def _run_step_here(self, step, xs, ys, w):
         """One step: the fast default, or the override called with Keras's ``data``."""
         if not overrides(self, step):
             (self._train_batch if step == "train_step" else self._test_batch)(xs, ys, w)
@@ -105,10 +130,11 @@ class Loops:
             begin = cbl.on_train_batch_begin if train else cbl.on_test_batch_begin
             end = cbl.on_train_batch_end if train else cbl.on_test_batch_end
         logs, seen = None, 0
+        team = self._blas_team_ok()
         for step, (xs, ys, w) in enumerate(make_batches()):
             if hooks:
                 begin(step)
-            logs = self._run_step(step_name, xs, ys, w)
+            logs = self._run_step(step_name, xs, ys, w, team)
             seen += len(xs[0])
             if hooks:
                 end(step, logs if logs is not None else self.get_metrics_result())
@@ -289,14 +315,16 @@ class Loops:
         cbl = self._callback_list(callbacks, add_history=False, verbose=verbose, steps=n_steps)
         hooks = cbl.predict_batch
         custom = overrides(self, "predict_step")
+        team = self._blas_team_ok()
         cbl.on_predict_begin()
         results = None
         with no_grad():
             for step, (xs, _, _) in enumerate(batches()):
                 if hooks:
                     cbl.on_predict_batch_begin(step)
-                out = self.predict_step(pack_data(xs, [], None)) if custom else \
-                    self(xs[0] if len(xs) == 1 else xs, training=False)
+                with parallel.blas_team(parallel.team_threads()) if team else _NO_TEAM:
+                    out = self.predict_step(pack_data(xs, [], None)) if custom else \
+                        self(xs[0] if len(xs) == 1 else xs, training=False)
                 outs = [o.data if isinstance(o, Tensor) else o for o in _as_list(out)]
                 if results is None:
                     results = [[] for _ in outs]
@@ -336,7 +364,8 @@ class Loops:
     def predict_on_batch(self, x):
         """Outputs for one batch as NumPy arrays."""
         xs = self._prepare_x(x)
-        with no_grad():
+        team = self._blas_team_ok()
+        with no_grad(), parallel.blas_team(parallel.team_threads()) if team else _NO_TEAM:
             out = self(xs[0] if len(xs) == 1 else xs, training=False)
         if isinstance(out, (list, tuple)):
             return [backend.to_numpy(o.data) for o in out]

@@ -107,9 +107,7 @@ class Layer:
 
     supports_masking = False
     _string_input = False  # True for layers that take raw text (TextVectorization, a text Input)
-    # True for layers whose work is matrix products and light elementwise passes (Dense,
-    # Dropout, activations, reshapes): a model made of them only runs its steps with BLAS's
-    # own threads instead of the pool (Trainer._step_team).
+    # Work is only products and light elementwise passes: see Loops._blas_team_ok.
     _blas_team_ok = False
 
     def __init_subclass__(cls, **kwargs):

@@ -121,6 +121,50 @@ def _per_slot(make):
     return get
 
 
+class ConvChunk:
+    """One convolution prepared for running chunk by chunk: the kernel as a matrix and an
+    im2col builder per pool thread. ``conv_forward`` runs it over the batch; fused kernels
+    (``conv_pool.py``) call it on chunks of their own."""
+
+    def __init__(self, x_shape, w, b, geo, groups, chunk, dtype, xp):
+        kh, kw, cg, O = w.shape
+        self.groups, self.O, self.og, self.b, self.xp = groups, O, O // groups, b, xp
+        K = kh * kw * cg
+        self.cols = _per_slot(lambda: Im2col(x_shape, dtype, geo, groups, chunk, xp,
+                                             ones=b is not None))
+        self.ones = self.cols().ones
+        if groups == 1:
+            wm = w.reshape(K, O)
+            if self.ones:
+                wm = xp.concatenate([wm, b.reshape(1, O).astype(wm.dtype, copy=False)])
+        else:
+            wm = w.reshape(K, groups, self.og).transpose(1, 0, 2)
+        self.wm = wm
+
+    def __call__(self, xc, oc, relu=False):
+        """oc (n, Ho, Wo, O) = conv(xc) + b, then max(·, 0) if ``relu``."""
+        xp, O = self.xp, self.O
+        A = self.cols()(xc)
+        o = oc.reshape(-1, O)
+        if self.groups == 1:
+            xp.matmul(A[0], self.wm, out=o)
+        else:
+            o.reshape(-1, self.groups, self.og)[...] = xp.matmul(A, self.wm).transpose(1, 0, 2)
+        if self.b is not None and not self.ones:
+            o += self.b
+        if relu:
+            # Fused while the chunk is still in cache: one pass fewer over the output.
+            relu_(o, xp)
+
+
+def forward_chunk_size(x_shape, w_shape, geo, groups, dtype, xp):
+    """(samples per chunk, bytes of work) of ``conv_forward``: a chunk's im2col matrix and
+    output stay in cache."""
+    kh, kw, cg, O = w_shape
+    per = geo.Ho * geo.Wo * (kh * kw * cg * groups + O) * np.dtype(dtype).itemsize
+    return chunk_size(x_shape[0], per, xp), x_shape[0] * per
+
+
 def conv_forward(x, w, b, geo, groups, out=None, relu=False):
     """y = im2col(x) @ W + b (then max(·, 0) if ``relu``), in batch chunks on the thread pool.
 
@@ -128,44 +172,23 @@ def conv_forward(x, w, b, geo, groups, out=None, relu=False):
     y, so the result does not depend on the thread count.
     """
     xp = array_module(x)
-    N, H, W, C = x.shape
-    kh, kw, cg, O = w.shape
-    og = O // groups
-    K = kh * kw * cg
+    N = x.shape[0]
+    O = w.shape[3]
     dtype = np.result_type(x.dtype, w.dtype)
-    # The chunk's output stays in cache too, for the bias and ReLU passes over it.
-    per = geo.Ho * geo.Wo * (K * groups + O) * dtype.itemsize
-    chunk = chunk_size(N, per, xp)
+    chunk, work = forward_chunk_size(x.shape, w.shape, geo, groups, dtype, xp)
     if out is None:
         out = xp.empty((N, geo.Ho, geo.Wo, O), dtype)
     if N == 0 or geo.Ho == 0 or geo.Wo == 0:
         if b is not None:
             out[...] = b
         return out
-    cols = _per_slot(lambda: Im2col(x.shape, dtype, geo, groups, chunk, xp, ones=b is not None))
-    ones = cols().ones
-    if groups == 1:
-        wm = w.reshape(K, O)
-        if ones:
-            wm = xp.concatenate([wm, b.reshape(1, O).astype(wm.dtype, copy=False)])
-    else:
-        wm = w.reshape(K, groups, og).transpose(1, 0, 2)
+    conv = ConvChunk(x.shape, w, b, geo, groups, chunk, dtype, xp)
     spans = parallel.spans(N, chunk)
 
     def run(i):
         n0, n1 = spans[i]
-        A = cols()(x[n0:n1])
-        o = out[n0:n1].reshape(-1, O)
-        if groups == 1:
-            xp.matmul(A[0], wm, out=o)
-        else:
-            o.reshape(-1, groups, og)[...] = xp.matmul(A, wm).transpose(1, 0, 2)
-        if b is not None and not ones:
-            o += b
-        if relu:
-            # Fused while the chunk is still in cache: one pass fewer over the output.
-            relu_(o, xp)
-    parallel.parallel_for(len(spans), run, work=N * per)
+        conv(x[n0:n1], out[n0:n1], relu)
+    parallel.parallel_for(len(spans), run, work=work)
     return out
 
 
@@ -224,37 +247,75 @@ def _chunks(gy, kernel_shape, groups):
     return chunk, parallel.spans(N, chunk), N * per
 
 
+class WeightGrad:
+    """dL/dW = Aᵀ G and dL/db = Σ_P G accumulated chunk by chunk (A = im2col(x), G = dL/dy
+    as (P, O)): each chunk writes its own partial sums, ``total()`` adds them in chunk
+    order (the same numbers whatever the thread count). With few input channels the im2col
+    matrix carries a row of ones, and dL/db comes out of the same product."""
+
+    def __init__(self, x_shape, kernel_shape, geo, groups, n_chunks, chunk, dtype, xp,
+                 need_w=True, need_b=False):
+        kh, kw, cg, O = kernel_shape
+        self.kernel_shape, self.groups, self.xp = kernel_shape, groups, xp
+        self.K, self.og, self.O = kh * kw * cg, O // groups, O
+        self.cols = self.parts = self.gb_parts = None
+        self.ones_in_cols = False
+        if need_w:
+            self.cols = _per_slot(lambda: Im2col(x_shape, dtype, geo, groups, chunk, xp,
+                                                 ones=need_b))
+            self.ones_in_cols = self.cols().ones
+            self.parts = xp.empty((n_chunks, groups, self.K + self.ones_in_cols, self.og),
+                                  dtype)
+        if need_b and not self.ones_in_cols:
+            # Σ over rows as a matrix-vector product: NumPy's column sum of a (P, O) array
+            # is several times slower.
+            self.ones = xp.ones(chunk * geo.Ho * geo.Wo, dtype)
+            self.gb_parts = xp.empty((n_chunks, O), dtype)
+
+    def __call__(self, c, xc, g2):
+        """Partial sums of chunk ``c``: input rows ``xc``, dL/dy rows ``g2`` as (P, O)."""
+        xp = self.xp
+        if self.gb_parts is not None:
+            xp.matmul(self.ones[:len(g2)], g2, out=self.gb_parts[c])
+        if self.parts is not None:
+            A = self.cols()(xc)
+            if self.groups == 1:
+                xp.matmul(A[0].T, g2, out=self.parts[c, 0])
+            else:
+                og = self.og
+                xp.matmul(A.transpose(0, 2, 1),
+                          g2.reshape(-1, self.groups, og).transpose(1, 0, 2), out=self.parts[c])
+
+    def total(self):
+        """(dL/dW or None, dL/db or None)."""
+        gw = gb = None
+        if self.parts is not None:
+            total = _sum_in_order(self.parts)
+            gw = total[:, :self.K].transpose(1, 0, 2).reshape(self.kernel_shape)
+            if self.ones_in_cols:
+                gb = self.xp.ascontiguousarray(total[0, self.K])
+        if self.gb_parts is not None:
+            gb = _sum_in_order(self.gb_parts)
+        return gw, gb
+
+
 def conv_weight_grad(x, gy, kernel_shape, geo, groups, need_w=True, need_b=False,
                      relu_out=None, masked=None):
     """dL/dW = Aᵀ G and dL/db = Σ_P G, with A = im2col(x) and G = dL/dy as (P, O).
 
-    Batch chunks run on the thread pool; each writes its own partial sums, added in chunk
-    order afterwards (the same numbers whatever the thread count). With few input channels
-    the im2col matrix carries a row of ones, and dL/db comes out of the same product.
-    With ``relu_out`` (a fused ReLU's output), G = dL/dy · [y > 0], computed per chunk
-    (into ``masked``, if given, for the caller's input gradient; else into scratch).
+    Batch chunks run on the thread pool (``WeightGrad``). With ``relu_out`` (a fused
+    ReLU's output), G = dL/dy · [y > 0], computed per chunk (into ``masked``, if given, for
+    the caller's input gradient; else into scratch).
     """
     xp = array_module(gy)
     N, Ho, Wo, O = gy.shape
-    kh, kw, cg, _ = kernel_shape
-    og, K, dtype = O // groups, kh * kw * cg, gy.dtype
+    dtype = gy.dtype
     if N == 0:
         return (xp.zeros(kernel_shape, dtype) if need_w else None,
                 xp.zeros((O,), dtype) if need_b else None)
     chunk, spans, work = _chunks(gy, kernel_shape, groups)
-    cols = gw_parts = gb_parts = None
-    ones_in_cols = False
-    if need_w:
-        cols = _per_slot(lambda: Im2col((N, geo.H, geo.W, cg * groups), dtype, geo, groups,
-                                        chunk, xp, ones=need_b))
-        ones_in_cols = cols().ones
-        gw_parts = xp.empty((len(spans), groups, K + ones_in_cols, og), dtype)
-    if need_b and not ones_in_cols:
-        # Σ over rows as a matrix-vector product: NumPy's column sum of a (P, O) array
-        # is several times slower.
-        ones = xp.ones(chunk * Ho * Wo, dtype)
-        gb_parts = xp.empty((len(spans), O), dtype)
-
+    acc = WeightGrad((N, geo.H, geo.W, kernel_shape[2] * groups), kernel_shape, geo, groups,
+                     len(spans), chunk, dtype, xp, need_w, need_b)
     if relu_out is not None and masked is None:
         scratch = _per_slot(lambda: xp.empty((chunk,) + gy.shape[1:], dtype))
 
@@ -265,26 +326,9 @@ def conv_weight_grad(x, gy, kernel_shape, geo, groups, need_w=True, need_b=False
             m = masked[n0:n1] if masked is not None else scratch()[:n1 - n0]
             xp.multiply(g2, relu_out[n0:n1] > 0, out=m)
             g2 = m
-        g2 = g2.reshape(-1, O)
-        if gb_parts is not None:
-            xp.matmul(ones[:len(g2)], g2, out=gb_parts[c])
-        if need_w:
-            A = cols()(x[n0:n1])
-            if groups == 1:
-                xp.matmul(A[0].T, g2, out=gw_parts[c, 0])
-            else:
-                xp.matmul(A.transpose(0, 2, 1), g2.reshape(-1, groups, og).transpose(1, 0, 2),
-                          out=gw_parts[c])
+        acc(c, None if x is None else x[n0:n1], g2.reshape(-1, O))
     parallel.parallel_for(len(spans), run, work=work)
-    gw = gb = None
-    if need_w:
-        total = _sum_in_order(gw_parts)
-        gw = total[:, :K].transpose(1, 0, 2).reshape(kernel_shape)
-        if ones_in_cols:
-            gb = xp.ascontiguousarray(total[0, K])
-    if gb_parts is not None:
-        gb = _sum_in_order(gb_parts)
-    return gw, gb
+    return acc.total()
 
 
 def conv_input_grad_stride1(gy, w, tgeo, gx=None):

@@ -86,13 +86,7 @@ class MaxPool2d(Function):
 
             def run(c):
                 n0, n1 = spans[c]
-                xc, yc = x[n0:n1], y[n0:n1]
-                yc[...] = xc[:, taps[0][3][0], taps[0][3][1]]
-                for t, (_, _, osl, isl) in enumerate(taps[1:]):
-                    xs, ys = xc[:, isl[0], isl[1]], yc[:, osl[0], osl[1]]
-                    if beats:
-                        xp.greater(xs, ys, out=beats[t][n0:n1])
-                    xp.maximum(ys, xs, out=ys)
+                max_pool_chunk(x[n0:n1], y[n0:n1], [b[n0:n1] for b in beats], taps, xp)
             parallel.parallel_for(len(spans), run, work=2 * x.nbytes)
             self.beats, self.x_shape = beats, x.shape
             self.x = self.y = None
@@ -147,36 +141,51 @@ class MaxPool2d(Function):
 
         def run(c):
             n0, n1 = spans[c]
-            self._chunk_from_beats(gy[n0:n1], gx[n0:n1], [b[n0:n1] for b in self.beats], xp)
+            unpool_chunk(gy[n0:n1], gx[n0:n1], [b[n0:n1] for b in self.beats], self.geo,
+                         self.taps, xp)
         parallel.parallel_for(len(spans), run, work=2 * gx.nbytes)
         return gx
 
-    def _chunk_from_beats(self, gy, gx, beats, xp):
-        geo, taps = self.geo, self.taps
-        disjoint = _disjoint(geo)
-        taken = xp.zeros(gy.shape, bool) if len(taps) > 2 else None
-        for t in range(len(taps) - 1, -1, -1):
-            _, _, osl, isl = taps[t]
-            if t == len(taps) - 1 and t:
-                won = beats[t - 1]
-            elif t:
-                tk = taken[:, osl[0], osl[1]]
-                won = xp.greater(beats[t - 1], tk)  # beat the earlier taps, no later tap won
-            elif taken is not None:
-                won = xp.logical_not(taken)
-            else:  # one or two taps
-                won = None if t == len(taps) - 1 else xp.logical_not(beats[0])
-            if taken is not None and 0 < t:
-                tk = taken[:, osl[0], osl[1]]
-                xp.logical_or(tk, beats[t - 1], out=tk)
-            gs = gy[:, osl[0], osl[1]]
-            if disjoint:
-                if won is None:
-                    gx[:, isl[0], isl[1]] = gs
-                else:
-                    xp.multiply(gs, won, out=gx[:, isl[0], isl[1]])
+
+def max_pool_chunk(x, y, beats, taps, xp):
+    """y = window maxima of x for taps whose first covers every window (``_covers``);
+    ``beats[t - 1]`` (if given) = where tap t beats the running maximum of taps < t."""
+    y[...] = x[:, taps[0][3][0], taps[0][3][1]]
+    for t, (_, _, osl, isl) in enumerate(taps[1:]):
+        xs, ys = x[:, isl[0], isl[1]], y[:, osl[0], osl[1]]
+        if beats:
+            xp.greater(xs, ys, out=beats[t])
+        xp.maximum(ys, xs, out=ys)
+
+
+def unpool_chunk(gy, gx, beats, geo, taps, xp):
+    """dL/dx of ``max_pool_chunk`` from its ``beats``: the winner of a window is the last
+    tap that beat the running maximum (tap 0 if none did), so walk the taps backwards,
+    keeping which windows are already won. Cells in no window are left as they are."""
+    disjoint = _disjoint(geo)
+    taken = xp.zeros(gy.shape, bool) if len(taps) > 2 else None
+    for t in range(len(taps) - 1, -1, -1):
+        _, _, osl, isl = taps[t]
+        if t == len(taps) - 1 and t:
+            won = beats[t - 1]
+        elif t:
+            tk = taken[:, osl[0], osl[1]]
+            won = xp.greater(beats[t - 1], tk)  # beat the earlier taps, no later tap won
+        elif taken is not None:
+            won = xp.logical_not(taken)
+        else:  # one or two taps
+            won = None if t == len(taps) - 1 else xp.logical_not(beats[0])
+        if taken is not None and 0 < t:
+            tk = taken[:, osl[0], osl[1]]
+            xp.logical_or(tk, beats[t - 1], out=tk)
+        gs = gy[:, osl[0], osl[1]]
+        if disjoint:
+            if won is None:
+                gx[:, isl[0], isl[1]] = gs
             else:
-                gx[:, isl[0], isl[1]] += gs if won is None else gs * won
+                xp.multiply(gs, won, out=gx[:, isl[0], isl[1]])
+        else:
+            gx[:, isl[0], isl[1]] += gs if won is None else gs * won
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid"):

@@ -14,7 +14,9 @@ from ..functional._conv_arithmetic import (conv_output_size, conv_transpose_outp
                                            normalize_tuple, resolve_padding)
 from ._checks import channels_first_message, check_data_format, check_padding_arg, \
     looks_channels_first, positive_int
+from ..functional import conv_pool
 from .core import _as_float, _KernelLayer
+from .pooling import MaxPooling2D
 
 __all__ = ["Conv2D", "Conv1D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"]
 
@@ -197,6 +199,19 @@ class Conv2D(_Conv):
         return F.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding,
                         dilation_rate=self.dilation_rate, groups=self.groups,
                         activation=activation)
+
+    def _call_pooled(self, x, pool):
+        """This layer and the next MaxPooling2D as one node (``functional.conv_pool``) or None."""
+        if not conv_pool.FUSE or type(pool) is not MaxPooling2D or type(self) is not Conv2D \
+                or not pool.built or tuple(x.shape[1:]) != self._checked_shape \
+                or x.data.dtype != self.kernel.dtype or self._activation_name not in \
+                ("relu", "linear") or not conv_pool.fusable(
+                    x.shape, self.kernel.shape, self.strides, self.padding, self.dilation_rate,
+                    self.groups, pool.pool_size, pool.strides, pool.padding):
+            return None
+        return conv_pool.conv2d_max_pool2d(
+            x, self.kernel, self.bias, padding=self.padding, dilation_rate=self.dilation_rate,
+            activation=None if self.activation is None else "relu", pool_size=pool.pool_size)
 
 
 class Conv1D(_Conv):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..layers.base import Layer, deserialize, serialize
 from ..layers.symbolic import Input, InputLayer, KerasTensor
+from ..tensor import Tensor
 from .model import Model
 
 
@@ -136,9 +137,20 @@ class Sequential(Model):
 
     # ------------------------------------------------------------ running
     def call(self, inputs, training=None):
-        x = inputs
-        for layer in self._seq:
+        x, seq, i = inputs, self._seq, 0
+        while i < len(seq):
+            layer = seq[i]
+            # A layer may run with the next one as one fused node (Conv2D + MaxPooling2D:
+            # ``Conv2D._call_pooled``); it answers None where it does not.
+            fuse = getattr(layer, "_call_pooled", None)
+            if fuse is not None and i + 1 < len(seq) and type(x) is Tensor \
+                    and x._keras_mask is None:
+                y = fuse(x, seq[i + 1])
+                if y is not None:
+                    x, i = y, i + 2
+                    continue
             x = layer(x, training=training)
+            i += 1
         return x
 
     def __call__(self, *args, **kwargs):

@@ -1,0 +1,183 @@
+"""A convolution, its ReLU and the max pooling after it as one graph node (channels-last).
+
+``Sequential`` runs a ``Conv2D(..., activation="relu")`` followed by a ``MaxPooling2D``
+through this node (``Conv2D._call_pooled``); the result and the gradients are those of
+the three operations one after the other.
+
+Why fuse (measured on the reference CNN, 1 thread, CPU time): the separate nodes write
+the full-resolution convolution output to memory, read it back for the pooling, write a
+full-resolution gradient in the pooling's backward and read it again (with the output,
+for the ReLU's mask) in the convolution's backward. Here each batch chunk is convolved
+into a cache-sized scratch buffer and pooled right away; only the pooled output (a
+quarter of the size for 2x2 windows) and the pooling's winner masks are kept. The ReLU
+moves after the pooling, where it touches a quarter of the values:
+
+    max over a window of relu(z) = relu(max over the window of z)     (relu is monotonic)
+
+and the gradient is the same: the first maximum of z is the first maximum of relu(z)
+when that maximum is positive, and both gradients are zero when it is not. The backward
+pass rebuilds each chunk's dL/dz in cache from the pooled gradient and the winner masks
+and feeds it straight to the weight-gradient and input-gradient products.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import parallel
+from ..autograd import Function
+from ..backend import array_module
+from ._conv_arithmetic import normalize_tuple
+from ._im2col import (ConvChunk, WeightGrad, _per_slot, _transposed_geometry,
+                      forward_chunk_size)
+from ._kernels import Geometry, chunk_size, relu_
+from .conv import _check_conv_inputs, _check_rank, _fused_relu, _geometry, conv2d
+from .pooling import _tiles, max_pool2d, max_pool_chunk, unpool_chunk
+from ._util import as_tensor
+
+__all__ = ["conv2d_max_pool2d"]
+
+# Layers fuse (``Conv2D._call_pooled``); tests and benchmarks switch it off to compare.
+FUSE = True
+
+
+class Conv2dMaxPool2dOp(Function):
+    """p = max_pool(relu(conv(x, W) + b)) chunk by chunk (see ``conv2d_max_pool2d``)."""
+
+    def forward(self, x, w, b):
+        self.geo = geo = _geometry("conv2d", x.shape, w.shape[:2], 1, self.padding,
+                                   self.dilation_rate)
+        ph, pw = self.pool
+        self.pgeo = pgeo = Geometry(geo.Ho, geo.Wo, ph, pw, (ph, pw), (1, 1), ((0, 0), (0, 0)))
+        self.taps = taps = pgeo.taps()
+        xp = array_module(x)
+        N, O = x.shape[0], w.shape[3]
+        dtype = np.result_type(x.dtype, w.dtype)
+        p = xp.empty((N, pgeo.Ho, pgeo.Wo, O), dtype)
+        grad = any(self.needs_input_grad)
+        beats = [xp.empty(p.shape, bool) for _ in taps[1:]] if grad else []
+        self.x = x if self.needs_input_grad[1] else None
+        self.w, self.has_bias, self.x_shape = w, b is not None, x.shape
+        self.beats, self.p = beats, (p if self.relu else None)
+        if N == 0:
+            return p
+        chunk, work = forward_chunk_size(x.shape, w.shape, geo, 1, dtype, xp)
+        conv = ConvChunk(x.shape, w, b, geo, 1, chunk, dtype, xp)
+        scratch = _per_slot(lambda: xp.empty((chunk, geo.Ho, geo.Wo, O), dtype))
+        spans = parallel.spans(N, chunk)
+
+        def run(i):
+            n0, n1 = spans[i]
+            z = scratch()[:n1 - n0]
+            conv(x[n0:n1], z)
+            pc = p[n0:n1]
+            max_pool_chunk(z, pc, [bt[n0:n1] for bt in beats], taps, xp)
+            if self.relu:
+                relu_(pc, xp)
+        parallel.parallel_for(len(spans), run, work=work)
+        return p
+
+    def backward(self, gp):
+        need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
+        need_b = self.has_bias and self.needs_input_grad[2]
+        xp = array_module(gp)
+        geo, pgeo, taps, w, x = self.geo, self.pgeo, self.taps, self.w, self.x
+        N, O, dtype = gp.shape[0], w.shape[3], gp.dtype
+        kh, kw, C, _ = w.shape
+        gx = xp.empty(self.x_shape, dtype) if need_x else None
+        if N == 0:
+            return (gx, xp.zeros(w.shape, dtype) if need_w else None,
+                    xp.zeros((O,), dtype) if need_b else None)
+        # Chunks sized as the unfused weight-gradient pass's (its im2col and dL/dz in cache).
+        per = geo.Ho * geo.Wo * (kh * kw * C + O) * np.dtype(dtype).itemsize
+        chunk = chunk_size(N, per, xp)
+        spans = parallel.spans(N, chunk)
+        acc = (WeightGrad(self.x_shape, w.shape, geo, 1, len(spans), chunk, dtype, xp,
+                          need_w, need_b) if need_w or need_b else None)
+        back = None
+        if need_x:
+            tgeo = _transposed_geometry(geo, w.shape)
+            wflip = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
+            back = ConvChunk((N, geo.Ho, geo.Wo, O), wflip, None, tgeo, 1, chunk, dtype, xp)
+        # Cells in no window (an odd last row or column) get no gradient: zeros made once,
+        # never written.
+        gz = _per_slot(lambda: (xp.empty if _tiles(pgeo) else xp.zeros)(
+            (chunk, geo.Ho, geo.Wo, O), dtype))
+        gm = _per_slot(lambda: xp.empty((chunk,) + gp.shape[1:], dtype))
+        beats, p = self.beats, self.p
+
+        def run(c):
+            n0, n1 = spans[c]
+            g = gp[n0:n1]
+            if p is not None:  # the ReLU's mask, on the pooled values
+                g = xp.multiply(g, p[n0:n1] > 0, out=gm()[:n1 - n0])
+            z = gz()[:n1 - n0]
+            unpool_chunk(g, z, [bt[n0:n1] for bt in beats], pgeo, taps, xp)
+            if acc is not None:
+                acc(c, None if x is None else x[n0:n1], z.reshape(-1, O))
+            if back is not None:
+                back(z, gx[n0:n1])
+        parallel.parallel_for(len(spans), run, work=N * per)
+        gw, gb = acc.total() if acc is not None else (None, None)
+        return gx, gw, gb
+
+
+def fusable(x_shape, w_shape, strides, padding, dilation_rate, groups, pool_size,
+            pool_strides, pool_padding):
+    """True when ``conv2d_max_pool2d`` runs as one fused node for these arguments: a
+    stride-1 convolution without groups whose input gradient is a convolution (any
+    "valid"/"same" padding and dilation), and non-overlapping "valid" pooling windows."""
+    pool = normalize_tuple(pool_size, 2, "pool_size")
+    pstr = pool if pool_strides is None else normalize_tuple(pool_strides, 2, "pool strides")
+    if normalize_tuple(strides, 2, "strides") != (1, 1) or groups != 1 or pstr != pool \
+            or not isinstance(pool_padding, str) or pool_padding.lower() != "valid":
+        return False
+    try:
+        geo = _geometry("conv2d", x_shape, w_shape[:2], 1, padding, dilation_rate)
+    except ValueError:
+        return False
+    return (_transposed_geometry(geo, w_shape) is not None and geo.Ho >= pool[0]
+            and geo.Wo >= pool[1])
+
+
+def conv2d_max_pool2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1,
+                      activation="relu", pool_size=2, pool_strides=None, pool_padding="valid"):
+    """``max_pool2d(conv2d(x, w, b, ..., activation), pool_size, ...)`` as one graph node.
+
+    Formula
+    -------
+        z = conv2d(x, W, b)                 (stride 1, as ``conv2d``)
+        p[n, r, s, o] = g(max_{i < ph, j < pw} z[n, r·ph + i, s·pw + j, o])
+        g = relu (``activation="relu"``) or the identity (None), applied after the
+        maximum: max(relu(z)) = relu(max(z)), and the gradients agree (module notes)
+
+        dL/dz = dL/dp · g'(p) at the first maximum of each window, 0 elsewhere
+        dL/dW, dL/db, dL/dx from dL/dz as in ``conv2d``
+
+    Arguments other than these (strides ≠ 1, groups, overlapping or padded pooling) run the
+    two functions one after the other, with the same result.
+
+    Shape
+    -----
+    x (N, H, W, C), w (kh, kw, C, O) -> (N, floor(H_conv / ph), floor(W_conv / pw), O)
+
+    Examples
+    --------
+    >>> import numpy as np, deepsheet as ds
+    >>> from deepsheet.functional.conv_pool import conv2d_max_pool2d
+    >>> x = ds.tensor(np.ones((1, 4, 4, 1), np.float32))
+    >>> w = ds.tensor(np.ones((3, 3, 1, 2), np.float32))
+    >>> conv2d_max_pool2d(x, w, padding="same").shape
+    (1, 2, 2, 2)
+    """
+    x, w = as_tensor(x), as_tensor(w)
+    b = None if b is None else as_tensor(b)
+    _check_rank(x, 4, "input", "conv2d")
+    _check_conv_inputs("conv2d", x, w, b, groups)
+    relu = _fused_relu("conv2d", activation)
+    if not fusable(x.shape, w.shape, strides, padding, dilation_rate, groups, pool_size,
+                   pool_strides, pool_padding):
+        y = conv2d(x, w, b, strides=strides, padding=padding, dilation_rate=dilation_rate,
+                   groups=groups, activation=activation)
+        return max_pool2d(y, pool_size, pool_strides, pool_padding)
+    return Conv2dMaxPool2dOp.apply(x, w, b, padding=padding, dilation_rate=dilation_rate,
+                                   pool=normalize_tuple(pool_size, 2, "pool_size"), relu=relu)

@@ -58,19 +58,21 @@ def _blocks(h, order, sig):
 
 def _weights(w, u, b_rows, blocks, dt, xp, x_part=True, h_part=True):
     """[Uᵀ | bias | Wᵀ] as one (k·H, H [+1] + F) matrix, scaled and reordered: a step's gates
-    are this times the stacked column [h_{t-1}; 1; x_t]. A part left out is zero."""
+    are this times the stacked column [h_{t-1}; 1; x_t]. A part left out is zero. Built as
+    its transpose, from contiguous row segments of the Keras layouts, and returned as a view
+    (BLAS reads either order at the same speed; the transposed build cost 4x as much)."""
     f, h = w.shape[0], u.shape[0]
     o = h + (b_rows is not None)
-    wu = xp.zeros((len(blocks) * h, o + f), dtype=dt)
+    wt = xp.zeros((o + f, len(blocks) * h), dtype=dt)
     for j, (a, e, s) in enumerate(blocks):
-        r = slice(j * h, (j + 1) * h)
+        c = slice(j * h, (j + 1) * h)
         if h_part:
-            xp.multiply(u[:, a:e].T, s, out=wu[r, :h])
+            xp.multiply(u[:, a:e], s, out=wt[:h, c])
         if x_part:
-            xp.multiply(w[:, a:e].T, s, out=wu[r, o:])
+            xp.multiply(w[:, a:e], s, out=wt[o:, c])
         if b_rows is not None:
-            xp.multiply(b_rows[a:e], s, out=wu[r, h])
-    return wu
+            xp.multiply(b_rows[a:e], s, out=wt[h, c])
+    return wt.T
 
 
 def _unorder(g, blocks, h, xp):
@@ -97,18 +99,20 @@ def _stack(k, x, a, b, h, h0, bias, dt, xp):
 
 
 def _outputs(k, chunks, n, h, dt, xp, finals):
-    """The (N, T, H) sequence and the (N, H) final states: views for one chunk, else copies."""
+    """The (N, T, H) sequence and the (N, H) final states: views for one chunk, else copies
+    (the sequence kept time- and feature-major, as the chunks hold it: a copy that transposes
+    to (N, T, H) cost 0.65 ms a step for LSTM(128), batch 128, T 28)."""
     if len(chunks) == 1:
         c = chunks[0]
         return (c["st"][1:, :h].transpose(2, 0, 1),) + tuple(c[key][-1].T for key in finals)
     t = chunks[0]["st"].shape[0] - 1
-    seq = xp.empty((n, t, h), dtype=dt)
+    seq = xp.empty((t, h, n), dtype=dt)
     outs = [xp.empty((n, h), dtype=dt) for _ in finals]
     for (a, b), c in zip(k.spans, chunks):
-        seq[a:b] = c["st"][1:, :h].transpose(2, 0, 1)
+        seq[:, :, a:b] = c["st"][1:, :h]
         for out, key in zip(outs, finals):
             out[a:b] = c[key][-1].T
-    return (seq,) + tuple(outs)
+    return (seq.transpose(2, 0, 1),) + tuple(outs)
 
 
 def _state_grad(g, a, b, h, dt, xp):

@@ -182,7 +182,11 @@ def _optimizer_run(make, n_threads, subnormals):
 
 @pytest.mark.parametrize("make", OPTIMIZERS)
 @pytest.mark.parametrize("subnormals", ["flush", "zero"])
-def test_optimizer_steps_are_identical_with_1_2_3_threads(threads, make, subnormals):
+def test_optimizer_steps_are_identical_with_1_2_3_threads(threads, make, subnormals,
+                                                          monkeypatch):
+    from deepsheet.optimizers import _blocks      # small blocks, so these shapes use them
+    monkeypatch.setattr(_blocks, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(_blocks, "BLOCK", 1 << 12)
     w1, s1 = _optimizer_run(make, 1, subnormals)  # one thread: the plain per-parameter loop
     for n in (2, 3):
         wn, sn = _optimizer_run(make, n, subnormals)

@@ -9,7 +9,9 @@ Three rules make the parallelism safe and predictable:
   slice of the batch, a block of a flat parameter vector) whose boundaries come from the
   data's shape and a cache-sized byte budget only, then asks ``parallel_for`` to run them.
   With 1, 2 or 8 threads the same chunks compute the same numbers; partial sums are added
-  in chunk order afterwards. A resumed run does not depend on the thread count.
+  in chunk order afterwards. A resumed run does not depend on the thread count. (One
+  exception, written down in ``functional._recurrent_kernels``: recurrent time loops share a
+  batch of up to 128 rows among the configured threads.)
 * **More chunks than threads, handed out on demand.** Each thread (the caller included)
   takes the next unclaimed chunk, so a core that another process takes away slows only the
   chunks it would have run, not a fixed half of the work.

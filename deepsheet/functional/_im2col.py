@@ -26,8 +26,11 @@ benchmarks/bench_conv.py):
 * Few input channels (the first layer of an image model): a window row of kw·C values is
   too short a run to copy fast, so the matrix is built transposed, tap-major (K, P): each
   of its kh·kw·C rows is one shifted copy of an image plane, and the product reads it
-  transposed at no cost. A row of ones appended to it adds the bias inside the product
-  and yields dL/db inside the weight-gradient product.
+  transposed at no cost.
+* Without groups the matrix carries a column of ones (a row, tap-major), written once per
+  call: it adds the bias inside the product and yields dL/db inside the weight-gradient
+  product (K + 1 columns cost the product ~0.5%; a separate bias pass over the output
+  cost ~4% of the CNN's 32 -> 64 convolution).
 * The fused ReLU is ``_kernels.relu_`` (against a block of zeros).
 """
 from __future__ import annotations
@@ -65,14 +68,16 @@ class Im2col:
         self.rows = min(H, self.hn - g.pt)
         self.cols = min(W, self.wn - g.pl)
         self.tap_major = groups == 1 and g.kw * self.cg <= TAP_MAJOR_MAX_RUN
-        self.ones = ones and self.tap_major
+        self.ones = ones and groups == 1
         K = g.kh * g.kw * self.cg
         if self.tap_major:
             self.buf = xp.empty((K + self.ones, chunk, g.Ho, g.Wo), dtype)
             if self.ones:
                 self.buf[K] = 1
         else:
-            self.buf = xp.empty((groups, chunk, g.Ho, g.Wo, g.kh, g.kw, self.cg), dtype)
+            self.buf = xp.empty((groups, chunk, g.Ho, g.Wo, K + self.ones), dtype)
+            if self.ones:
+                self.buf[..., K] = 1
 
     def __call__(self, xc):
         """The im2col matrix of chunk ``xc`` as (G, n·Ho·Wo, kh·kw·C/G [+ 1])."""
@@ -95,8 +100,8 @@ class Im2col:
             src, shape=(self.groups, n, g.Ho, g.Wo, g.kh, g.kw, self.cg),
             strides=(self.cg * s3, s0, g.sh * s1, g.sw * s2, g.dh * s1, g.dw * s2, s3))
         buf = self.buf[:, :n]
-        buf[...] = view
-        return buf.reshape(self.groups, n * g.Ho * g.Wo, g.kh * g.kw * self.cg)
+        buf[..., :g.kh * g.kw * self.cg].reshape(view.shape)[...] = view
+        return buf.reshape(self.groups, n * g.Ho * g.Wo, buf.shape[-1])
 
 
 def col2im_add(gx, dcol, geo, taps):

@@ -63,7 +63,7 @@ class Conv2dMaxPool2dOp(Function):
         chunk, work = forward_chunk_size(x.shape, w.shape, geo, 1, dtype, xp)
         conv = ConvChunk(x.shape, w, b, geo, 1, chunk, dtype, xp)
         scratch = _per_slot(lambda: xp.empty((chunk, geo.Ho, geo.Wo, O), dtype))
-        spans = parallel.spans(N, chunk)
+        spans = tapered_spans(N, chunk)
 
         def run(i):
             n0, n1 = spans[i]
@@ -90,7 +90,7 @@ class Conv2dMaxPool2dOp(Function):
         # Chunks sized as the unfused weight-gradient pass's (its im2col and dL/dz in cache).
         per = geo.Ho * geo.Wo * (kh * kw * C + O) * np.dtype(dtype).itemsize
         chunk = chunk_size(N, per, xp)
-        spans = parallel.spans(N, chunk)
+        spans = tapered_spans(N, chunk)
         acc = (WeightGrad(self.x_shape, w.shape, geo, 1, len(spans), chunk, dtype, xp,
                           need_w, need_b) if need_w or need_b else None)
         back = None
@@ -119,6 +119,17 @@ class Conv2dMaxPool2dOp(Function):
         parallel.parallel_for(len(spans), run, work=N * per)
         gw, gb = acc.total() if acc is not None else (None, None)
         return gx, gw, gb
+
+
+def tapered_spans(n, size):
+    """``parallel.spans`` whose last two chunks' worth of samples (when there are more)
+    come in four smaller chunks: the thread that finishes first then waits for a
+    quarter-sized chunk at most, not a full one (still fixed by the shapes alone)."""
+    if n <= 2 * size:
+        return parallel.spans(n, size)
+    full = (n - 2 * size) // size * size
+    step = -(-(n - full) // 4)
+    return parallel.spans(full, size) + [(a, min(n, a + step)) for a in range(full, n, step)]
 
 
 def fusable(x_shape, w_shape, strides, padding, dilation_rate, groups, pool_size,

@@ -153,13 +153,15 @@ def profile(args):
 
     Measured on one thread with thread CPU time, so the split does not depend on how busy the
     machine is: a chunk counts as shared when its ``parallel_for`` would spread it (more than
-    one chunk, above ``MIN_PARALLEL_WORK``). The optimizer's blocked update only runs at 2+
-    threads, so it is timed separately at 2 threads.
+    one chunk, above ``MIN_PARALLEL_WORK``). A model of dense layers only runs its steps in a
+    ``parallel.blas_team`` instead (the pool stays idle): there its products count as shared
+    (BLAS's threads split them) and everything else runs on one core.
     """
     import collections
 
     import deepsheet as ds
     from deepsheet import autograd, parallel
+    from deepsheet.functional import _kernels
     sys.path.insert(0, HERE)
     import bench_cnn
     import bench_mlp
@@ -176,6 +178,14 @@ def profile(args):
         t = time.thread_time()
         try:
             return plain(n, fn, work)
+        finally:
+            shared[0] += time.thread_time() - t
+    team_product = _kernels._team_product
+
+    def timed_product(*a):
+        t = time.thread_time()
+        try:
+            return team_product(*a)
         finally:
             shared[0] += time.thread_time() - t
     ops = collections.defaultdict(lambda: [0.0, 0.0])
@@ -207,20 +217,24 @@ def profile(args):
     from deepsheet.optimizers.base import Optimizer
     wrap(Optimizer, "_apply_pairs")  # one core here; blocks on the pool from 2 threads on
     parallel.parallel_for = timed
+    _kernels._team_product = timed_product
     steps = len(x) // BATCH
     t = time.thread_time()
     try:
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
     finally:
         parallel.parallel_for = plain
+        _kernels._team_product = team_product
         for cls, name, f in wrapped:
             setattr(cls, name, f)
     cpu = (time.thread_time() - t) / steps * 1e3
     par = shared[0] / steps * 1e3
     print(f"{args.model.upper()} fit, {steps} steps, CPU time per step on 1 thread: {cpu:.2f} ms, "
-          f"{par:.2f} ms ({100 * par / cpu:.0f}%) in chunks that the pool's threads share, "
+          f"{par:.2f} ms ({100 * par / cpu:.0f}%) in work that several threads share, "
           f"{cpu - par:.2f} ms ({100 * (cpu - par) / cpu:.0f}%) on one core (load "
-          f"{os.getloadavg()[0]:.1f}; the optimizer's update is shared from 2 threads on)")
+          f"{os.getloadavg()[0]:.1f}; " + ("steps in a BLAS team: its products are shared, "
+                                           "the rest on one core)" if model._blas_team_ok() else
+                                           "the optimizer's update is shared from 2 threads on)"))
     print("| op | one core, ms/step | shared, ms/step |\n|---|---|---|")
     alone = 0.0
     for name, (one, sh) in sorted(ops.items(), key=lambda kv: -sum(kv[1])):

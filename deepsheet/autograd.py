@@ -112,6 +112,9 @@ class Function:
     n_outputs = 1
     _freed = False
     _plain_init = True
+    # True where backward returns arrays it allocated and keeps no reference to: a leaf
+    # whose .grad is None then takes its gradient as it is, without a copy.
+    fresh_grads = False
 
     def __init__(self, **params):
         self.__dict__.update(params)
@@ -303,12 +306,18 @@ def backward(tensor, grad=None, retain_graph=False, capture=None):
             in_grads = fn.backward(*grads)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
+        fresh = fn.fresh_grads and capture is None
         for p, g, need in zip(parents, in_grads, needs):
             if not need:
                 continue
             ctx = p._ctx
             if ctx is None:
-                if g is not None:
+                if g is None:
+                    continue
+                if fresh and p.grad is None and type(g) is type(p.data) \
+                        and g.shape == p.data.shape and g.dtype == p.data.dtype:
+                    p.grad = g  # allocated by the backward for this input: no copy
+                else:
                     keep(p, g)
                 continue
             if g is not None:

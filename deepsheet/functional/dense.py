@@ -27,6 +27,7 @@ class DenseOp(Function):
     """
 
     transposed = False
+    fresh_grads = True  # dx, dW and db are new arrays (matmuls' outputs, a sum)
 
     def forward(self, x, w, b=None):
         nx, nw = self.needs_input_grad[:2]

@@ -27,7 +27,8 @@ def step_in_blocks(opt, items, lr, zeroing):
     little work, GPU arrays, mixed dtypes, non-contiguous arrays, a subclass not declared
     ``_blockwise``, or state buffers still to be created by ``_update``.
     """
-    if not opt._blockwise or not items or parallel.get_num_threads() == 1:
+    if not opt._blockwise or not items or parallel.get_num_threads() == 1 \
+            or parallel.in_blas_team():  # a team runs chunks on the caller: whole arrays
         return False
     dtype = items[0][0].dtype
     total = 0

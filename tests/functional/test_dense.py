@@ -7,7 +7,7 @@ import torch
 
 import deepsheet as ds
 import deepsheet.functional as F
-from oracle import check_op, check_torch, rand
+from oracle import F32, check_op, check_torch, rand
 
 
 def _torch_dense(x, w, b=None, relu=False):
@@ -117,3 +117,29 @@ def test_matmul_mismatch_names_shapes():
         ds.tensor(rand(2, 3)) @ ds.tensor(rand(4, 5))
     with pytest.raises(ValueError, match="matmul.*1-D"):
         F.matmul(ds.tensor(1.0), ds.tensor(rand(3)))
+
+
+def test_fresh_gradients_are_taken_without_a_copy_and_stay_correct():
+    """DenseOp's gradients become the leaves' .grad as they are (fresh_grads); a weight used
+    twice, gradients accumulated over two backward calls and a .grad kept by the user from
+    an earlier step are still right."""
+    rng = np.random.default_rng(3)
+    x = ds.tensor(rng.standard_normal((5, 4)).astype(np.float32))
+    w = ds.tensor(rng.standard_normal((4, 4)).astype(np.float32), requires_grad=True)
+    b = ds.tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
+    F.dense(F.dense(x, w, b, activation="relu"), w, b).sum().backward()  # w and b used twice
+    tw = torch.tensor(w.data, requires_grad=True)
+    tb = torch.tensor(b.data, requires_grad=True)
+    tx = torch.from_numpy(x.data)
+    (torch.relu(tx @ tw + tb) @ tw + tb).sum().backward()
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), **F32)
+    np.testing.assert_allclose(b.grad, tb.grad.numpy(), **F32)
+    kept = w.grad
+    first = kept.copy()
+    F.dense(x, w, b).sum().backward()  # accumulates into .grad
+    np.testing.assert_allclose(w.grad, first + x.data.sum(0)[:, None], **F32)
+    w.grad = None
+    F.dense(x, w, b).sum().backward()  # a new array: the kept one is not written again
+    assert w.grad is not kept
+    np.testing.assert_allclose(kept, first + x.data.sum(0)[:, None], **F32)
+    assert w.grad.flags.writeable and w.grad.dtype == np.float32

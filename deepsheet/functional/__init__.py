@@ -11,6 +11,7 @@ from .indexing import *  # noqa: F401,F403
 from .activations import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .dense import *  # noqa: F401,F403
+from .dense_stack import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403

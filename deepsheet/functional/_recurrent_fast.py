@@ -98,18 +98,22 @@ def _stack(k, x, a, b, h, h0, bias, dt, xp):
     return st
 
 
-def _outputs(k, chunks, n, h, dt, xp, finals):
-    """The (N, T, H) sequence and the (N, H) final states: views for one chunk, else copies
-    (the sequence kept time- and feature-major, as the chunks hold it: a copy that transposes
-    to (N, T, H) cost 0.65 ms a step for LSTM(128), batch 128, T 28)."""
-    if len(chunks) == 1:
+def _seq_buffer(k, t_len, h, n, dt, xp):
+    """Where several row chunks put their output sequences (each chunk copies its own, on its
+    thread), kept time- and feature-major as the chunks hold them: a copy that transposes to
+    (N, T, H) cost 0.35 ms a step for LSTM(128), batch 128, T 28. None for one chunk."""
+    return xp.empty((t_len, h, n), dtype=dt) if len(k.spans) > 1 else None
+
+
+def _outputs(k, chunks, seq, h, xp, finals):
+    """The (N, T, H) sequence and the (N, H) final states: views for one chunk, else the
+    chunks' copies in ``seq`` and the final states gathered."""
+    if seq is None:
         c = chunks[0]
         return (c["st"][1:, :h].transpose(2, 0, 1),) + tuple(c[key][-1].T for key in finals)
-    t = chunks[0]["st"].shape[0] - 1
-    seq = xp.empty((t, h, n), dtype=dt)
-    outs = [xp.empty((n, h), dtype=dt) for _ in finals]
+    n = seq.shape[2]
+    outs = [xp.empty((n, h), dtype=seq.dtype) for _ in finals]
     for (a, b), c in zip(k.spans, chunks):
-        seq[:, :, a:b] = c["st"][1:, :h]
         for out, key in zip(outs, finals):
             out[a:b] = c[key][-1].T
     return (seq.transpose(2, 0, 1),) + tuple(outs)
@@ -238,6 +242,7 @@ def lstm_forward(k, x, h0, c0, w, u, b):
     wu = _weights(w, u, b, blocks, dt, xp)
     zero_h0 = not h0.any()
     chunks = [None] * len(k.spans)
+    seq = _seq_buffer(k, t_len, h, n, dt, xp)
 
     def rows(ci):
         a, b_ = k.spans[ci]
@@ -265,11 +270,13 @@ def lstm_forward(k, x, h0, c0, w, u, b):
             xp.tanh(c, out=tc[t])                           # h_t = o ⊙ tanh(c_t)
             xp.multiply(z[2 * h:3 * h], tc[t], out=st[t + 1, :h])
         chunks[ci] = {"st": st, "gates": gates, "cs": cs, "tc": tc}
+        if seq is not None:
+            seq[:, :, a:b_] = st[1:, :h]
     parallel.parallel_for(len(k.spans), rows, work=n * t_len * 4 * h * 12)
     k.chunks, k.blocks, k.zero_h0 = chunks, blocks, zero_h0
     k.up = xp.ascontiguousarray(xp.concatenate([u[:, a:e] for a, e, _ in blocks], axis=1))
     k.w = w if k.needs_input_grad[0] else None
-    seq, c_last = _outputs(k, chunks, n, h, dt, xp, ("cs",))
+    seq, c_last = _outputs(k, chunks, seq, h, xp, ("cs",))
     return seq, seq[:, -1], c_last
 
 
@@ -367,6 +374,7 @@ def gru_forward(k, x, h0, w, u, b):
     uh, wh = uh[:, :o], wh[:, h:]              # [U_hᵀ | b'_h] and [b_h | W_hᵀ]
     zero_h0 = not h0.any()
     chunks = [None] * len(k.spans)
+    seq = _seq_buffer(k, t_len, h, n, dt, xp)
 
     def rows(ci):
         a, b_ = k.spans[ci]
@@ -394,11 +402,13 @@ def gru_forward(k, x, h0, w, u, b):
             tmp *= zr[:h]
             xp.add(hh, tmp, out=st[t + 1, :h])
         chunks[ci] = {"st": st, "gates": gates, "rec": rec}
+        if seq is not None:
+            seq[:, :, a:b_] = st[1:, :h]
     parallel.parallel_for(len(k.spans), rows, work=n * t_len * 3 * h * 12)
     k.chunks, k.blocks, k.zero_h0 = chunks, blocks, zero_h0
     k.up = xp.ascontiguousarray(u)
     k.w = w if k.needs_input_grad[0] else None
-    seq, = _outputs(k, chunks, n, h, dt, xp, ())
+    seq, = _outputs(k, chunks, seq, h, xp, ())
     return seq, seq[:, -1]
 
 

@@ -225,36 +225,44 @@ def test_dynamic_count_leaves_busy_cpus_to_other_processes(threads, monkeypatch)
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunk sizes small enough that test-sized tensors split into many chunks."""
-    from deepsheet.functional import _kernels, pooling
+    from deepsheet.functional import _kernels, conv_pool, pooling
     monkeypatch.setattr(_kernels, "CHUNK_BYTES", 40_000)
     monkeypatch.setattr(_kernels, "MATMUL_MIN_FLOPS", 0)
     monkeypatch.setattr(_kernels, "MATMUL_MIN_ROWS", 3)
     monkeypatch.setattr(pooling, "POOL_CHUNK_BYTES", 3_000)
+    monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
 
 
-def _conv_net_grads(stride, relu):
+def _conv_net_grads(stride, relu, fused=False):
     from deepsheet import functional as F
     rng = np.random.default_rng(1)
     x = ds.tensor(rng.standard_normal((23, 9, 10, 5)).astype(np.float32), requires_grad=True)
     w = ds.tensor(rng.standard_normal((3, 3, 5, 6)).astype(np.float32), requires_grad=True)
     b = ds.tensor(rng.standard_normal(6).astype(np.float32), requires_grad=True)
     k = ds.tensor(rng.standard_normal((6 * 2 * 2, 7)).astype(np.float32), requires_grad=True)
-    y = F.conv2d(x, w, b, strides=stride, padding="same", activation="relu" if relu else None)
-    y = F.max_pool2d(y, 2)
+    if fused:  # the Conv2D + MaxPooling2D node Sequential runs (functional/conv_pool.py)
+        from deepsheet.functional.conv_pool import conv2d_max_pool2d
+        y = conv2d_max_pool2d(x, w, b, padding="same", activation="relu" if relu else None)
+    else:
+        y = F.conv2d(x, w, b, strides=stride, padding="same",
+                     activation="relu" if relu else None)
+        y = F.max_pool2d(y, 2)
     z = F.dense(y.reshape(23, -1)[:, :24], k, activation="relu")
     (z * z).sum().backward()
     return [np.array(t.data if hasattr(t, "data") and not isinstance(t, np.ndarray) else t)
             for t in (y, z, x.grad, w.grad, b.grad, k.grad)]
 
 
-@pytest.mark.parametrize("stride,relu", [(1, True), (2, False)])
-def test_kernels_are_bit_identical_with_1_2_3_threads(threads, small_chunks, stride, relu):
+@pytest.mark.parametrize("stride,relu,fused", [(1, True, False), (2, False, False),
+                                               (1, True, True), (1, False, True)])
+def test_kernels_are_bit_identical_with_1_2_3_threads(threads, small_chunks, stride, relu,
+                                                      fused):
     threads(1)
-    ref = _conv_net_grads(stride, relu)
+    ref = _conv_net_grads(stride, relu, fused)
     for n in (2, 3):
         threads(n)
-        for a, b in zip(ref, _conv_net_grads(stride, relu)):
+        for a, b in zip(ref, _conv_net_grads(stride, relu, fused)):
             np.testing.assert_array_equal(a, b)
 
 

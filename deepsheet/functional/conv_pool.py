@@ -61,6 +61,7 @@ class Conv2dMaxPool2dOp(Function):
         if N == 0:
             return p
         chunk, work = forward_chunk_size(x.shape, w.shape, geo, 1, dtype, xp)
+        chunk = _at_least(chunk, N, geo, w.shape, xp)
         conv = ConvChunk(x.shape, w, b, geo, 1, chunk, dtype, xp)
         scratch = _per_slot(lambda: xp.empty((chunk, geo.Ho, geo.Wo, O), dtype))
         spans = tapered_spans(N, chunk)
@@ -89,7 +90,7 @@ class Conv2dMaxPool2dOp(Function):
                     xp.zeros((O,), dtype) if need_b else None)
         # Chunks sized as the unfused weight-gradient pass's (its im2col and dL/dz in cache).
         per = geo.Ho * geo.Wo * (kh * kw * C + O) * np.dtype(dtype).itemsize
-        chunk = chunk_size(N, per, xp)
+        chunk = _at_least(chunk_size(N, per, xp), N, geo, w.shape, xp)
         spans = tapered_spans(N, chunk)
         acc = (WeightGrad(self.x_shape, w.shape, geo, 1, len(spans), chunk, dtype, xp,
                           need_w, need_b) if need_w or need_b else None)
@@ -119,6 +120,26 @@ class Conv2dMaxPool2dOp(Function):
         parallel.parallel_for(len(spans), run, work=N * per)
         gw, gb = acc.total() if acc is not None else (None, None)
         return gx, gw, gb
+
+
+# Smallest product per batch chunk, in FLOPs. A chunk makes ~15 NumPy calls (im2col,
+# product, pooling passes); on two threads every call may hand Python's lock to the other
+# thread, which costs tens of microseconds on this VM, so calls must not be short. The
+# reference CNN's first layer (1 -> 32 channels, 28x28, 0.45 MFLOP a sample) had
+# cache-sized chunks of 16 samples (~30 us a call): forward + backward at 2 threads took
+# 6.4 ms of wall time (16.4 ms at 2 samples a chunk), 5.1 ms at 36, against 7.3 ms on one
+# thread (benchmarks/bench_cnn_layers.py stages, thread CPU time per call alike). The
+# 32 -> 64 layer's cache-sized chunks (7 samples, 50 MFLOP) are far above it.
+MIN_CHUNK_FLOPS = 16e6
+
+
+def _at_least(chunk, n, geo, w_shape, xp):
+    """``chunk`` raised to at least MIN_CHUNK_FLOPS of product per chunk (CPU only)."""
+    if xp is not np:
+        return chunk
+    kh, kw, C, O = w_shape
+    per = 2.0 * geo.Ho * geo.Wo * kh * kw * C * O
+    return int(min(max(n, 1), max(chunk, -(-MIN_CHUNK_FLOPS // max(per, 1)))))
 
 
 def tapered_spans(n, size):

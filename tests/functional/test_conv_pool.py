@@ -52,6 +52,7 @@ def _case(case, seed=0, dtype=np.float32):
 @pytest.mark.parametrize("case", CASES)
 def test_conv2d_max_pool2d_vs_torch(case, monkeypatch):
     monkeypatch.setattr(_kernels, "CHUNK_BYTES", 3000)  # several chunks, a partial last one
+    monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
     x, w, b, kw, tfn = _case(case)
     check_op(lambda x, w, b: conv2d_max_pool2d(x, w, b, **kw), tfn, x, w, b, fd=False)
     x, w, b, kw, _ = _case(case, dtype=np.float64)
@@ -62,6 +63,7 @@ def test_the_fused_node_runs_and_matches_the_unfused_functions_bit_for_bit(monke
     # One sample per chunk: tapering leaves the chunks as the unfused nodes have them, so
     # the same partial sums in the same order.
     monkeypatch.setattr(_kernels, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
     x, w, b, kw, _ = _case((5, 9, 9, 3, 4, 3, "same", 1, True, 2))
     act = kw.pop("activation")
     pool = kw.pop("pool_size")
@@ -103,6 +105,14 @@ def test_tapered_spans_cover_the_batch_in_order_and_depend_on_the_shape_only():
         assert max(b - a for a, b in spans or [(0, 0)]) <= size
 
 
+def test_chunks_carry_a_minimum_of_work():
+    geo = _kernels.Geometry(28, 28, 3, 3, (1, 1), (1, 1), ((1, 1), (1, 1)))
+    assert conv_pool._at_least(16, 128, geo, (3, 3, 1, 32), np) == 36   # 0.45 MFLOP a sample
+    assert conv_pool._at_least(16, 20, geo, (3, 3, 1, 32), np) == 20    # never past the batch
+    geo = _kernels.Geometry(14, 14, 3, 3, (1, 1), (1, 1), ((1, 1), (1, 1)))
+    assert conv_pool._at_least(7, 128, geo, (3, 3, 32, 64), np) == 7    # 7.2 MFLOP a sample
+
+
 def test_empty_batch():
     x = np.zeros((0, 6, 6, 2), np.float32)
     w = rand(3, 3, 2, 3, seed=1)
@@ -130,6 +140,7 @@ def _cnn(seed):
 
 def test_sequential_fuses_conv_and_pooling_with_the_same_training(monkeypatch):
     monkeypatch.setattr(_kernels, "CHUNK_BYTES", 5000)
+    monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
     rng = np.random.default_rng(0)
     x = rng.random((40, 9, 9, 1), np.float32)
     y = rng.integers(0, 3, 40)

@@ -55,9 +55,9 @@ class Im2col:
     the matrix then has K + 1 columns, the last all ones.
     """
 
-    def __init__(self, x_shape, dtype, geo, groups, chunk, xp, ones=False):
+    def __init__(self, x_shape, dtype, geo, groups, chunk, xp, ones=False, order=None):
         N, H, W, C = x_shape
-        self.geo, self.groups, self.xp = geo, groups, xp
+        self.geo, self.groups, self.xp, self.order = geo, groups, xp, order
         self.cg = C // groups
         g = geo
         # Extent of the padded input that windows actually read (may drop trailing rows).
@@ -89,19 +89,39 @@ class Im2col:
             src[:, g.pt:g.pt + self.rows, g.pl:g.pl + self.cols] = xc[:, :self.rows, :self.cols]
         s0, s1, s2, s3 = src.strides
         as_strided = self.xp.lib.stride_tricks.as_strided
+        rows, rstr = _row_axes(g, n, s0, s1, s2, self.order)
+        K = g.kh * g.kw * self.cg
         if self.tap_major:
-            K = g.kh * g.kw * self.cg
-            view = as_strided(src, shape=(g.kh, g.kw, self.cg, n, g.Ho, g.Wo),
-                              strides=(g.dh * s1, g.dw * s2, s3, s0, g.sh * s1, g.sw * s2))
+            view = as_strided(src, shape=(g.kh, g.kw, self.cg) + rows,
+                              strides=(g.dh * s1, g.dw * s2, s3) + rstr)
             buf = self.buf[:, :n]
-            buf[:K].reshape(g.kh, g.kw, self.cg, n, g.Ho, g.Wo)[...] = view
+            _view(buf[:K], view.shape)[...] = view
             return buf.reshape(len(buf), n * g.Ho * g.Wo).T[None]
         view = as_strided(
-            src, shape=(self.groups, n, g.Ho, g.Wo, g.kh, g.kw, self.cg),
-            strides=(self.cg * s3, s0, g.sh * s1, g.sw * s2, g.dh * s1, g.dw * s2, s3))
+            src, shape=(self.groups,) + rows + (g.kh, g.kw, self.cg),
+            strides=(self.cg * s3,) + rstr + (g.dh * s1, g.dw * s2, s3))
         buf = self.buf[:, :n]
-        buf[..., :g.kh * g.kw * self.cg].reshape(view.shape)[...] = view
+        _view(buf[..., :K], view.shape)[...] = view
         return buf.reshape(self.groups, n * g.Ho * g.Wo, buf.shape[-1])
+
+
+def _row_axes(g, n, s0, s1, s2, order):
+    """Shape and strides of the output-cell axes of an im2col view of n images: (n, Ho, Wo),
+    or with ``order`` = (ph, pw) (ph·Hp = Ho, pw·Wp = Wo) the cells of each tap (i, j) of
+    ph x pw pooling windows as one block, (i, j, n, p, q) for cell (p·ph + i, q·pw + j):
+    the pooling of the product's rows then reads and writes whole contiguous blocks."""
+    if order is None:
+        return (n, g.Ho, g.Wo), (s0, g.sh * s1, g.sw * s2)
+    ph, pw = order
+    return ((ph, pw, n, g.Ho // ph, g.Wo // pw),
+            (g.sh * s1, g.sw * s2, s0, ph * g.sh * s1, pw * g.sw * s2))
+
+
+def _view(a, shape):
+    """``a`` reshaped without a copy (an error rather than a silent copy)."""
+    v = a.view()
+    v.shape = shape
+    return v
 
 
 def col2im_add(gx, dcol, geo, taps):
@@ -131,12 +151,12 @@ class ConvChunk:
     im2col builder per pool thread. ``conv_forward`` runs it over the batch; fused kernels
     (``conv_pool.py``) call it on chunks of their own."""
 
-    def __init__(self, x_shape, w, b, geo, groups, chunk, dtype, xp):
+    def __init__(self, x_shape, w, b, geo, groups, chunk, dtype, xp, order=None):
         kh, kw, cg, O = w.shape
         self.groups, self.O, self.og, self.b, self.xp = groups, O, O // groups, b, xp
         K = kh * kw * cg
         self.cols = _per_slot(lambda: Im2col(x_shape, dtype, geo, groups, chunk, xp,
-                                             ones=b is not None))
+                                             ones=b is not None, order=order))
         self.ones = self.cols().ones
         if groups == 1:
             wm = w.reshape(K, O)
@@ -259,7 +279,7 @@ class WeightGrad:
     matrix carries a row of ones, and dL/db comes out of the same product."""
 
     def __init__(self, x_shape, kernel_shape, geo, groups, n_chunks, chunk, dtype, xp,
-                 need_w=True, need_b=False):
+                 need_w=True, need_b=False, order=None):
         kh, kw, cg, O = kernel_shape
         self.kernel_shape, self.groups, self.xp = kernel_shape, groups, xp
         self.K, self.og, self.O = kh * kw * cg, O // groups, O
@@ -267,7 +287,7 @@ class WeightGrad:
         self.ones_in_cols = False
         if need_w:
             self.cols = _per_slot(lambda: Im2col(x_shape, dtype, geo, groups, chunk, xp,
-                                                 ones=need_b))
+                                                 ones=need_b, order=order))
             self.ones_in_cols = self.cols().ones
             self.parts = xp.empty((n_chunks, groups, self.K + self.ones_in_cols, self.og),
                                   dtype)

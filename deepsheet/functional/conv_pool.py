@@ -17,7 +17,11 @@ moves after the pooling, where it touches a quarter of the values:
 and the gradient is the same: the first maximum of z is the first maximum of relu(z)
 when that maximum is positive, and both gradients are zero when it is not. The backward
 pass rebuilds each chunk's dL/dz in cache from the pooled gradient and the winner masks
-and feeds it straight to the weight-gradient and input-gradient products.
+and feeds it straight to the weight-gradient and input-gradient products. Where no input
+gradient is needed (a first layer, on the data) the product's rows come pooling tap by
+pooling tap, so the pooling passes read and write contiguous blocks instead of runs of
+one pixel's channels (the reference CNN's first stage: pooling 1.75 -> 0.71 ms a batch,
+its backward 1.65 -> 1.13 ms, the tap-major im2col 0.33 -> 0.6 ms).
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from .. import parallel
 from ..autograd import Function
 from ..backend import array_module
 from ._conv_arithmetic import normalize_tuple
-from ._im2col import (ConvChunk, WeightGrad, _per_slot, _transposed_geometry,
+from ._im2col import (ConvChunk, WeightGrad, _per_slot, _transposed_geometry, _view,
                       forward_chunk_size)
 from ._kernels import Geometry, chunk_size, relu_
 from .conv import _check_conv_inputs, _check_rank, _fused_relu, _geometry, conv2d
@@ -62,7 +66,11 @@ class Conv2dMaxPool2dOp(Function):
             return p
         chunk, work = forward_chunk_size(x.shape, w.shape, geo, 1, dtype, xp)
         chunk = _at_least(chunk, N, geo, w.shape, xp)
-        conv = ConvChunk(x.shape, w, b, geo, 1, chunk, dtype, xp)
+        # Without an input gradient (a first layer) the product's rows come tap by tap
+        # (``_im2col._row_axes``): the pooling then reads and writes contiguous blocks.
+        self.order = order = (self.pool if _tiles(pgeo) and not self.needs_input_grad[0]
+                              else None)
+        conv = ConvChunk(x.shape, w, b, geo, 1, chunk, dtype, xp, order=order)
         scratch = _per_slot(lambda: xp.empty((chunk, geo.Ho, geo.Wo, O), dtype))
         spans = tapered_spans(N, chunk)
 
@@ -71,7 +79,7 @@ class Conv2dMaxPool2dOp(Function):
             z = scratch()[:n1 - n0]
             conv(x[n0:n1], z)
             pc = p[n0:n1]
-            max_pool_chunk(z, pc, [bt[n0:n1] for bt in beats], taps, xp)
+            max_pool_chunk(z, pc, [bt[n0:n1] for bt in beats], taps, xp, _blocks(z, order))
             if self.relu:
                 relu_(pc, xp)
         parallel.parallel_for(len(spans), run, work=work)
@@ -93,7 +101,7 @@ class Conv2dMaxPool2dOp(Function):
         chunk = _at_least(chunk_size(N, per, xp), N, geo, w.shape, xp)
         spans = tapered_spans(N, chunk)
         acc = (WeightGrad(self.x_shape, w.shape, geo, 1, len(spans), chunk, dtype, xp,
-                          need_w, need_b) if need_w or need_b else None)
+                          need_w, need_b, order=self.order) if need_w or need_b else None)
         back = None
         if need_x:
             tgeo = _transposed_geometry(geo, w.shape)
@@ -112,7 +120,8 @@ class Conv2dMaxPool2dOp(Function):
             if p is not None:  # the ReLU's mask, on the pooled values
                 g = xp.multiply(g, p[n0:n1] > 0, out=gm()[:n1 - n0])
             z = gz()[:n1 - n0]
-            unpool_chunk(g, z, [bt[n0:n1] for bt in beats], pgeo, taps, xp)
+            unpool_chunk(g, z, [bt[n0:n1] for bt in beats], pgeo, taps, xp,
+                         _blocks(z, self.order))
             if acc is not None:
                 acc(c, None if x is None else x[n0:n1], z.reshape(-1, O))
             if back is not None:
@@ -120,6 +129,15 @@ class Conv2dMaxPool2dOp(Function):
         parallel.parallel_for(len(spans), run, work=N * per)
         gw, gb = acc.total() if acc is not None else (None, None)
         return gx, gw, gb
+
+
+def _blocks(z, order):
+    """Each pooling tap's block of z (n, Ho, Wo, O) whose cells come tap by tap, or None."""
+    if order is None:
+        return None
+    n, Ho, Wo, O = z.shape
+    ph, pw = order
+    return list(_view(z, (ph * pw, n, Ho // ph, Wo // pw, O)))
 
 
 # Smallest product per batch chunk, in FLOPs. A chunk makes ~15 NumPy calls (im2col,

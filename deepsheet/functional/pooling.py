@@ -147,21 +147,27 @@ class MaxPool2d(Function):
         return gx
 
 
-def max_pool_chunk(x, y, beats, taps, xp):
+def max_pool_chunk(x, y, beats, taps, xp, blocks=None):
     """y = window maxima of x for taps whose first covers every window (``_covers``);
-    ``beats[t - 1]`` (if given) = where tap t beats the running maximum of taps < t."""
-    y[...] = x[:, taps[0][3][0], taps[0][3][1]]
-    for t, (_, _, osl, isl) in enumerate(taps[1:]):
-        xs, ys = x[:, isl[0], isl[1]], y[:, osl[0], osl[1]]
+    ``beats[t - 1]`` (if given) = where tap t beats the running maximum of taps < t.
+    ``blocks``: each tap's cells as an array of y's shape, read instead of x's slices."""
+    def cells(t):
+        isl = taps[t][3]
+        return x[:, isl[0], isl[1]] if blocks is None else blocks[t]
+    y[...] = cells(0)
+    for t, (_, _, osl, _) in enumerate(taps[1:]):
+        xs, ys = cells(t + 1), y[:, osl[0], osl[1]]
         if beats:
             xp.greater(xs, ys, out=beats[t])
         xp.maximum(ys, xs, out=ys)
 
 
-def unpool_chunk(gy, gx, beats, geo, taps, xp):
+def unpool_chunk(gy, gx, beats, geo, taps, xp, blocks=None):
     """dL/dx of ``max_pool_chunk`` from its ``beats``: the winner of a window is the last
     tap that beat the running maximum (tap 0 if none did), so walk the taps backwards,
-    keeping which windows are already won. Cells in no window are left as they are."""
+    keeping which windows are already won. Cells in no window are left as they are.
+    ``blocks``: each tap's cells of dL/dx as an array (disjoint windows), written instead
+    of gx's slices."""
     disjoint = _disjoint(geo)
     taken = xp.zeros(gy.shape, bool) if len(taps) > 2 else None
     for t in range(len(taps) - 1, -1, -1):
@@ -180,10 +186,11 @@ def unpool_chunk(gy, gx, beats, geo, taps, xp):
             xp.logical_or(tk, beats[t - 1], out=tk)
         gs = gy[:, osl[0], osl[1]]
         if disjoint:
+            out = gx[:, isl[0], isl[1]] if blocks is None else blocks[t]
             if won is None:
-                gx[:, isl[0], isl[1]] = gs
+                out[...] = gs
             else:
-                xp.multiply(gs, won, out=gx[:, isl[0], isl[1]])
+                xp.multiply(gs, won, out=out)
         else:
             gx[:, isl[0], isl[1]] += gs if won is None else gs * won
 

@@ -11,7 +11,7 @@ from deepsheet import layers
 from deepsheet.diagnostics import resolve_padding
 from deepsheet.functional import _kernels, conv_pool
 from deepsheet.functional.conv_pool import Conv2dMaxPool2dOp, conv2d_max_pool2d, tapered_spans
-from oracle import check_grad, check_op, rand
+from oracle import F32, check_grad, check_op, rand
 
 
 def _torch_fn(pads, dilation, relu, pool):
@@ -57,6 +57,28 @@ def test_conv2d_max_pool2d_vs_torch(case, monkeypatch):
     check_op(lambda x, w, b: conv2d_max_pool2d(x, w, b, **kw), tfn, x, w, b, fd=False)
     x, w, b, kw, _ = _case(case, dtype=np.float64)
     check_grad(lambda x, w, b: conv2d_max_pool2d(x, w, b, **kw), x, w, b)
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[1], CASES[5]])
+def test_first_layer_without_input_gradient_vs_torch(case, monkeypatch):
+    # x needs no gradient (the data): the product's rows come tap by tap (the pooling reads
+    # contiguous blocks), a path of its own.
+    monkeypatch.setattr(_kernels, "CHUNK_BYTES", 3000)
+    monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
+    x, w, b, kw, tfn = _case(case)
+    tw, tb = ds.tensor(w, requires_grad=True), ds.tensor(b, requires_grad=True)
+    y = conv2d_max_pool2d(ds.tensor(x), tw, tb, **kw)
+    assert y._ctx.order is not None
+    g = np.random.default_rng(5).standard_normal(y.shape).astype(np.float32)
+    (y * ds.tensor(g)).sum().backward()
+    rw, rb = (torch.tensor(a, requires_grad=True) for a in (w, b))
+    ry = tfn(torch.tensor(x), rw, rb)
+    (ry * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(y.numpy(), ry.detach().numpy(), **F32)
+    np.testing.assert_allclose(tw.grad, rw.grad.numpy(), **F32)
+    np.testing.assert_allclose(tb.grad, rb.grad.numpy(), **F32)
+    x64, w64, b64, _, _ = _case(case, dtype=np.float64)
+    check_grad(lambda w, b: conv2d_max_pool2d(ds.tensor(x64), w, b, **kw), w64, b64)
 
 
 def test_the_fused_node_runs_and_matches_the_unfused_functions_bit_for_bit(monkeypatch):

@@ -14,6 +14,23 @@ __all__ = ["dense", "linear", "matmul"]
 _SMALL = 4096  # outputs up to this many values take the plain ReLU (see forward)
 
 
+def epilogue(b, relu, xp):
+    """A product's epilogue for ``matmuls``: + b, then ReLU, on each block while it is in
+    cache; None when there is neither."""
+    if b is None and not relu:
+        return None
+
+    def run(o, rows, cols):
+        if b is not None:
+            o += b[cols]
+        if relu:
+            if o.size > _SMALL:
+                relu_(o, xp)
+            else:  # relu_'s blocks cost more than they save on a few rows (batch-1)
+                xp.maximum(o, 0, out=o)
+    return run
+
+
 class DenseOp(Function):
     """y = x·W + b (then ReLU if ``relu``), the leading axes of x folded into rows.
 
@@ -39,17 +56,7 @@ class DenseOp(Function):
         flat = x.ndim == 2
         x2 = x if flat else x.reshape(-1, x.shape[-1])
         relu = self.relu
-        xp = backend.array_module(x2)
-
-        def epilogue(o, rows, cols):
-            if b is not None:
-                o += b[cols]
-            if relu:
-                if o.size > _SMALL:
-                    relu_(o, xp)
-                else:  # relu_'s blocks cost more than they save on a few rows (batch-1)
-                    xp.maximum(o, 0, out=o)
-        out = matmul_rows(x2, w, epilogue=epilogue if b is not None or relu else None)
+        out = matmul_rows(x2, w, epilogue=epilogue(b, relu, backend.array_module(x2)))
         if relu:
             self.out = out  # its sign is the ReLU mask; kept instead of a separate mask array
         self.x2 = x2 if nw else None

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import Function
-from ._kernels import matmul_rows, matmuls, relu_
+from ._kernels import matmul_rows, matmuls
 from ._util import shape_of
+from .dense import epilogue
 
 __all__ = ["dense_stack"]
-
-_SMALL = 4096  # outputs up to this many values take the plain ReLU (as in dense)
 
 
 class DenseStackOp(Function):
@@ -43,16 +42,7 @@ class DenseStackOp(Function):
             w = params[k]
             b = params[k + 1] if has_bias[l] else None
             k += 2 if has_bias[l] else 1
-
-            def epilogue(o, rows, cols, b=b, act=act):
-                if b is not None:
-                    o += b[cols]
-                if act:
-                    if o.size > _SMALL:
-                        relu_(o, xp)
-                    else:
-                        xp.maximum(o, 0, out=o)
-            h = matmul_rows(h, w, epilogue=epilogue if b is not None or act else None)
+            h = matmul_rows(h, w, epilogue=epilogue(b, act, xp))
             hs.append(h)
             ws.append(w)
         self.hs, self.ws = hs, ws
@@ -73,9 +63,12 @@ class DenseStackOp(Function):
         grads = [None] * len(needs)
         g2 = g.reshape(-1, g.shape[-1])
         hs, ws = self.hs, self.ws
-        for l in range(len(relu) - 1, -1, -1):
-            if relu[l]:
-                g2 = g2 * (hs[l + 1] > 0)
+        top = len(relu) - 1
+        for l in range(top, -1, -1):
+            if relu[l] and l == top:
+                g2 = g2 * (hs[l + 1] > 0)  # the caller's gradient: not ours to overwrite
+            elif relu[l]:
+                g2 *= hs[l + 1] > 0  # G_l = G_{l+1} · W_{l+1}ᵀ, a new array of ours
             nw = needs[at[l]]
             products = []
             if below[l]:

@@ -87,11 +87,12 @@ class Adam(Optimizer):
             vmax = state["max_exp_avg_sq"]
             xp.maximum(vmax, v, out=vmax)
             v = vmax
+        # η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε) with √(1−β₂ᵗ) moved into the two scalars: the
+        # same value up to rounding, one pass over the parameters fewer (12 instead of 13).
         xp.sqrt(v, out=tmp)
-        tmp /= bias2_sqrt
-        tmp += self.epsilon
+        tmp += self.epsilon * bias2_sqrt
         xp.divide(m, tmp, out=tmp)
-        tmp *= step_size
+        tmp *= step_size * bias2_sqrt
         p -= tmp
 
 

@@ -45,7 +45,8 @@ class DenseStackOp(Function):
             h = matmul_rows(h, w, epilogue=epilogue(b, act, xp))
             hs.append(h)
             ws.append(w)
-        self.hs, self.ws = hs, ws
+        if any(self.needs_input_grad):  # under no_grad nothing is kept for a backward
+            self.hs, self.ws = hs, ws
         return h if x.ndim == 2 else h.reshape(x.shape[:-1] + (h.shape[1],))
 
     def backward(self, g):

@@ -328,14 +328,20 @@ class Optimizer:
         One flat buffer per (array type, dtype) sized for the largest parameter: in-place
         updates then allocate nothing per step.
         """
-        key = (type(like), dtype)
+        key = (type(like), dtype, like.shape, n)
+        views = self._pool.get(key)  # the views of a shape, made once (~2 us a parameter)
+        if views is not None:
+            return views
         size = like.size
-        buf = self._pool.get(key)
+        buf = self._pool.get(key[:2])
         if buf is None or buf.size < n * size:
             xp = backend.array_module(like)
-            buf = self._pool[key] = xp.empty(max(n * size, 1), dtype=dtype)
-        shape = like.shape
-        return tuple(buf[k * size:(k + 1) * size].reshape(shape) for k in range(n))
+            buf = xp.empty(max(n * size, 1), dtype=dtype)
+            self._pool = {k: v for k, v in self._pool.items() if k[:2] != key[:2]}
+            self._pool[key[:2]] = buf  # the old buffer's views went with it
+        views = self._pool[key] = tuple(buf[k * size:(k + 1) * size].reshape(like.shape)
+                                        for k in range(n))
+        return views
 
     def _follow(self, state, data):
         """Move state arrays to the parameter's device if the parameter moved (``model.to``)."""

@@ -152,12 +152,16 @@ MIN_CHUNK_FLOPS = 16e6
 
 
 def _at_least(chunk, n, geo, w_shape, xp):
-    """``chunk`` raised to at least MIN_CHUNK_FLOPS of product per chunk (CPU only)."""
+    """``chunk`` raised to at least MIN_CHUNK_FLOPS of product per chunk (CPU only), then
+    evened out over the batch."""
     if xp is not np:
         return chunk
     kh, kw, C, O = w_shape
     per = 2.0 * geo.Ho * geo.Wo * kh * kw * C * O
-    return int(min(max(n, 1), max(chunk, -(-MIN_CHUNK_FLOPS // max(per, 1)))))
+    chunk = int(min(max(n, 1), max(chunk, -(-MIN_CHUNK_FLOPS // max(per, 1)))))
+    # Equal chunks (128 samples in 36s would leave 20 for the last): two threads then end
+    # together.
+    return -(-max(n, 1) // -(-max(n, 1) // chunk))
 
 
 def tapered_spans(n, size):

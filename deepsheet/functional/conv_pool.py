@@ -48,11 +48,8 @@ class Conv2dMaxPool2dOp(Function):
     """p = max_pool(relu(conv(x, W) + b)) chunk by chunk (see ``conv2d_max_pool2d``)."""
 
     def forward(self, x, w, b):
-        self.geo = geo = _geometry("conv2d", x.shape, w.shape[:2], 1, self.padding,
-                                   self.dilation_rate)
-        ph, pw = self.pool
-        self.pgeo = pgeo = Geometry(geo.Ho, geo.Wo, ph, pw, (ph, pw), (1, 1), ((0, 0), (0, 0)))
-        self.taps = taps = pgeo.taps()
+        self.geo, self.pgeo, self.taps = geo, pgeo, taps = _geometries(
+            x.shape, w.shape, self.padding, self.dilation_rate, self.pool)
         xp = array_module(x)
         N, O = x.shape[0], w.shape[3]
         dtype = np.result_type(x.dtype, w.dtype)
@@ -175,11 +172,46 @@ def tapered_spans(n, size):
     return parallel.spans(full, size) + [(a, min(n, a + step)) for a in range(full, n, step)]
 
 
+# Geometries and fusability per image size and arguments, computed once (their argument
+# checks cost ~150 us a call, more than a small batch's work).
+_CACHE = {}
+
+
+def _cached(key, make):
+    try:
+        hit = _CACHE.get(key)
+    except TypeError:  # an unhashable argument (a list): compute every time
+        return make()
+    if hit is None:
+        hit = make()
+        if len(_CACHE) < 512:
+            _CACHE[key] = hit
+    return hit
+
+
+def _geometries(x_shape, w_shape, padding, dilation_rate, pool):
+    """(convolution geometry, pooling geometry, pooling taps) for stride 1."""
+    def make():
+        geo = _geometry("conv2d", x_shape, w_shape[:2], 1, padding, dilation_rate)
+        pgeo = Geometry(geo.Ho, geo.Wo, pool[0], pool[1], pool, (1, 1), ((0, 0), (0, 0)))
+        return geo, pgeo, pgeo.taps()
+    return _cached(("geo", tuple(x_shape[1:3]), tuple(w_shape[:2]), padding, dilation_rate,
+                    tuple(pool)), make)
+
+
 def fusable(x_shape, w_shape, strides, padding, dilation_rate, groups, pool_size,
             pool_strides, pool_padding):
     """True when ``conv2d_max_pool2d`` runs as one fused node for these arguments: a
     stride-1 convolution without groups whose input gradient is a convolution (any
     "valid"/"same" padding and dilation), and non-overlapping "valid" pooling windows."""
+    return _cached(("fusable", tuple(x_shape[1:3]), tuple(w_shape), strides, padding,
+                    dilation_rate, groups, pool_size, pool_strides, pool_padding),
+                   lambda: _fusable(x_shape, w_shape, strides, padding, dilation_rate, groups,
+                                    pool_size, pool_strides, pool_padding))
+
+
+def _fusable(x_shape, w_shape, strides, padding, dilation_rate, groups, pool_size,
+             pool_strides, pool_padding):
     pool = normalize_tuple(pool_size, 2, "pool_size")
     pstr = pool if pool_strides is None else normalize_tuple(pool_strides, 2, "pool strides")
     if normalize_tuple(strides, 2, "strides") != (1, 1) or groups != 1 or pstr != pool \

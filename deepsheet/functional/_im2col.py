@@ -118,7 +118,11 @@ def _row_axes(g, n, s0, s1, s2, order):
 
 
 def _view(a, shape):
-    """``a`` reshaped without a copy (an error rather than a silent copy)."""
+    """``a`` reshaped without a copy: on the host an error rather than a silent copy (the
+    callers only split or merge axes that are contiguous together; a GPU array's reshape
+    is then a view too)."""
+    if type(a) is not np.ndarray:
+        return a.reshape(shape)
     v = a.view()
     v.shape = shape
     return v

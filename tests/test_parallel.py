@@ -231,6 +231,7 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(_kernels, "MATMUL_MIN_ROWS", 3)
     monkeypatch.setattr(pooling, "POOL_CHUNK_BYTES", 3_000)
     monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
+    monkeypatch.setattr(conv_pool, "FORWARD_CHUNK_FLOPS", 0)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
 
 

@@ -53,6 +53,7 @@ def _case(case, seed=0, dtype=np.float32):
 def test_conv2d_max_pool2d_vs_torch(case, monkeypatch):
     monkeypatch.setattr(_kernels, "CHUNK_BYTES", 3000)  # several chunks, a partial last one
     monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
+    monkeypatch.setattr(conv_pool, "FORWARD_CHUNK_FLOPS", 0)
     x, w, b, kw, tfn = _case(case)
     check_op(lambda x, w, b: conv2d_max_pool2d(x, w, b, **kw), tfn, x, w, b, fd=False)
     x, w, b, kw, _ = _case(case, dtype=np.float64)
@@ -65,6 +66,7 @@ def test_first_layer_without_input_gradient_vs_torch(case, monkeypatch):
     # contiguous blocks), a path of its own.
     monkeypatch.setattr(_kernels, "CHUNK_BYTES", 3000)
     monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
+    monkeypatch.setattr(conv_pool, "FORWARD_CHUNK_FLOPS", 0)
     x, w, b, kw, tfn = _case(case)
     tw, tb = ds.tensor(w, requires_grad=True), ds.tensor(b, requires_grad=True)
     y = conv2d_max_pool2d(ds.tensor(x), tw, tb, **kw)
@@ -86,6 +88,7 @@ def test_the_fused_node_runs_and_matches_the_unfused_functions_bit_for_bit(monke
     # the same partial sums in the same order.
     monkeypatch.setattr(_kernels, "CHUNK_BYTES", 20_000)
     monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
+    monkeypatch.setattr(conv_pool, "FORWARD_CHUNK_FLOPS", 0)
     x, w, b, kw, _ = _case((5, 9, 9, 3, 4, 3, "same", 1, True, 2))
     act = kw.pop("activation")
     pool = kw.pop("pool_size")
@@ -129,11 +132,15 @@ def test_tapered_spans_cover_the_batch_in_order_and_depend_on_the_shape_only():
 
 def test_chunks_carry_a_minimum_of_work():
     geo = _kernels.Geometry(28, 28, 3, 3, (1, 1), (1, 1), ((1, 1), (1, 1)))
-    assert conv_pool._at_least(16, 128, geo, (3, 3, 1, 32), np) == 32   # 0.45 MFLOP a sample:
-    # at least 36 samples, evened out to 4 chunks of 32
-    assert conv_pool._at_least(16, 20, geo, (3, 3, 1, 32), np) == 20    # never past the batch
+    least = conv_pool._at_least
+    # 0.45 MFLOP a sample: 36 samples for 16 MFLOP, capped at a quarter of the batch (32)
+    assert least(16, 128, geo, (3, 3, 1, 32), np, 16e6) == 32
+    assert least(16, 128, geo, (3, 3, 1, 32), np, 96e6) == 32
+    assert least(16, 20, geo, (3, 3, 1, 32), np, 16e6) == 10    # 16 evened out: 2 of 10
+    assert least(3, 20, geo, (3, 3, 1, 32), np, 16e6) == 5      # 4 chunks of 5
     geo = _kernels.Geometry(14, 14, 3, 3, (1, 1), (1, 1), ((1, 1), (1, 1)))
-    assert conv_pool._at_least(7, 128, geo, (3, 3, 32, 64), np) == 7    # 7.2 MFLOP a sample
+    assert least(7, 128, geo, (3, 3, 32, 64), np, 16e6) == 7    # 7.2 MFLOP a sample
+    assert least(7, 128, geo, (3, 3, 32, 64), np, 96e6) == 13   # 14, evened out: 10 of 13
 
 
 def test_empty_batch():
@@ -164,6 +171,7 @@ def _cnn(seed):
 def test_sequential_fuses_conv_and_pooling_with_the_same_training(monkeypatch):
     monkeypatch.setattr(_kernels, "CHUNK_BYTES", 5000)
     monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
+    monkeypatch.setattr(conv_pool, "FORWARD_CHUNK_FLOPS", 0)
     rng = np.random.default_rng(0)
     x = rng.random((40, 9, 9, 1), np.float32)
     y = rng.integers(0, 3, 40)

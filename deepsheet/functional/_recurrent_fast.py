@@ -105,6 +105,14 @@ def _seq_buffer(k, t_len, h, n, dt, xp):
     return xp.empty((t_len, h, n), dtype=dt) if len(k.spans) > 1 else None
 
 
+def _keep(k, chunks, ci, seq, h, **arrays):
+    """Keep row chunk ``ci``'s arrays for the backward; copy its h_1..h_T into ``seq``."""
+    chunks[ci] = arrays
+    if seq is not None:
+        a, b = k.spans[ci]
+        seq[:, :, a:b] = arrays["st"][1:, :h]
+
+
 def _outputs(k, chunks, seq, h, xp, finals):
     """The (N, T, H) sequence and the (N, H) final states: views for one chunk, else the
     chunks' copies in ``seq`` and the final states gathered."""
@@ -269,9 +277,7 @@ def lstm_forward(k, x, h0, c0, w, u, b):
             c += ig
             xp.tanh(c, out=tc[t])                           # h_t = o ⊙ tanh(c_t)
             xp.multiply(z[2 * h:3 * h], tc[t], out=st[t + 1, :h])
-        chunks[ci] = {"st": st, "gates": gates, "cs": cs, "tc": tc}
-        if seq is not None:
-            seq[:, :, a:b_] = st[1:, :h]
+        _keep(k, chunks, ci, seq, h, st=st, gates=gates, cs=cs, tc=tc)
     parallel.parallel_for(len(k.spans), rows, work=n * t_len * 4 * h * 12)
     k.chunks, k.blocks, k.zero_h0 = chunks, blocks, zero_h0
     k.up = xp.ascontiguousarray(xp.concatenate([u[:, a:e] for a, e, _ in blocks], axis=1))
@@ -401,9 +407,7 @@ def gru_forward(k, x, h0, w, u, b):
             xp.subtract(st[t, :h], hh, out=tmp)     # h_t = n + z ⊙ (h_{t-1} - n)
             tmp *= zr[:h]
             xp.add(hh, tmp, out=st[t + 1, :h])
-        chunks[ci] = {"st": st, "gates": gates, "rec": rec}
-        if seq is not None:
-            seq[:, :, a:b_] = st[1:, :h]
+        _keep(k, chunks, ci, seq, h, st=st, gates=gates, rec=rec)
     parallel.parallel_for(len(k.spans), rows, work=n * t_len * 3 * h * 12)
     k.chunks, k.blocks, k.zero_h0 = chunks, blocks, zero_h0
     k.up = xp.ascontiguousarray(u)

@@ -13,7 +13,7 @@ import numpy as np
 from .. import backend, parallel
 from ..autograd import Function
 from ._kernels import relu_
-from .residual_norm import norm_rows, norm_rows_backward
+from .residual_norm import norm_rows, through_norm
 
 __all__ = ["feed_forward"]
 
@@ -78,12 +78,8 @@ class FeedForward(Function):
         def block(i):
             a, b = spans[i]
             gb, hb = g2[a:b], h[a:b]
-            if norm is not None:  # through the LayerNorm first: dL/ds, s = x + FFN(x)
-                s, inv, gamma = norm
-                ds = xp.empty_like(gb)
-                norm_rows_backward(xp, gb, s[a:b], inv[a:b], gamma, ones,
-                                   db[i, k1 + k2:].reshape(2, k2), ds)
-                gb = ds
+            # through the LayerNorm first: dL/ds, s = x + FFN(x)
+            gb = through_norm(xp, norm, gb, a, b, ones, db[i, k1 + k2:])
             ones_r = xp.ones(b - a, h.dtype)
             if dw2 is not None:
                 xp.matmul(hb.T, gb, out=dw2[i])       # dW₂ = Hᵀ G

@@ -95,6 +95,18 @@ def norm_rows_backward(xp, g, xhat, inv, gamma, ones, dgb, dx):
     gg *= inv[:, None]
 
 
+def through_norm(xp, norm, g, a, b, ones, dgb):
+    """dL/ds for rows a:b of a fused node whose output is LayerNorm(s) (post-norm residual):
+    ``g`` itself where ``norm`` is None, else through the norm (``norm_rows_backward``), its
+    partial [dγ, dβ] into the flat ``dgb`` (2·n). ``norm`` = (x̂ rows, 1/σ per row, γ)."""
+    if norm is None:
+        return g
+    xhat, inv, gamma = norm
+    ds = xp.empty_like(g)
+    norm_rows_backward(xp, g, xhat[a:b], inv[a:b], gamma, ones, dgb.reshape(2, -1), ds)
+    return ds
+
+
 def _spans(xp, rows):
     return parallel.spans(rows, ROWS if xp is np else rows)
 

@@ -15,7 +15,7 @@ from .. import backend, parallel
 from ..autograd import Function
 from . import _attention_kernels as _k
 from ._util import quiet
-from .residual_norm import norm_rows, norm_rows_backward
+from .residual_norm import norm_rows, through_norm
 
 __all__ = ["multi_head_self_attention"]
 
@@ -102,12 +102,8 @@ class SelfAttention(Function):
             a, b = chunks[i]
             r0, r1 = a * T, b * T
             gb, ob = g2[r0:r1], o2[r0:r1]
-            if norm is not None:  # through the LayerNorm first: dL/ds, s = x + attention
-                s, inv, gamma = norm
-                ds = xp.empty_like(gb)
-                norm_rows_backward(xp, gb, s[r0:r1], inv[r0:r1], gamma, ones_o,
-                                   gbs[i, nw + no:].reshape(2, no), ds)
-                gb = ds
+            # through the LayerNorm first: dL/ds, s = x + attention
+            gb = through_norm(xp, norm, gb, r0, r1, ones_o, gbs[i, nw + no:])
             ones = xp.ones(r1 - r0, p.dtype)
             xp.matmul(ob.T, gb, out=gwo[i])
             xp.matmul(ones, gb, out=gbs[i, nw:nw + no])

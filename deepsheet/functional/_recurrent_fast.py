@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 from .. import parallel
+from ._gemm import gemm_acc
 
 
 # Rows per chunk of the time loops: 64-row chunks cost ~10% on one thread (batch 128), so
@@ -101,8 +102,9 @@ def _stack(k, x, a, b, h, h0, bias, dt, xp):
 def _seq_buffer(k, t_len, h, n, dt, xp):
     """Where several row chunks put their output sequences (each chunk copies its own, on its
     thread), kept time- and feature-major as the chunks hold them: a copy that transposes to
-    (N, T, H) cost 0.35 ms a step for LSTM(128), batch 128, T 28. None for one chunk."""
-    return xp.empty((t_len, h, n), dtype=dt) if len(k.spans) > 1 else None
+    (N, T, H) cost 0.35 ms a step for LSTM(128), batch 128, T 28. None for one chunk, and
+    when the caller wants no sequence (``k.sequences``: the copy cost ~2% of that step)."""
+    return xp.empty((t_len, h, n), dtype=dt) if len(k.spans) > 1 and k.sequences else None
 
 
 def _keep(k, chunks, ci, seq, h, **arrays):
@@ -114,17 +116,27 @@ def _keep(k, chunks, ci, seq, h, **arrays):
 
 
 def _outputs(k, chunks, seq, h, xp, finals):
-    """The (N, T, H) sequence and the (N, H) final states: views for one chunk, else the
-    chunks' copies in ``seq`` and the final states gathered."""
-    if seq is None:
+    """(sequence (N, T, H), h_T, then the other final states (N, H)): views for one chunk,
+    else the chunks' copies in ``seq`` and the final states gathered. Without ``k.sequences``
+    the sequence is a placeholder, h_T[:, None] (the caller drops it)."""
+    if len(chunks) == 1:
         c = chunks[0]
-        return (c["st"][1:, :h].transpose(2, 0, 1),) + tuple(c[key][-1].T for key in finals)
-    n = seq.shape[2]
-    outs = [xp.empty((n, h), dtype=seq.dtype) for _ in finals]
+        h_last = c["st"][-1, :h].T
+        seq = c["st"][1:, :h].transpose(2, 0, 1) if k.sequences else h_last[:, None]
+        return (seq, h_last) + tuple(c[key][-1].T for key in finals)
+    n = k.shape[0]
+    dt = chunks[0]["st"].dtype
+    outs = [xp.empty((n, h), dtype=dt) for _ in finals]
     for (a, b), c in zip(k.spans, chunks):
         for out, key in zip(outs, finals):
             out[a:b] = c[key][-1].T
-    return (seq.transpose(2, 0, 1),) + tuple(outs)
+    if seq is None:
+        h_last = xp.empty((n, h), dtype=dt)
+        for (a, b), c in zip(k.spans, chunks):
+            h_last[a:b] = c["st"][-1, :h].T
+        return (h_last[:, None], h_last) + tuple(outs)
+    seq = seq.transpose(2, 0, 1)
+    return (seq, seq[:, -1]) + tuple(outs)
 
 
 def _state_grad(g, a, b, h, dt, xp):
@@ -143,21 +155,17 @@ def _arrive(dh, gs, probe, t, a, b, xp):
         probe[t, a:b] = xp.sqrt((dh.astype(np.float64) ** 2).sum(axis=0))
 
 
-def _acc_t(acc, tmp, d, cols, s, first, xp):
-    """acc += d·colsᵀ (a (k·H, rows) accumulator: ~5% faster than its transpose); columns
-    below s are left out (a zero h_0's, first step only); the first call writes."""
-    if s:
-        part = xp.dot(d, cols[s:].T)
-        if first:
-            acc[:, :s] = 0
-            acc[:, s:] = part
-        else:
-            acc[:, s:] += part
+def _acc_t(acc, d, cols, s, first, xp):
+    """acc += d·colsᵀ (a (k·H, rows) accumulator: ~5% faster than its transpose), one GEMM
+    with β = 1 (``_gemm``); columns below s are left out (a zero h_0's, first step only);
+    the first call writes."""
+    if first and s:
+        acc[:, :s] = 0
+        acc[:, s:] = xp.dot(d, cols[s:].T)
     elif first:
         xp.dot(d, cols.T, out=acc)
     else:
-        xp.dot(d, cols.T, out=tmp)
-        acc += tmp
+        gemm_acc(d, cols[s:].T, acc[:, s:] if s else acc)
 
 
 # Whether overlapping pays depends on the machine: on a busy one the second thread gets no
@@ -282,8 +290,7 @@ def lstm_forward(k, x, h0, c0, w, u, b):
     k.chunks, k.blocks, k.zero_h0 = chunks, blocks, zero_h0
     k.up = xp.ascontiguousarray(xp.concatenate([u[:, a:e] for a, e, _ in blocks], axis=1))
     k.w = w if k.needs_input_grad[0] else None
-    seq, c_last = _outputs(k, chunks, seq, h, xp, ("cs",))
-    return seq, seq[:, -1], c_last
+    return _outputs(k, chunks, seq, h, xp, ("cs",))
 
 
 def _backward_start(k):
@@ -307,14 +314,14 @@ def lstm_backward(k, g_seq, g_h, g_c):
         nc = b_ - a
         dz = xp.empty((t_len if need[0] or overlap else 1, 4 * h, nc), dtype=dt)
         acc = xp.empty((4 * h, st.shape[1]), dtype=dt)
-        tacc = xp.empty_like(acc)
 
         def loop(put):
             dh = _state_grad(g_h, a, b_, h, dt, xp)
             dc = _state_grad(g_c, a, b_, h, dt, xp)
             gs = _seq_grads(g_seq, a, b_, xp)
-            tmp, tmp2 = xp.empty((h, nc), dtype=dt), xp.empty((h, nc), dtype=dt)
-            slope = xp.empty((3 * h, nc), dtype=dt)
+            tmp = xp.empty((h, nc), dtype=dt)
+            slope = xp.empty((4 * h, nc), dtype=dt)
+            sig, tnh = slope[:3 * h], slope[3 * h:]
             for t in range(t_len - 1, -1, -1):
                 _arrive(dh, gs, probe, t, a, b_, xp)
                 z = gates[t]
@@ -322,20 +329,20 @@ def lstm_backward(k, g_seq, g_h, g_c):
                 d = dz[min(t, len(dz) - 1)]
                 tct = tc[t]
                 xp.multiply(dh, tct, out=d[2 * h:3 * h])          # dL/do
-                xp.multiply(dh, o, out=tmp)                       # through tanh(c_t)
-                xp.multiply(tct, tct, out=tmp2)
-                xp.subtract(1, tmp2, out=tmp2)
-                tmp *= tmp2
+                # through tanh(c_t): dh ⊙ o ⊙ (1 − tanh²c_t) = dh ⊙ (o − h_t ⊙ tanh c_t),
+                # as h_t = o ⊙ tanh c_t is kept: one pass fewer than squaring tanh c_t
+                xp.multiply(st[t + 1, :h], tct, out=tmp)
+                xp.subtract(o, tmp, out=tmp)
+                tmp *= dh
                 dc += tmp
                 xp.multiply(dc, g, out=d[:h])                     # dL/di
                 xp.multiply(dc, cs[t], out=d[h:2 * h])            # dL/df
                 xp.multiply(dc, i, out=d[3 * h:])                 # dL/dg
-                xp.subtract(1, z[:3 * h], out=slope)              # σ' = s(1-s)
-                slope *= z[:3 * h]
-                d[:3 * h] *= slope
-                xp.multiply(g, g, out=tmp2)                       # tanh' = 1 - g²
-                xp.subtract(1, tmp2, out=tmp2)
-                d[3 * h:] *= tmp2
+                xp.subtract(1, z[:3 * h], out=sig)                # σ' = s(1 − s)
+                sig *= z[:3 * h]
+                xp.multiply(g, g, out=tnh)                        # tanh' = 1 − g²
+                xp.subtract(1, tnh, out=tnh)
+                d *= slope                                        # all four gates at once
                 dc *= f_
                 put(t)
                 if t or need[1]:
@@ -343,7 +350,7 @@ def lstm_backward(k, g_seq, g_h, g_c):
             dh0[a:b_], dc0[a:b_] = dh.T, dc.T
 
         def consume(t):          # dU, db, dW += [h_{t-1}; 1; x_t]·δ_tᵀ
-            _acc_t(acc, tacc, dz[min(t, len(dz) - 1)], st[t],
+            _acc_t(acc, dz[min(t, len(dz) - 1)], st[t],
                       h if t == 0 and k.zero_h0 else 0, t == t_len - 1, xp)
         _steps(loop, consume, overlap)
         parts[ci], keep[ci] = acc, dz
@@ -412,8 +419,7 @@ def gru_forward(k, x, h0, w, u, b):
     k.chunks, k.blocks, k.zero_h0 = chunks, blocks, zero_h0
     k.up = xp.ascontiguousarray(u)
     k.w = w if k.needs_input_grad[0] else None
-    seq, = _outputs(k, chunks, seq, h, xp, ())
-    return seq, seq[:, -1]
+    return _outputs(k, chunks, seq, h, xp, ())
 
 
 def gru_backward(k, g_seq, g_h):
@@ -428,8 +434,7 @@ def gru_backward(k, g_seq, g_h):
         # per step [δn; δz; δr; δrec]: rows 1-3 are the recurrent product's gradient (one
         # product back to h_{t-1}), rows 0-2 the input product's (kept for dx)
         e_all = xp.empty((t_len if need[0] or overlap else 1, 4 * h, nc), dtype=dt)
-        acc, tacc = xp.empty((3 * h, st.shape[1]), dt), xp.empty((3 * h, st.shape[1]), dt)
-        accx, taccx = xp.empty((h, st.shape[1] - h), dt), xp.empty((h, st.shape[1] - h), dt)
+        acc, accx = xp.empty((3 * h, st.shape[1]), dt), xp.empty((h, st.shape[1] - h), dt)
 
         def loop(put):
             dh = _state_grad(g_h, a, b_, h, dt, xp)
@@ -461,8 +466,8 @@ def gru_backward(k, g_seq, g_h):
 
         def consume(t):      # d[U; b'; W]_{z,r,rec} += [h; 1; x]·δᵀ, d[b; W]_n += [1; x]·δnᵀ
             e, first = e_all[min(t, len(e_all) - 1)], t == t_len - 1
-            _acc_t(acc, tacc, e[h:], st[t], h if t == 0 and k.zero_h0 else 0, first, xp)
-            _acc_t(accx, taccx, e[:h], st[t, h:], 0, first, xp)
+            _acc_t(acc, e[h:], st[t], h if t == 0 and k.zero_h0 else 0, first, xp)
+            _acc_t(accx, e[:h], st[t, h:], 0, first, xp)
         _steps(loop, consume, overlap)
         parts[ci], keep[ci] = (acc, accx), e_all
     _timed(rec, overlap, parallel.parallel_for, len(chunks), rows, n * t_len * 3 * h * 12)

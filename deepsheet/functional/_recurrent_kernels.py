@@ -21,7 +21,6 @@ from . import _recurrent_fast as _fast
 from ._kernels import relu_, sigmoid_, tanh_
 
 
-
 # ------------------------------------------------------------------ activations in place
 def _linear_(a, xp):
     pass
@@ -79,6 +78,8 @@ DH_PROBE = None
 class Recurrence(Function):
     """What the three kernels share: time-major inputs, masks, the input projection, row
     chunks, and the input and weight gradients from the collected gate gradients."""
+
+    sequences = True  # False: the caller keeps h_T only; the fast paths skip the sequence
 
     def _prepare(self, x):
         """xp, shape, the time-major mask (None when absent or all True) and the row chunks."""

@@ -64,7 +64,8 @@ def _rmask_array(recurrent_mask):
 
 # ------------------------------------------------------------------ the three recurrences
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
-               activation="tanh", go_backwards=False, recurrent_mask=None):
+               activation="tanh", go_backwards=False, recurrent_mask=None,
+               return_sequences=True):
     """Fully connected recurrence over a whole sequence, as one graph node.
 
     Formula::
@@ -88,6 +89,10 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=
     activation : {"tanh", "relu", "sigmoid", "linear"}
     recurrent_mask : array (N, H), optional
         Recurrent dropout: multiplies h_{t-1} inside the recurrent product (already scaled).
+    return_sequences : bool
+        False: the first output is the last state itself, (N, H), as a Keras layer's output
+        without ``return_sequences``; the sequence is never assembled (the same for ``lstm``
+        and ``gru``: on several threads that saves a copy of every step's state).
 
     Examples
     --------
@@ -102,16 +107,17 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=
     if initial_state is None:
         initial_state = _zeros_like_state(x, units)
     _check_args("simple_rnn", x, [initial_state], {"h": units})
-    return SimpleRNNKernel.apply(x, initial_state, kernel, recurrent_kernel, bias,
-                            mask=_check_mask(mask, x, "simple_rnn"),
-                            activation=activation or "linear",
-                            go_backwards=bool(go_backwards),
-                            rmask=_rmask_array(recurrent_mask))
+    seq, h = SimpleRNNKernel.apply(x, initial_state, kernel, recurrent_kernel, bias,
+                                   mask=_check_mask(mask, x, "simple_rnn"),
+                                   activation=activation or "linear",
+                                   go_backwards=bool(go_backwards),
+                                   rmask=_rmask_array(recurrent_mask))
+    return (seq, h) if return_sequences else (h, h)
 
 
 def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
          activation="tanh", recurrent_activation="sigmoid", go_backwards=False,
-         recurrent_mask=None):
+         recurrent_mask=None, return_sequences=True):
     """Long short-term memory over a whole sequence, as one graph node (Hochreiter 1997).
 
     Formula::
@@ -143,6 +149,8 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
         Read the sequence from its end; the sequence is returned in that order (Keras).
     recurrent_mask : array (N, H), optional
         Recurrent dropout multiplying h_{t-1} inside the recurrent product.
+    return_sequences : bool
+        False: (h_T, h_T, c_T), the sequence never assembled (see ``simple_rnn``).
     """
     units = recurrent_kernel.shape[0]
     if initial_state is None:
@@ -151,16 +159,18 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
         raise ValueError(f"lstm: initial_state must be [h0, c0], got {len(initial_state)} "
                          "state(s)")
     _check_args("lstm", x, initial_state, {"h": units, "c": units})
-    return LSTMKernel.apply(x, initial_state[0], initial_state[1], kernel, recurrent_kernel, bias,
-                       mask=_check_mask(mask, x, "lstm"), activation=activation or "linear",
-                       recurrent_activation=recurrent_activation or "linear",
-                       go_backwards=bool(go_backwards), rmask=_rmask_array(recurrent_mask))
+    seq, h, c = LSTMKernel.apply(
+        x, initial_state[0], initial_state[1], kernel, recurrent_kernel, bias,
+        mask=_check_mask(mask, x, "lstm"), activation=activation or "linear",
+        recurrent_activation=recurrent_activation or "linear", go_backwards=bool(go_backwards),
+        rmask=_rmask_array(recurrent_mask), sequences=bool(return_sequences))
+    return (seq, h, c) if return_sequences else (h, h, c)
 
 
 
 def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
         activation="tanh", recurrent_activation="sigmoid", reset_after=True, go_backwards=False,
-        recurrent_mask=None):
+        recurrent_mask=None, return_sequences=True):
     """Gated recurrent unit over a whole sequence, as one graph node (Cho et al. 2014).
 
     Formula::
@@ -180,14 +190,17 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
     -----
     x (N, T, F), kernel (F, 3H), recurrent_kernel (H, 3H), bias (2, 3H) with reset_after
     (input row, recurrent row) else (3H,); initial_state (N, H); mask (N, T)
-    -> (sequence (N, T, H), h_T).
+    -> (sequence (N, T, H), h_T); with ``return_sequences=False`` (h_T, h_T), the sequence
+    never assembled (see ``simple_rnn``).
     """
     units = recurrent_kernel.shape[0]
     if initial_state is None:
         initial_state = _zeros_like_state(x, units)
     _check_args("gru", x, [initial_state], {"h": units})
-    return GRUKernel.apply(x, initial_state, kernel, recurrent_kernel, bias,
-                      mask=_check_mask(mask, x, "gru"), activation=activation or "linear",
-                      recurrent_activation=recurrent_activation or "linear",
-                      reset_after=bool(reset_after), go_backwards=bool(go_backwards),
-                      rmask=_rmask_array(recurrent_mask))
+    seq, h = GRUKernel.apply(x, initial_state, kernel, recurrent_kernel, bias,
+                             mask=_check_mask(mask, x, "gru"), activation=activation or "linear",
+                             recurrent_activation=recurrent_activation or "linear",
+                             reset_after=bool(reset_after), go_backwards=bool(go_backwards),
+                             rmask=_rmask_array(recurrent_mask),
+                             sequences=bool(return_sequences))
+    return (seq, h) if return_sequences else (h, h)

@@ -230,7 +230,8 @@ class RNN(Layer):
         if fused:
             if dm is not None:
                 x = x * dm[:, None, :]
-            seq, states = cell._sequence(x, states, m, self.go_backwards, rm)
+            seq, states = cell._sequence(x, states, m, self.go_backwards, rm,
+                                         self.return_sequences)
         else:
             seq, states = self._step_loop(x, states, m, dm, rm, training)
         if self.stateful:

@@ -176,11 +176,11 @@ class SimpleRNNCell(_Cell):
         out = self.activation(z)
         return out, [out]
 
-    def _sequence(self, x, states, mask, go_backwards, rmask):
+    def _sequence(self, x, states, mask, go_backwards, rmask, sequences=True):
         seq, h = F.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias,
                               initial_state=states[0], mask=mask,
                               activation=self._activation_name, go_backwards=go_backwards,
-                              recurrent_mask=rmask)
+                              recurrent_mask=rmask, return_sequences=sequences)
         return seq, [h]
 
 
@@ -242,11 +242,12 @@ class LSTMCell(_Cell):
         h = o * self.activation(c)
         return h, [h, c]
 
-    def _sequence(self, x, states, mask, go_backwards, rmask):
+    def _sequence(self, x, states, mask, go_backwards, rmask, sequences=True):
         seq, h, c = F.lstm(x, self.kernel, self.recurrent_kernel, self.bias,
                            initial_state=states, mask=mask, activation=self._activation_name,
                            recurrent_activation=self._recurrent_activation_name,
-                           go_backwards=go_backwards, recurrent_mask=rmask)
+                           go_backwards=go_backwards, recurrent_mask=rmask,
+                           return_sequences=sequences)
         return seq, [h, c]
 
     def get_config(self):
@@ -310,12 +311,12 @@ class GRUCell(_Cell):
         out = z * h + (1 - z) * hh
         return out, [out]
 
-    def _sequence(self, x, states, mask, go_backwards, rmask):
+    def _sequence(self, x, states, mask, go_backwards, rmask, sequences=True):
         seq, h = F.gru(x, self.kernel, self.recurrent_kernel, self.bias, initial_state=states[0],
                        mask=mask, activation=self._activation_name,
                        recurrent_activation=self._recurrent_activation_name,
                        reset_after=self.reset_after, go_backwards=go_backwards,
-                       recurrent_mask=rmask)
+                       recurrent_mask=rmask, return_sequences=sequences)
         return seq, [h]
 
     def get_config(self):
@@ -417,13 +418,16 @@ class StackedRNNCells(Layer):
     def fused_ok(self):
         return all(getattr(c, "_sequence", None) is not None and c.fused_ok() for c in self.cells)
 
-    def _sequence(self, x, states, mask, go_backwards, rmask):
+    def _sequence(self, x, states, mask, go_backwards, rmask, sequences=True):
         # The first cell reads the input from its end if asked and returns its sequence in that
         # processing order, which the cells above then read forwards (with the mask reversed).
+        # Only the top cell may skip its sequence: the cells above read the others'.
         out = []
+        last = len(self.cells) - 1
         for i, (c, st) in enumerate(zip(self.cells, self._split(states))):
             m = mask[:, ::-1] if (i and go_backwards and mask is not None) else mask
-            x, st = c._sequence(x, st, m, go_backwards and not i, None)
+            x, st = c._sequence(x, st, m, go_backwards and not i, None,
+                                sequences or i < last)
             out.extend(st)
         return x, out
 

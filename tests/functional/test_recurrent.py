@@ -391,3 +391,35 @@ def test_fast_path_overlapped_weight_gradients_same_as_inline(kind, x_grad, monk
                 assert b_ is None
             else:
                 np.testing.assert_array_equal(a, b_)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_without_sequences_equals_the_last_step(kind, threads):
+    """``return_sequences=False``: the first output is h_T itself, and the values and every
+    gradient are those of the full run's last step, on one row chunk and on several (2
+    threads, batch 100: two chunks, the case that no longer assembles the sequence)."""
+    x = rand(100, 6, 3, seed=21)
+    w, u, b = _weights(kind, 3, 5, seed=22)
+    fn = {"rnn": F.simple_rnn, "lstm": F.lstm, "gru": F.gru}[kind]
+    before = ds.get_num_threads()
+    results = []
+    try:
+        ds.set_num_threads(threads)
+        for full in (True, False):
+            xt, wt = ds.tensor(x, requires_grad=True), ds.tensor(w, requires_grad=True)
+            ut = ds.tensor(u, requires_grad=True)
+            out = fn(xt, wt, ut, b, return_sequences=full)
+            last = out[0][:, -1] if full else out[0]
+            assert last.shape == (100, 5) and out[1].shape == (100, 5)
+            loss = (last * last).sum()
+            if kind == "lstm":  # c_T too (for the others out[-1] is h_T: another sum order)
+                loss = loss + (out[2] * 0.5).sum()
+            loss.backward()
+            results.append([a.numpy() if hasattr(a, "numpy") else a
+                             for a in (last, out[-1], xt.grad, wt.grad, ut.grad)])
+        assert out[0] is out[1]                  # h_T itself, as a Keras layer's output
+    finally:
+        ds.set_num_threads(before)
+    for a, b_ in zip(*results):
+        np.testing.assert_array_equal(a, b_)

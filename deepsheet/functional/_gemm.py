@@ -1,0 +1,116 @@
+"""``c += a @ b`` in one BLAS call (GEMM with β = 1), for the kernels that accumulate
+products (not public).
+
+NumPy's ``matmul`` always overwrites its output, so an accumulating kernel writes each
+product to scratch and adds it: a second NumPy call and a pass over the accumulator. The
+recurrent kernels' weight gradients add one product per time step (an LSTM(128) at batch
+64: a 512 x 157 accumulator, 28 steps), where that pass is ~7% of the product's time and
+each extra call hands Python's lock to the other chunk thread. BLAS's GEMM computes
+C ← α·A·B + β·C; with β = 1 the accumulation costs nothing extra.
+
+NumPy does not expose β, so this calls the OpenBLAS that NumPy already loaded (found the way
+``threadpoolctl``, a hard dependency, finds it to set its thread count) through ``ctypes``,
+which releases the GIL for the call. Where that is not possible (another BLAS, a GPU array,
+a dtype other than float32/float64, a layout BLAS cannot read in place) the two NumPy calls
+run instead; with OpenBLAS, the result of one call is what ``a @ b`` then ``+=`` give
+whenever the inner dimension fits one of OpenBLAS's blocks (checked in the tests).
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+__all__ = ["gemm_acc", "available"]
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_UNSET = object()
+_fns = _UNSET  # {dtype: (cblas function, integer type)} or None when no usable BLAS
+
+
+def _load():
+    """The ``cblas_?gemm`` functions of the loaded OpenBLAS, or None."""
+    try:
+        import threadpoolctl  # noqa: PLC0415 - scans the loaded libraries once
+        libs = [c for c in threadpoolctl.ThreadpoolController().select(
+            internal_api="openblas").lib_controllers if c.filepath]
+    except Exception:  # noqa: BLE001 - any failure means "use NumPy"
+        return None
+    # NumPy's own copy first (another package may have loaded a second OpenBLAS).
+    libs.sort(key=lambda c: "numpy" not in c.filepath)
+    for ctl in libs:
+        try:
+            lib = ctypes.CDLL(ctl.filepath)
+        except OSError:
+            continue
+        for prefix in ("scipy_", ""):
+            for suffix, int_t in (("64_", ctypes.c_int64), ("", ctypes.c_int)):
+                fns = {}
+                for dtype, name in ((np.float32, "sgemm"), (np.float64, "dgemm")):
+                    fn = getattr(lib, f"{prefix}cblas_{name}{suffix}", None)
+                    if fn is None:
+                        break
+                    real = ctypes.c_float if dtype is np.float32 else ctypes.c_double
+                    fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, int_t, int_t,
+                                   int_t, real, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t,
+                                   real, ctypes.c_void_p, int_t]
+                    fn.restype = None
+                    fns[np.dtype(dtype)] = fn
+                if len(fns) == 2:
+                    return fns
+    return None
+
+
+def available():
+    """True when ``gemm_acc`` runs as one BLAS call (for float32/float64 host arrays)."""
+    global _fns
+    if _fns is _UNSET:
+        _fns = _load()
+    return _fns is not None
+
+
+def _operand(x, item):
+    """(transpose flag, leading dimension) for reading 2-D ``x`` in place, or None.
+
+    A row-major array with unit column stride reads as is (rows ``ld`` elements apart); a
+    column-major one (a transposed view) reads as the transpose of a row-major array.
+    """
+    r, c = x.shape
+    s0, s1 = x.strides
+    if s1 == item and s0 % item == 0 and s0 // item >= max(1, c) and r > 1:
+        return _NO_TRANS, s0 // item
+    if s0 == item and s1 % item == 0 and s1 // item >= max(1, r) and c > 1:
+        return _TRANS, s1 // item
+    return None
+
+
+def gemm_acc(a, b, c):
+    """c += a @ b in place, for 2-D arrays a (M, K), b (K, N), c (M, N).
+
+    Formula: C ← A·B + C (BLAS GEMM with α = β = 1). ``a`` and ``b`` may be transposed
+    views (read in place); ``c`` must be row-major with unit column stride for the one-call
+    path and must not overlap ``a`` or ``b``. Other cases run ``c += a @ b`` in NumPy (same
+    value up to rounding).
+    """
+    M, K = a.shape
+    N = b.shape[1]
+    if b.shape[0] != K or c.shape != (M, N):
+        raise ValueError(f"gemm_acc: shapes {a.shape} @ {b.shape} do not give {c.shape}")
+    fns = _fns if _fns is not _UNSET else (available() and _fns)
+    dt = c.dtype
+    fn = fns.get(dt) if fns else None
+    if (fn is None or type(a) is not np.ndarray or type(b) is not np.ndarray
+            or type(c) is not np.ndarray or a.dtype != dt or b.dtype != dt
+            or np.may_share_memory(c, a) or np.may_share_memory(c, b)):
+        c += a @ b
+        return c
+    item = dt.itemsize
+    oa, ob = _operand(a, item), _operand(b, item)
+    s0, s1 = c.strides
+    if (oa is None or ob is None or M < 2 or N < 2 or K < 1 or s1 != item
+            or s0 % item or s0 // item < N or not c.flags.writeable):
+        c += a @ b
+        return c
+    fn(_ROW_MAJOR, oa[0], ob[0], M, N, K, 1.0, a.ctypes.data, oa[1], b.ctypes.data, ob[1],
+       1.0, c.ctypes.data, s0 // item)
+    return c

@@ -171,7 +171,8 @@ class ConvChunk:
         self.wm = wm
 
     def __call__(self, xc, oc, relu=False):
-        """oc (n, Ho, Wo, O) = conv(xc) + b, then max(·, 0) if ``relu``."""
+        """oc (n, Ho, Wo, O) = conv(xc) + b, then max(·, 0) if ``relu``; returns the im2col
+        matrix (G, n·Ho·Wo, K [+ 1]), valid until this thread's next call."""
         xp, O = self.xp, self.O
         A = self.cols()(xc)
         o = oc.reshape(-1, O)
@@ -184,6 +185,7 @@ class ConvChunk:
         if relu:
             # Fused while the chunk is still in cache: one pass fewer over the output.
             relu_(o, xp)
+        return A
 
 
 def forward_chunk_size(x_shape, w_shape, geo, groups, dtype, xp):
@@ -245,8 +247,12 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
 
     The weight and bias gradients come from ``conv_weight_grad``; the input gradient from
     ``conv_input_grad_stride1`` when it is itself a convolution (stride 1, no groups) and
-    from ``conv_input_grad`` otherwise.
+    from ``conv_input_grad`` otherwise. When both dL/dx and dL/dW are wanted and dL/dx is a
+    convolution, one im2col per chunk serves both (``_backward_shared``).
     """
+    tgeo = _transposed_geometry(geo, w.shape) if groups == 1 else None
+    if need_x and need_w and tgeo is not None:
+        return _backward_shared(x, w, gy, geo, tgeo, need_b, gx, relu_out)
     gw = gb = None
     if need_w or need_b:
         # The ReLU mask is applied chunk by chunk inside the weight-gradient pass (on the
@@ -259,11 +265,39 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
     elif relu_out is not None:
         gy = array_module(gy).multiply(gy, relu_out > 0)
     if need_x:
-        tgeo = _transposed_geometry(geo, w.shape) if groups == 1 else None
         if tgeo is not None:
             gx = conv_input_grad_stride1(gy, w, tgeo, gx)
         else:
             gx = conv_input_grad(gy, w, geo, groups, gx)
+    return gx, gw, gb
+
+
+def _backward_shared(x, w, gy, geo, tgeo, need_b, gx, relu_out):
+    """(dL/dx, dL/dW, dL/db or None) of a stride-1 convolution without groups, in batch
+    chunks on the pool: each chunk builds the im2col matrix of (masked) dL/dy for dL/dx and
+    reuses it for dL/dW (``WeightGradFromInputGrad``)."""
+    xp = array_module(gy)
+    N, _, _, O = gy.shape
+    C, dtype = w.shape[2], gy.dtype
+    if gx is None:
+        gx = xp.empty((N, geo.H, geo.W, C), dtype)
+    if N == 0:
+        return gx, xp.zeros(w.shape, dtype), xp.zeros((O,), dtype) if need_b else None
+    chunk, spans, work = _chunks(gy, w.shape, 1)
+    wflip = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
+    back = ConvChunk(gy.shape, wflip, None, tgeo, 1, chunk, dtype, xp)
+    acc = WeightGradFromInputGrad(w.shape, len(spans), chunk * geo.Ho * geo.Wo, dtype, xp,
+                                  True, need_b)
+    scratch = _per_slot(lambda: xp.empty((chunk,) + gy.shape[1:], dtype))
+
+    def run(c):
+        n0, n1 = spans[c]
+        g = gy[n0:n1]
+        if relu_out is not None:
+            g = xp.multiply(g, relu_out[n0:n1] > 0, out=scratch()[:n1 - n0])
+        acc(c, x[n0:n1], back(g, gx[n0:n1])[0], g.reshape(-1, O))
+    parallel.parallel_for(len(spans), run, work=work)
+    gw, gb = acc.total()
     return gx, gw, gb
 
 
@@ -323,6 +357,52 @@ class WeightGrad:
             gw = total[:, :self.K].transpose(1, 0, 2).reshape(self.kernel_shape)
             if self.ones_in_cols:
                 gb = self.xp.ascontiguousarray(total[0, self.K])
+        if self.gb_parts is not None:
+            gb = _sum_in_order(self.gb_parts)
+        return gw, gb
+
+
+class WeightGradFromInputGrad:
+    """dL/dW and dL/db of a stride-1 convolution without groups, from the im2col matrix D
+    that its input gradient builds anyway (dL/dx is the convolution of dL/dy with the
+    flipped kernel, ``conv_input_grad_stride1``): no im2col of x in the backward pass.
+
+    D's row for input cell (n, h, w) holds the window of dL/dy that the cell feeds, its
+    column (i', j', o) pairing with kernel tap (kh−1−i', kw−1−j'), so::
+
+        dL/dW[kh−1−i', kw−1−j', c, o] = Σ_(n,h,w) x[n, h, w, c] · D[(n, h, w), (i', j', o)]
+
+    one product xᵀ·D per chunk (partial sums added in chunk order by ``total``, as in
+    ``WeightGrad``), and dL/db = Σ_rows dL/dy as a matrix-vector product.
+    """
+
+    def __init__(self, kernel_shape, n_chunks, rows, dtype, xp, need_w=True, need_b=False):
+        """``rows``: the most rows of dL/dy a chunk has (for dL/db's vector of ones)."""
+        kh, kw, C, O = kernel_shape
+        self.kernel_shape, self.xp = kernel_shape, xp
+        self.parts = xp.empty((n_chunks, C, kh * kw * O), dtype) if need_w else None
+        self.ones = xp.ones(rows, dtype) if need_b else None
+        self.gb_parts = xp.empty((n_chunks, O), dtype) if need_b else None
+
+    def __call__(self, c, xc, D, g2):
+        """Chunk ``c``: its input ``xc`` (n, H, W, C), D (n·H·W, kh·kw·O), dL/dy rows g2."""
+        xp = self.xp
+        if self.parts is not None:
+            x2 = xc.reshape(-1, xc.shape[-1]).T
+            if x2.dtype == D.dtype == self.parts.dtype:
+                xp.matmul(x2, D, out=self.parts[c])
+            else:
+                self.parts[c] = xp.matmul(x2, D)
+        if self.gb_parts is not None:
+            xp.matmul(self.ones[:len(g2)], g2, out=self.gb_parts[c])
+
+    def total(self):
+        """(dL/dW or None, dL/db or None)."""
+        gw = gb = None
+        if self.parts is not None:
+            kh, kw, C, O = self.kernel_shape
+            flipped = _sum_in_order(self.parts).reshape(C, kh, kw, O)
+            gw = self.xp.ascontiguousarray(flipped[:, ::-1, ::-1].transpose(1, 2, 0, 3))
         if self.gb_parts is not None:
             gb = _sum_in_order(self.gb_parts)
         return gw, gb

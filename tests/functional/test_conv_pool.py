@@ -143,6 +143,26 @@ def test_chunks_carry_a_minimum_of_work():
     assert least(7, 128, geo, (3, 3, 32, 64), np, 96e6) == 13   # 14, evened out: 10 of 13
 
 
+@pytest.mark.parametrize("case", [CASES[1], CASES[2], CASES[4]])
+def test_weight_gradient_from_the_input_gradients_im2col(case, monkeypatch):
+    """With dL/dx wanted, dL/dW = xᵀ·D from the im2col matrix D that dL/dx builds (flipped
+    taps); it equals the gradient from x's own im2col up to float32 rounding (several
+    chunks, bias, dilation)."""
+    monkeypatch.setattr(_kernels, "CHUNK_BYTES", 3000)
+    monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
+    x, w, b, kw, _ = _case(case)
+    results = []
+    for shared in (True, False):
+        monkeypatch.setattr(conv_pool, "SHARE_IM2COL", shared)
+        tx, tw, tb = (ds.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = conv2d_max_pool2d(tx, tw, tb, **kw)
+        (y * ds.tensor(np.linspace(-1, 1, y.size, dtype=np.float32).reshape(y.shape))) \
+            .sum().backward()
+        results.append([tx.grad, tw.grad, tb.grad])
+    for ours, plain in zip(*results):
+        np.testing.assert_allclose(ours, plain, rtol=1e-5, atol=1e-5 * np.abs(plain).max())
+
+
 def test_empty_batch():
     x = np.zeros((0, 6, 6, 2), np.float32)
     w = rand(3, 3, 2, 3, seed=1)

@@ -7,7 +7,7 @@ C_out) for conv2d, (k, C_in, C_out) for conv1d, (kh, kw, C_out, C_in) for conv2d
 Like every deep-learning library (and unlike the textbook definition) these compute a
 cross-correlation: the kernel is not flipped. Output sizes come from
 ``deepsheet.diagnostics.conv_output_size``; "same" padding puts an odd extra row/column at
-the bottom/right, as Keras does. The kernels live in ``_im2col.py``.
+the bottom/right, as Keras does. The kernels live in ``_im2col.py`` and ``_conv_grads.py``.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from ..autograd import Function
 from ..backend import array_module
 from ._conv_arithmetic import (conv_transpose_output_size, conv_transpose_padding,
                                normalize_tuple, resolve_padding)
-from ._im2col import conv_backward, conv_forward
+from ._conv_grads import conv_backward
+from ._im2col import conv_forward
 from ._kernels import Geometry, chunk_size
 from ._util import as_tensor
 

@@ -31,8 +31,8 @@ from .. import parallel
 from ..autograd import Function
 from ..backend import array_module
 from ._conv_arithmetic import normalize_tuple
-from ._im2col import (ConvChunk, WeightGrad, WeightGradFromInputGrad, _per_slot,
-                      _transposed_geometry, _view, forward_chunk_size)
+from ._conv_grads import WeightGrad, WeightGradFromInputGrad
+from ._im2col import ConvChunk, _per_slot, _transposed_geometry, _view, forward_chunk_size
 from ._kernels import Geometry, chunk_size, relu_
 from .conv import _check_conv_inputs, _check_rank, _fused_relu, _geometry, conv2d
 from .pooling import _tiles, max_pool2d, max_pool_chunk, unpool_chunk

@@ -49,7 +49,8 @@ def conv_backward(x, w, gy, geo, groups, need_x, need_w, need_b, gx=None, relu_o
 def _backward_shared(x, w, gy, geo, tgeo, need_b, gx, relu_out):
     """(dL/dx, dL/dW, dL/db or None) of a stride-1 convolution without groups, in batch
     chunks on the pool: each chunk builds the im2col matrix of (masked) dL/dy for dL/dx and
-    reuses it for dL/dW (``WeightGradFromInputGrad``)."""
+    reuses it for dL/dW (``WeightGradFromInputGrad``). The masked dL/dy is written straight
+    into the im2col's staging buffer, whose rows (zero borders included) give dL/db."""
     xp = array_module(gy)
     N, _, _, O = gy.shape
     C, dtype = w.shape[2], gy.dtype
@@ -60,16 +61,26 @@ def _backward_shared(x, w, gy, geo, tgeo, need_b, gx, relu_out):
     chunk, spans, work = _chunks(gy, w.shape, 1)
     wflip = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
     back = ConvChunk(gy.shape, wflip, None, tgeo, 1, chunk, dtype, xp)
-    acc = WeightGradFromInputGrad(w.shape, len(spans), chunk * geo.Ho * geo.Wo, dtype, xp,
-                                  True, need_b)
+    stage = back.cols().stage
+    rows = max(geo.Ho * geo.Wo, 0 if stage is None else stage[0].size // O)
+    acc = WeightGradFromInputGrad(w.shape, len(spans), chunk * rows, dtype, xp, True, need_b)
     scratch = _per_slot(lambda: xp.empty((chunk,) + gy.shape[1:], dtype))
 
     def run(c):
         n0, n1 = spans[c]
         g = gy[n0:n1]
-        if relu_out is not None:
-            g = xp.multiply(g, relu_out[n0:n1] > 0, out=scratch()[:n1 - n0])
-        acc(c, x[n0:n1], back(g, gx[n0:n1])[0], g.reshape(-1, O))
+        st = back.staging(n1 - n0, gy.shape[1:])
+        if st is not None:
+            if relu_out is not None:
+                xp.multiply(g, relu_out[n0:n1] > 0, out=st)
+            else:
+                st[...] = g
+            g, g2 = st, back.staged_rows(n1 - n0)
+        else:
+            if relu_out is not None:
+                g = xp.multiply(g, relu_out[n0:n1] > 0, out=scratch()[:n1 - n0])
+            g2 = g.reshape(-1, O)
+        acc(c, x[n0:n1], back(g, gx[n0:n1], staged=st is not None)[0], g2)
     parallel.parallel_for(len(spans), run, work=work)
     gw, gb = acc.total()
     return gx, gw, gb

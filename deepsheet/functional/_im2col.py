@@ -79,14 +79,26 @@ class Im2col:
             if self.ones:
                 self.buf[..., K] = 1
 
-    def __call__(self, xc):
-        """The im2col matrix of chunk ``xc`` as (G, n·Ho·Wo, kh·kw·C/G [+ 1])."""
+    def staging(self, n, shape):
+        """Where a caller may write an (n,) + ``shape`` chunk instead of passing it: the
+        interior of the zero-bordered staging buffer (then ``__call__(..., staged=True)``
+        skips the copy), or None (no staging buffer, or windows that skip trailing rows)."""
+        g, (H, W, _) = self.geo, shape
+        if self.stage is None or self.rows != H or self.cols != W:
+            return None
+        return self.stage[:n, g.pt:g.pt + H, g.pl:g.pl + W]
+
+    def __call__(self, xc, staged=False):
+        """The im2col matrix of chunk ``xc`` as (G, n·Ho·Wo, kh·kw·C/G [+ 1]); ``staged``:
+        ``xc`` is already the ``staging`` view, written by the caller."""
         g, n = self.geo, xc.shape[0]
         if self.direct:
             src = xc
         else:
             src = self.stage[:n]
-            src[:, g.pt:g.pt + self.rows, g.pl:g.pl + self.cols] = xc[:, :self.rows, :self.cols]
+            if not staged:
+                src[:, g.pt:g.pt + self.rows, g.pl:g.pl + self.cols] = \
+                    xc[:, :self.rows, :self.cols]
         s0, s1, s2, s3 = src.strides
         as_strided = self.xp.lib.stride_tricks.as_strided
         rows, rstr = _row_axes(g, n, s0, s1, s2, self.order)
@@ -170,11 +182,22 @@ class ConvChunk:
             wm = w.reshape(K, groups, self.og).transpose(1, 0, 2)
         self.wm = wm
 
-    def __call__(self, xc, oc, relu=False):
+    def staging(self, n, shape):
+        """This thread's ``Im2col.staging`` view for an (n,) + ``shape`` chunk, or None."""
+        return self.cols().staging(n, shape)
+
+    def staged_rows(self, n):
+        """This thread's whole staging buffer for n samples as rows (zero borders included),
+        or None: sums over it equal sums over the staged chunk."""
+        st = self.cols().stage
+        return None if st is None else st[:n].reshape(-1, st.shape[-1])
+
+    def __call__(self, xc, oc, relu=False, staged=False):
         """oc (n, Ho, Wo, O) = conv(xc) + b, then max(·, 0) if ``relu``; returns the im2col
-        matrix (G, n·Ho·Wo, K [+ 1]), valid until this thread's next call."""
+        matrix (G, n·Ho·Wo, K [+ 1]), valid until this thread's next call. ``staged``: xc
+        is this thread's ``staging`` view (see ``Im2col.staging``)."""
         xp, O = self.xp, self.O
-        A = self.cols()(xc)
+        A = self.cols()(xc, staged)
         o = oc.reshape(-1, O)
         if self.groups == 1:
             xp.matmul(A[0], self.wm, out=o)

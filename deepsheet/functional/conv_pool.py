@@ -109,7 +109,7 @@ class Conv2dMaxPool2dOp(Function):
         shared = SHARE_IM2COL and need_x and x is not None
         acc = None
         if shared:
-            acc = WeightGradFromInputGrad(w.shape, len(spans), chunk * geo.Ho * geo.Wo, dtype,
+            acc = WeightGradFromInputGrad(w.shape, len(spans), chunk * _rows(back, geo), dtype,
                                           xp, need_w, need_b)
         elif need_w or need_b:
             acc = WeightGrad(self.x_shape, w.shape, geo, 1, len(spans), chunk, dtype, xp,
@@ -126,11 +126,17 @@ class Conv2dMaxPool2dOp(Function):
             g = gp[n0:n1]
             if p is not None:  # the ReLU's mask, on the pooled values
                 g = xp.multiply(g, p[n0:n1] > 0, out=gm()[:n1 - n0])
-            z = gz()[:n1 - n0]
+            # Shared: dL/dz goes straight into the input gradient's im2col staging buffer
+            # (one copy of it fewer a chunk); its rows, zero borders included, give dL/db.
+            z = back.staging(n1 - n0, (geo.Ho, geo.Wo, O)) if shared else None
+            staged = z is not None
+            if not staged:
+                z = gz()[:n1 - n0]
             unpool_chunk(g, z, [bt[n0:n1] for bt in beats], pgeo, taps, xp,
                          _blocks(z, self.order))
             if shared:
-                acc(c, x[n0:n1], back(z, gx[n0:n1])[0], z.reshape(-1, O))
+                rows = back.staged_rows(n1 - n0) if staged else z.reshape(-1, O)
+                acc(c, x[n0:n1], back(z, gx[n0:n1], staged=staged)[0], rows)
                 return
             if acc is not None:
                 acc(c, None if x is None else x[n0:n1], z.reshape(-1, O))
@@ -139,6 +145,13 @@ class Conv2dMaxPool2dOp(Function):
         parallel.parallel_for(len(spans), run, work=N * per)
         gw, gb = acc.total() if acc is not None else (None, None)
         return gx, gw, gb
+
+
+def _rows(back, geo):
+    """Rows of dL/dz a sample brings to dL/db: its staging buffer's (borders included) when
+    the input gradient's im2col stages, else its own."""
+    stage = back.cols().stage
+    return max(geo.Ho * geo.Wo, 0 if stage is None else stage[0].size // stage.shape[-1])
 
 
 def _blocks(z, order):

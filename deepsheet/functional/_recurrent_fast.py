@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from .. import parallel
-from ._gemm import gemm_acc
+from ._gemm import gemm_acc, stepped_acc
 
 
 # Rows per chunk of the time loops: 64-row chunks cost ~10% on one thread (batch 128), so
@@ -349,9 +349,14 @@ def lstm_backward(k, g_seq, g_h, g_c):
                     xp.dot(up, d, out=dh)
             dh0[a:b_], dc0[a:b_] = dh.T, dc.T
 
+        step = stepped_acc(acc, dz, st, transpose_b=True)  # the BLAS call prepared once
+
         def consume(t):          # dU, db, dW += [h_{t-1}; 1; x_t]·δ_tᵀ
-            _acc_t(acc, dz[min(t, len(dz) - 1)], st[t],
-                      h if t == 0 and k.zero_h0 else 0, t == t_len - 1, xp)
+            s, first = (h if t == 0 and k.zero_h0 else 0), t == t_len - 1
+            if step is not None and not (s or first):
+                step(min(t, len(dz) - 1), t)
+            else:
+                _acc_t(acc, dz[min(t, len(dz) - 1)], st[t], s, first, xp)
         _steps(loop, consume, overlap)
         parts[ci], keep[ci] = acc, dz
     _timed(rec, overlap, parallel.parallel_for, len(chunks), rows, n * t_len * 4 * h * 12)
@@ -464,9 +469,17 @@ def gru_backward(k, g_seq, g_h):
                     dh += zdh
             dh0[a:b_] = dh.T
 
+        step = stepped_acc(acc, e_all[:, h:], st, transpose_b=True)
+        stepx = stepped_acc(accx, e_all[:, :h], st[:, h:], transpose_b=True)
+
         def consume(t):      # d[U; b'; W]_{z,r,rec} += [h; 1; x]·δᵀ, d[b; W]_n += [1; x]·δnᵀ
-            e, first = e_all[min(t, len(e_all) - 1)], t == t_len - 1
-            _acc_t(acc, e[h:], st[t], h if t == 0 and k.zero_h0 else 0, first, xp)
+            i, first = min(t, len(e_all) - 1), t == t_len - 1
+            s, e = (h if t == 0 and k.zero_h0 else 0), e_all[i]
+            if step is not None and stepx is not None and not (s or first):
+                step(i, t)
+                stepx(i, t)
+                return
+            _acc_t(acc, e[h:], st[t], s, first, xp)
             _acc_t(accx, e[:h], st[t, h:], 0, first, xp)
         _steps(loop, consume, overlap)
         parts[ci], keep[ci] = (acc, accx), e_all

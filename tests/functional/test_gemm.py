@@ -76,3 +76,26 @@ def test_wrong_shapes_raise():
     a = np.ones((3, 4), np.float32)
     with pytest.raises(ValueError, match=r"gemm_acc: shapes \(3, 4\) @ \(5, 2\)"):
         _gemm.gemm_acc(a, np.ones((5, 2), np.float32), np.ones((3, 2), np.float32))
+
+
+def test_stepped_acc_matches_gemm_acc_and_declines_what_it_cannot_do():
+    """The prepared per-step call adds exactly what ``gemm_acc`` adds for the same operands
+    (a loop over time steps: stacks of matrices, the second read transposed)."""
+    if not _gemm.available():
+        pytest.skip("no OpenBLAS found behind NumPy: stepped_acc is never used")
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((5, 12, 8)).astype(np.float32)       # (steps, M, K)
+    b = rng.standard_normal((6, 10, 8)).astype(np.float32)       # (steps, N, K): read as .T
+    c0 = rng.standard_normal((12, 10)).astype(np.float32)
+    step = _gemm.stepped_acc(c := c0.copy(), a, b, transpose_b=True)
+    want = c0.copy()
+    for i, j in ((0, 1), (4, 5), (2, 0)):
+        step(i, j)
+        _gemm.gemm_acc(a[i], b[j].T, want)
+        assert np.array_equal(c, want)
+    sub = _gemm.stepped_acc(c, a[:, 2:], b[:, :, :], transpose_b=True)   # a row slice
+    assert sub is None                                                    # M mismatch
+    assert _gemm.stepped_acc(c, a.astype(np.float64), b, True) is None    # mixed dtypes
+    assert _gemm.stepped_acc(a[0], a, b, True) is None                    # c overlaps a
+    view = _gemm.stepped_acc(c[:, :10], a[:, :, :], b, transpose_b=True)
+    assert view is not None

@@ -145,6 +145,48 @@ def overhead(args):
         t1 = best(lambda: [fn(i) for i in range(len(sp))], max(1, (1 << 22) // n))
         t2 = best(lambda: parallel.parallel_for(len(sp), fn), max(1, (1 << 22) // n))
         print(f"| {3 * 4 * n:,} | {1e6 * t1:.1f} | {1e6 * t2:.1f} | {t1 / t2:.2f} |")
+    gil_handover()
+
+
+def gil_handover():
+    """Two Python threads each making 20 NumPy calls in a row (x * y -> out) against one thread
+    making all 40: how long a call must be before a second thread pays. Every call releases
+    Python's lock and takes it back; when the other thread waits for it, the hand-over wakes
+    a sleeping thread, which on a virtual CPU that halts when idle takes tens of µs."""
+    import statistics
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    print("| elements per call | 1 thread, µs a call | 2 threads, µs a call | speed-up |")
+    print("|---|---|---|---|")
+    ex = ThreadPoolExecutor(1)
+    for n in (20_000, 100_000, 400_000):
+        arrs = [tuple(np.random.rand(n).astype(np.float32) for _ in range(3)) for _ in range(2)]
+
+        def work(i, arrs=arrs):
+            a, b, o = arrs[i]
+            for _ in range(20):
+                np.multiply(a, b, out=o)
+
+        def two():
+            f = ex.submit(work, 1)
+            work(0)
+            f.result()
+
+        def one():
+            work(0)
+            work(1)
+        rates = {}
+        for name, fn in (("one", one), ("two", two)) * 2:
+            times = []
+            for _ in range(30):
+                t = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t)
+            rates.setdefault(name, []).append(statistics.median(times) / 40)
+        t1, t2 = min(rates["one"]), min(rates["two"])
+        print(f"| {n:,} | {1e6 * t1:.1f} | {1e6 * t2:.1f} | {t1 / t2:.2f} |")
+    ex.shutdown()
 
 
 def profile(args):

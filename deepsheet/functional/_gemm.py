@@ -25,7 +25,7 @@ __all__ = ["gemm_acc", "available"]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _UNSET = object()
-_fns = _UNSET  # {dtype: (cblas function, integer type)} or None when no usable BLAS
+_fns = _UNSET  # {dtype: cblas_?gemm function} or None when no usable BLAS
 
 
 def _load():

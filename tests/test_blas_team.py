@@ -201,3 +201,29 @@ def test_mlp_fit_in_a_team_matches_torch(threads, free_cpus):
     theirs = [t.detach().numpy() for lin in net[::2] for t in (lin.weight.T, lin.bias)]
     for ours, t in zip(model.get_weights(), theirs):
         np.testing.assert_allclose(ours, t, **F32)
+
+
+def test_team_size_is_tuned_by_timing_the_steps():
+    """The first 2·TRIALS steps alternate the offered size and one thread, timed; the faster
+    is kept until the next round of trials; a new offer (the load changed) starts again."""
+    from deepsheet.models.loops import _TeamTuner
+    tuner = _TeamTuner()
+    slow_team = {2: 2.4e-3, 1: 2.1e-3}           # a machine where the idle team thread hurts
+    sizes = []
+    for _ in range(2 * _TeamTuner.TRIALS):
+        n, trial = tuner.size(2)
+        assert trial
+        sizes.append(n)
+        tuner.record(n, slow_team[n])
+    assert sizes == [2, 1] * _TeamTuner.TRIALS
+    assert tuner.size(2) == (1, False)            # one thread measured faster: kept
+    for _ in range(_TeamTuner.RETUNE - 2 * _TeamTuner.TRIALS - 1):
+        assert tuner.size(2) == (1, False)
+    fast_team = {2: 1.5e-3, 1: 2.1e-3}
+    for _ in range(2 * _TeamTuner.TRIALS):        # the next round of trials
+        n, trial = tuner.size(2)
+        assert trial
+        tuner.record(n, fast_team[n])
+    assert tuner.size(2) == (2, False)
+    assert tuner.size(1) == (1, False)            # one thread offered: nothing to tune
+    assert tuner.size(3) == (3, True)             # another offer: trials again

@@ -10,6 +10,7 @@ at the start of each pass.
 from __future__ import annotations
 
 import contextlib
+import time
 import warnings
 
 import numpy as np
@@ -21,6 +22,46 @@ from ..tensor import Tensor
 from .data_adapter import pack_data
 
 __all__ = ["Loops", "as_float"]
+
+
+class _TeamTuner:
+    """The size of the BLAS team a dense-only model's steps run in: the threads
+    ``parallel.team_threads`` offers, or one, whichever its steps measure faster.
+
+    OpenBLAS's idle team thread spins between products, and on some machines that slows the
+    caller's serial work (Adam, the layers' glue) more than the second thread gains: on the
+    2-vCPU VM this was measured on, the reference MLP's two-thread step switched between
+    ~1.5 and ~2.4 ms for minutes at a time while one thread stayed at ~2.1 ms. So the first
+    2·TRIALS steps, and as many every RETUNE steps, alternate the two sizes, and the faster
+    (best of its trials) is kept. A team's products are bit-identical at any size
+    (``parallel.blas_team``), so this changes the speed, never the numbers.
+    """
+
+    TRIALS, RETUNE = 2, 200
+
+    def __init__(self):
+        self.calls, self.offered, self.choice = 0, None, None
+        self.times = {}
+
+    def size(self, n):
+        """(team size for this step, whether it is a timed trial) when ``n`` are offered."""
+        if n == 1:
+            return 1, False
+        if n != self.offered:  # another offer (the load changed): tune again
+            self.offered, self.calls, self.times, self.choice = n, 0, {}, None
+        k = self.calls % self.RETUNE
+        self.calls += 1
+        if k < 2 * self.TRIALS:
+            return (n if k % 2 == 0 else 1), True
+        return (self.choice or n), False
+
+    def record(self, size, seconds):
+        """Keep a trial's time; after the last trial of a round, choose."""
+        times = self.times.setdefault(size, [])
+        times.append(seconds)
+        del times[:-self.TRIALS]
+        if self.calls % self.RETUNE == 2 * self.TRIALS and len(self.times) == 2:
+            self.choice = min(self.times, key=lambda s: min(self.times[s]))
 
 
 def _is_int(value):
@@ -100,12 +141,21 @@ class Loops:
                    for layer in self._all_layers())
 
     def _run_step(self, step, xs, ys, w, team=None):
-        """One step (in a ``blas_team`` block where ``team``; None: ask the layers)."""
+        """One step (in a ``blas_team`` block where ``team``; None: ask the layers), the
+        team's size chosen by timing (``_TeamTuner``)."""
         if team is None:
             team = self._blas_team_ok()
         if team:
-            with parallel.blas_team(parallel.team_threads()):
-                return self._run_step_here(step, xs, ys, w)
+            tuner = vars(self).setdefault("_team_tuners", {}).get(step)
+            if tuner is None:
+                tuner = self._team_tuners[step] = _TeamTuner()
+            n, trial = tuner.size(parallel.team_threads())
+            start = time.perf_counter()
+            with parallel.blas_team(n):
+                logs = self._run_step_here(step, xs, ys, w)
+            if trial:
+                tuner.record(n, time.perf_counter() - start)
+            return logs
         return self._run_step_here(step, xs, ys, w)
 
     def _run_step_here(self, step, xs, ys, w):

@@ -59,11 +59,9 @@ def _backward_shared(x, w, gy, geo, tgeo, need_b, gx, relu_out):
     if N == 0:
         return gx, xp.zeros(w.shape, dtype), xp.zeros((O,), dtype) if need_b else None
     chunk, spans, work = _chunks(gy, w.shape, 1)
-    wflip = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
-    back = ConvChunk(gy.shape, wflip, None, tgeo, 1, chunk, dtype, xp)
-    stage = back.cols().stage
-    rows = max(geo.Ho * geo.Wo, 0 if stage is None else stage[0].size // O)
-    acc = WeightGradFromInputGrad(w.shape, len(spans), chunk * rows, dtype, xp, True, need_b)
+    back = ConvChunk(gy.shape, flipped_kernel(w, xp), None, tgeo, 1, chunk, dtype, xp)
+    acc = WeightGradFromInputGrad(w.shape, len(spans), chunk * dy_rows(back, geo), dtype, xp,
+                                  True, need_b)
     scratch = _per_slot(lambda: xp.empty((chunk,) + gy.shape[1:], dtype))
 
     def run(c):
@@ -84,6 +82,18 @@ def _backward_shared(x, w, gy, geo, tgeo, need_b, gx, relu_out):
     parallel.parallel_for(len(spans), run, work=work)
     gw, gb = acc.total()
     return gx, gw, gb
+
+
+def flipped_kernel(w, xp):
+    """The kernel of dL/dx's convolution: taps reversed, in and out channels swapped."""
+    return xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
+
+
+def dy_rows(back, geo):
+    """Rows of dL/dy a sample brings to dL/db: its staging buffer's (zero borders included)
+    when ``back``'s im2col stages, else its own (Ho·Wo)."""
+    stage = back.cols().stage
+    return max(geo.Ho * geo.Wo, 0 if stage is None else stage[0].size // stage.shape[-1])
 
 
 def _chunks(gy, kernel_shape, groups):
@@ -235,8 +245,7 @@ def conv_input_grad_stride1(gy, w, tgeo, gx=None):
     xp = array_module(gy)
     if gx is None:
         gx = xp.empty((gy.shape[0], tgeo.Ho, tgeo.Wo, w.shape[2]), gy.dtype)
-    wflip = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
-    return conv_forward(gy, wflip, None, tgeo, 1, out=gx)
+    return conv_forward(gy, flipped_kernel(w, xp), None, tgeo, 1, out=gx)
 
 
 def conv_input_grad(gy, w, geo, groups, gx=None):

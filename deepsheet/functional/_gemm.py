@@ -84,6 +84,26 @@ def _operand(x, item):
     return None
 
 
+def _plan(a, b, c):
+    """(function, transA, transB, M, N, K, lda, ldb, ldc) of the one BLAS call that adds
+    a @ b into c (shapes already agree), or None where it does not apply: no OpenBLAS, a
+    GPU array, mixed or other dtypes, overlap, a layout BLAS cannot read in place."""
+    if not available() or any(type(t) is not np.ndarray for t in (a, b, c)):
+        return None
+    dt = c.dtype
+    fn = _fns.get(dt)
+    if (fn is None or a.dtype != dt or b.dtype != dt or np.may_share_memory(c, a)
+            or np.may_share_memory(c, b)):
+        return None
+    (M, K), N, item = a.shape, b.shape[1], dt.itemsize
+    oa, ob = _operand(a, item), _operand(b, item)
+    s0, s1 = c.strides
+    if (oa is None or ob is None or M < 2 or N < 2 or K < 1 or s1 != item
+            or s0 % item or s0 // item < N or not c.flags.writeable):
+        return None
+    return fn, oa[0], ob[0], M, N, K, oa[1], ob[1], s0 // item
+
+
 def gemm_acc(a, b, c):
     """c += a @ b in place, for 2-D arrays a (M, K), b (K, N), c (M, N).
 
@@ -96,23 +116,13 @@ def gemm_acc(a, b, c):
     N = b.shape[1]
     if b.shape[0] != K or c.shape != (M, N):
         raise ValueError(f"gemm_acc: shapes {a.shape} @ {b.shape} do not give {c.shape}")
-    fns = _fns if _fns is not _UNSET else (available() and _fns)
-    dt = c.dtype
-    fn = fns.get(dt) if fns else None
-    if (fn is None or type(a) is not np.ndarray or type(b) is not np.ndarray
-            or type(c) is not np.ndarray or a.dtype != dt or b.dtype != dt
-            or np.may_share_memory(c, a) or np.may_share_memory(c, b)):
+    plan = _plan(a, b, c)
+    if plan is None:
         c += a @ b
         return c
-    item = dt.itemsize
-    oa, ob = _operand(a, item), _operand(b, item)
-    s0, s1 = c.strides
-    if (oa is None or ob is None or M < 2 or N < 2 or K < 1 or s1 != item
-            or s0 % item or s0 // item < N or not c.flags.writeable):
-        c += a @ b
-        return c
-    fn(_ROW_MAJOR, oa[0], ob[0], M, N, K, 1.0, a.ctypes.data, oa[1], b.ctypes.data, ob[1],
-       1.0, c.ctypes.data, s0 // item)
+    fn, ta, tb, M, N, K, lda, ldb, ldc = plan
+    fn(_ROW_MAJOR, ta, tb, M, N, K, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, 1.0,
+       c.ctypes.data, ldc)
     return c
 
 
@@ -124,24 +134,17 @@ def stepped_acc(c, a_stack, b_stack, transpose_b=False):
     instead of ``gemm_acc``'s ~7 (a 28-step loop pays it per row chunk). None where
     ``gemm_acc``'s one-call path does not apply (the caller then uses ``gemm_acc``).
     """
-    if not available() or any(type(t) is not np.ndarray for t in (c, a_stack, b_stack)):
-        return None
-    dt = c.dtype
-    fn = _fns.get(dt)
-    a0, b0 = a_stack[0], (b_stack[0].T if transpose_b else b_stack[0])
-    if (fn is None or a_stack.dtype != dt or b_stack.dtype != dt or a_stack.ndim != 3
+    if (any(type(t) is not np.ndarray for t in (c, a_stack, b_stack)) or a_stack.ndim != 3
             or b_stack.ndim != 3 or np.may_share_memory(c, a_stack)
             or np.may_share_memory(c, b_stack)):
         return None
-    M, K = a0.shape
-    N = b0.shape[1]
-    item = dt.itemsize
-    oa, ob = _operand(a0, item), _operand(b0, item)
-    s0, s1 = c.strides
-    if (b0.shape[0] != K or c.shape != (M, N) or oa is None or ob is None or M < 2 or N < 2
-            or s1 != item or s0 % item or s0 // item < N or not c.flags.writeable):
+    a0, b0 = a_stack[0], (b_stack[0].T if transpose_b else b_stack[0])
+    if b0.shape[0] != a0.shape[1] or c.shape != (a0.shape[0], b0.shape[1]):
         return None
-    ta, lda, tb, ldb, ldc = oa[0], oa[1], ob[0], ob[1], s0 // item
+    plan = _plan(a0, b0, c)
+    if plan is None:
+        return None
+    fn, ta, tb, M, N, K, lda, ldb, ldc = plan
     pa, sa = a_stack.ctypes.data, a_stack.strides[0]
     pb, sb = b_stack.ctypes.data, b_stack.strides[0]
     pc = c.ctypes.data

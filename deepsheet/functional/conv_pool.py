@@ -31,7 +31,7 @@ from .. import parallel
 from ..autograd import Function
 from ..backend import array_module
 from ._conv_arithmetic import normalize_tuple
-from ._conv_grads import WeightGrad, WeightGradFromInputGrad
+from ._conv_grads import WeightGrad, WeightGradFromInputGrad, dy_rows, flipped_kernel
 from ._im2col import ConvChunk, _per_slot, _transposed_geometry, _view, forward_chunk_size
 from ._kernels import Geometry, chunk_size, relu_
 from .conv import _check_conv_inputs, _check_rank, _fused_relu, _geometry, conv2d
@@ -102,15 +102,15 @@ class Conv2dMaxPool2dOp(Function):
         back = None
         if need_x:
             tgeo = _transposed_geometry(geo, w.shape)
-            wflip = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
-            back = ConvChunk((N, geo.Ho, geo.Wo, O), wflip, None, tgeo, 1, chunk, dtype, xp)
+            back = ConvChunk((N, geo.Ho, geo.Wo, O), flipped_kernel(w, xp), None, tgeo, 1,
+                             chunk, dtype, xp)
         # With an input gradient, dL/dW comes from its im2col matrix (no im2col of x: the
         # reference CNN's step 0.987x the time on one thread, WeightGradFromInputGrad).
         shared = SHARE_IM2COL and need_x and x is not None
         acc = None
         if shared:
-            acc = WeightGradFromInputGrad(w.shape, len(spans), chunk * _rows(back, geo), dtype,
-                                          xp, need_w, need_b)
+            acc = WeightGradFromInputGrad(w.shape, len(spans), chunk * dy_rows(back, geo),
+                                          dtype, xp, need_w, need_b)
         elif need_w or need_b:
             acc = WeightGrad(self.x_shape, w.shape, geo, 1, len(spans), chunk, dtype, xp,
                              need_w, need_b, order=self.order)
@@ -145,13 +145,6 @@ class Conv2dMaxPool2dOp(Function):
         parallel.parallel_for(len(spans), run, work=N * per)
         gw, gb = acc.total() if acc is not None else (None, None)
         return gx, gw, gb
-
-
-def _rows(back, geo):
-    """Rows of dL/dz a sample brings to dL/db: its staging buffer's (borders included) when
-    the input gradient's im2col stages, else its own."""
-    stage = back.cols().stage
-    return max(geo.Ho * geo.Wo, 0 if stage is None else stage[0].size // stage.shape[-1])
 
 
 def _blocks(z, order):

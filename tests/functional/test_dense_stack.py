@@ -61,7 +61,8 @@ def test_dense_stack_equals_a_chain_of_dense_nodes_bit_for_bit():
     """Large enough for the products' blocks (> 4 MFLOP): the same blocks either way."""
     rng = np.random.default_rng(0)
     x = rng.random((128, 784), dtype=np.float32)
-    ws = [rng.standard_normal(s).astype(np.float32) * 0.05 for s in ((784, 256), (256, 128), (128, 10))]
+    ws = [rng.standard_normal(s).astype(np.float32) * 0.05
+          for s in ((784, 256), (256, 128), (128, 10))]
     bs = [rng.standard_normal(s).astype(np.float32) for s in (256, 128, 10)]
 
     def run(fused):

@@ -363,6 +363,7 @@ def main(argv=None):
     print(f"reference {args.model.upper()}, {args.subset} samples per epoch, batch {BATCH}, "
           f"{args.epochs} timed epochs per process, {args.rounds} rounds (A B A B); "
           f"{os.cpu_count()} CPUs; start {time.strftime('%H:%M:%S')}, load {os.getloadavg()}")
+    sys.path.insert(0, os.path.dirname(HERE))  # the in-process sections import deepsheet
     rows = []
     settings = args.settings.split(",")
     for name, fn in (("overhead", overhead), ("profile", profile)):

@@ -31,6 +31,7 @@ from .. import parallel
 from ..autograd import Function
 from ..backend import array_module
 from ._conv_arithmetic import normalize_tuple
+from . import _winograd
 from ._conv_grads import WeightGrad, WeightGradFromInputGrad, dy_rows, flipped_kernel
 from ._im2col import ConvChunk, _per_slot, _transposed_geometry, _view, forward_chunk_size
 from ._kernels import Geometry, chunk_size, relu_
@@ -61,6 +62,7 @@ class Conv2dMaxPool2dOp(Function):
         self.x = x if self.needs_input_grad[1] else None
         self.w, self.has_bias, self.x_shape = w, b is not None, x.shape
         self.beats, self.p = beats, (p if self.relu else None)
+        self.wino, self.V = False, None
         if N == 0:
             return p
         chunk, work = forward_chunk_size(x.shape, w.shape, geo, 1, dtype, xp)
@@ -69,14 +71,31 @@ class Conv2dMaxPool2dOp(Function):
         # (``_im2col._row_axes``): the pooling then reads and writes contiguous blocks.
         self.order = order = (self.pool if _tiles(pgeo) and not self.needs_input_grad[0]
                               else None)
-        conv = ConvChunk(x.shape, w, b, geo, 1, chunk, dtype, xp, order=order)
+        wino = (self.pool == (2, 2) and _tiles(pgeo)
+                and _winograd.usable(x.shape, w.shape, geo, xp))
+        self.wino = wino
+        if wino:
+            # 3x3 "same": Winograd's F(2x2, 3x3), whose 2x2 output blocks are the pooling
+            # windows; it writes the cells tap by tap as well.
+            chunk = min(chunk, WINOGRAD_CHUNK)
+            conv = _winograd.WinogradConv(x.shape, w, b, chunk, dtype)
+            # The transformed input tiles, kept for dL/dW (saves transforming x again).
+            self.V = (xp.empty((4, 4, N, pgeo.Ho, pgeo.Wo, x.shape[3]), dtype)
+                      if self.needs_input_grad[1] else None)
+            order = self.pool
+        else:
+            conv = ConvChunk(x.shape, w, b, geo, 1, chunk, dtype, xp, order=order)
         scratch = _per_slot(lambda: xp.empty((chunk, geo.Ho, geo.Wo, O), dtype))
         spans = tapered_spans(N, chunk)
 
         def run(i):
             n0, n1 = spans[i]
             z = scratch()[:n1 - n0]
-            conv(x[n0:n1], z)
+            if wino:
+                conv(x[n0:n1], _view(z, (2, 2, n1 - n0, pgeo.Ho, pgeo.Wo, O)),
+                     None if self.V is None else self.V[:, :, n0:n1])
+            else:
+                conv(x[n0:n1], z)
             pc = p[n0:n1]
             max_pool_chunk(z, pc, [bt[n0:n1] for bt in beats], taps, xp, _blocks(z, order))
             if self.relu:
@@ -95,6 +114,8 @@ class Conv2dMaxPool2dOp(Function):
         if N == 0:
             return (gx, xp.zeros(w.shape, dtype) if need_w else None,
                     xp.zeros((O,), dtype) if need_b else None)
+        if self.wino:
+            return self._winograd_backward(gp, gx, need_x, need_w, need_b)
         # Chunks sized as the unfused weight-gradient pass's (its im2col and dL/dz in cache).
         per = geo.Ho * geo.Wo * (kh * kw * C + O) * np.dtype(dtype).itemsize
         chunk = _at_least(chunk_size(N, per, xp), N, geo, w.shape, xp, MIN_CHUNK_FLOPS)
@@ -146,6 +167,33 @@ class Conv2dMaxPool2dOp(Function):
         gw, gb = acc.total() if acc is not None else (None, None)
         return gx, gw, gb
 
+    def _winograd_backward(self, gp, gx, need_x, need_w, need_b):
+        """The backward of a Winograd forward: dL/dz tap by tap, then F(2x2, 3x3) for dL/dx
+        and the transformed products for dL/dW (``_winograd.WinogradBackward``)."""
+        pgeo, taps, beats, p = self.pgeo, self.taps, self.beats, self.p
+        N, Hp, Wp, O = gp.shape
+        chunk = min(WINOGRAD_BACKWARD_CHUNK, N)
+        spans = tapered_spans(N, chunk)
+        back = _winograd.WinogradBackward(self.x_shape, self.w, len(spans), chunk, gp.dtype,
+                                          need_x, need_w, need_b, kept=True)
+        gz = _per_slot(lambda: np.empty((4, chunk, Hp, Wp, O), gp.dtype))
+        gm = _per_slot(lambda: np.empty((chunk, Hp, Wp, O), gp.dtype))
+        V = self.V
+
+        def run(c):
+            n0, n1 = spans[c]
+            g = gp[n0:n1]
+            if p is not None:  # the ReLU's mask, on the pooled values
+                g = np.multiply(g, p[n0:n1] > 0, out=gm()[:n1 - n0])
+            z = gz()[:, :n1 - n0]
+            unpool_chunk(g, None, [bt[n0:n1] for bt in beats], pgeo, taps, np, list(z))
+            back(c, None, _view(z, (2, 2) + z.shape[1:]), None if gx is None else gx[n0:n1],
+                 None if V is None else V[:, :, n0:n1])
+        parallel.parallel_for(len(spans), run, work=N * Hp * Wp * O * 64)
+        gw, gb = back.total()
+        self.V = None
+        return gx, gw, gb
+
 
 def _blocks(z, order):
     """Each pooling tap's block of z (n, Ho, Wo, O) whose cells come tap by tap, or None."""
@@ -170,6 +218,9 @@ MIN_CHUNK_FLOPS = 16e6
 # took 6.8-7.2 ms at 2 threads instead of 7.0-7.3 (12.1 vs 12.3 on one). Never fewer than
 # 4 chunks a batch from this.
 FORWARD_CHUNK_FLOPS = 96e6
+# Samples per chunk of the Winograd forward (its buffers are ~2.3x a chunk's im2col).
+WINOGRAD_CHUNK = 8
+WINOGRAD_BACKWARD_CHUNK = 8
 
 
 def _at_least(chunk, n, geo, w_shape, xp, flops):

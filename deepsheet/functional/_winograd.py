@@ -1,0 +1,306 @@
+"""Winograd's minimal filtering F(2x2, 3x3) for the fused 3x3 convolution + 2x2 max pooling.
+
+A 3x3 "same" convolution with stride 1 computes each 2x2 block of outputs from a 4x4 tile of
+the zero-bordered input (tiles overlap by 2). Winograd's algorithm (Lavin & Gray 2016) does
+it with 16 products per input/output channel pair instead of 36:
+
+    Y = Aᵀ [ (G W Gᵀ) ⊙ (Bᵀ D B) ] A
+
+    Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]      (input tile D, 4x4)
+    G  = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]        (kernel W, 3x3)
+    Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]                                  (output Y, 2x2)
+
+Summed over input channels, each of the 16 positions ξ of the transformed tile is one
+matrix product over all tiles: M[ξ] = V[ξ] · U[ξ] with V[ξ] (tiles, C) and U[ξ] (C, O).
+For the reference CNN's 32 -> 64 layer that is 16 products of K = 32 instead of one of
+K = 288: 2.25x fewer multiplications, at the price of the transforms (additions only).
+
+Why the layout (measured, reference CNN, one thread, a batch of 128 at 14x14x32 -> 64):
+every transform is a few whole-array additions, never a loop over tiles. The columns of
+the zero-bordered input are stored de-interleaved (even columns, then odd ones): the
+tiles' column stage then reads runs of Wo/2 · C contiguous values instead of runs of C
+(2.1 -> 0.6 ms a batch), and the outputs are written pooling tap by pooling tap
+((a, b, n, i, j, O) for output cell (2i + a, 2j + b)), which is the layout the fused
+pooling reads as contiguous blocks.
+
+Transform rows are kept in the order (0, 3, 1, 2): the two differences d0 − d2 and
+d1 − d3 of the input transform are then one NumPy call on a strided view.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._im2col import _per_slot
+
+# Switch for tests and benchmarks (the im2col path gives the same numbers up to rounding).
+ENABLED = True
+# Fewer channels than this and the im2col product's K = 9·C is short anyway; below it
+# the transforms cost more than the products they save.
+MIN_CHANNELS = 16
+
+_ORDER = (0, 3, 1, 2)  # storage position s holds transform row _ORDER[s]
+_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])[list(_ORDER)]
+
+
+def usable(x_shape, w_shape, geo, xp):
+    """True for a host-array 3x3 convolution with stride 1, no dilation, one cell of zero
+    padding on every side and an even output size, with at least MIN_CHANNELS input and
+    output channels (the 2x2 output blocks are then the 2x2 pooling windows)."""
+    kh, kw, C, O = w_shape
+    g = geo
+    return (ENABLED and xp is np and (kh, kw) == (3, 3)
+            and (g.sh, g.sw, g.dh, g.dw) == (1, 1, 1, 1) and (g.pt, g.pl) == (1, 1) and g.Ho == x_shape[1] and g.Wo == x_shape[2]
+            and g.Ho % 2 == 0 and g.Wo % 2 == 0 and C >= MIN_CHANNELS and O >= MIN_CHANNELS)
+
+
+def kernel_transform(w, dtype):
+    """U = G W Gᵀ for each channel pair: (16, C, O) in storage order, computed in float64."""
+    u = np.einsum("ai,ijco,bj->abco", _G, np.asarray(w, np.float64), _G)
+    return np.ascontiguousarray(u.reshape(16, w.shape[2], w.shape[3]), dtype=dtype)
+
+
+class WinogradConv:
+    """conv(x, W) + b of chunks of n images (n, H, W, C), written tap by tap of 2x2 pooling.
+
+    ``__call__(xc, out)`` fills ``out`` of shape (2, 2, n, H/2, W/2, O): out[a, b, :, i, j]
+    is the convolution at cell (2i + a, 2j + b). Buffers are per pool thread, made on first
+    use, reused across chunks.
+    """
+
+    def __init__(self, x_shape, w, b, chunk, dtype):
+        _, H, W, C = x_shape
+        O = w.shape[3]
+        self.shape = (H, W, C, O)
+        self.U = kernel_transform(w, dtype)
+        self.b = None if b is None else np.asarray(b, dtype)
+        Th, Tw = H // 2, W // 2
+        E = Tw + 1  # columns of each parity in the zero-bordered input
+
+        def make():
+            return (np.zeros((chunk, H + 2, 2 * E, C), dtype),      # de-interleaved input
+                    np.empty((4, chunk, Th, 2 * E, C), dtype),       # after the row stage
+                    np.empty((4, 4, chunk, Th, Tw, C), dtype),       # V
+                    np.empty((16, chunk * Th * Tw, O), dtype),       # M
+                    np.empty((2, 4, chunk, Th, Tw, O), dtype))       # after Aᵀ on the rows
+        self.buffers = _per_slot(make)
+
+    def __call__(self, xc, out, keep=None):
+        """Fills ``out`` (see the class); ``keep``: where to leave the transformed input V
+        (4, 4, n, H/2, W/2, C) for the weight gradient (else a per-thread buffer)."""
+        H, W, C, O = self.shape
+        n = xc.shape[0]
+        Th, Tw = H // 2, W // 2
+        pad, t, V, M, R = self.buffers()
+        V = V[:, :, :n] if keep is None else keep
+        R, M = R[:, :, :n], M[:, :n * Th * Tw]
+        input_transform(xc, pad[:n], t[:, :n], V)
+        np.matmul(V.reshape(16, n * Th * Tw, C), self.U, out=M)
+        M = M.reshape(4, 4, n, Th, Tw, O)
+        if self.b is not None:
+            M[2, 2] += self.b  # transform entry (1, 1) reaches every output with weight 1
+        output_transform(M, R, out)
+
+
+def output_transform(M, R, out):
+    """out (2, 2, ...) = Aᵀ M A for M (4, 4, ...) in storage order; R (2, 4, ...) scratch.
+
+    Rows, then columns: y0 = m0 + m1 + m2, y1 = m1 − m2 − m3, with m0, m3, m1, m2 at
+    storage positions 0, 1, 2, 3.
+    """
+    np.add(M[2], M[3], out=R[0])
+    R[0] += M[0]
+    np.subtract(M[2], M[3], out=R[1])
+    R[1] -= M[1]
+    np.add(R[:, 2], R[:, 3], out=out[:, 0])
+    out[:, 0] += R[:, 0]
+    np.subtract(R[:, 2], R[:, 3], out=out[:, 1])
+    out[:, 1] -= R[:, 1]
+
+
+def input_transform(xc, pad, t, V):
+    """V (4, 4, n, H/2, W/2, C) = Bᵀ D B of every 4x4 tile D of the zero-bordered chunk
+    ``xc`` (n, H, W, C); ``pad`` (n, H + 2, W + 2, C) has zero borders, ``t`` is scratch."""
+    H, W = xc.shape[1:3]
+    Th, Tw = H // 2, W // 2
+    E = Tw + 1
+    # Padded column 2m (input column 2m − 1) at position m, padded column 2m + 1 (input
+    # column 2m) at E + m; the borders are never written.
+    pad[:, 1:H + 1, 1:E] = xc[:, :, 1::2]
+    pad[:, 1:H + 1, E:E + Tw] = xc[:, :, 0::2]
+    _rows_stage(pad, t, Th)
+    _cols_stage(t, V, Tw, E)
+    return V
+
+
+def _rows_stage(pad, t, Th):
+    """t[s] = Bᵀ applied down the rows of every tile: rows k + 2i of ``pad`` are d_k."""
+    s0, s1, s2, s3 = pad.strides
+    n, _, Wp, C = pad.shape
+    shape = (2, n, Th, Wp, C)
+    strides = (s1, s0, 2 * s1, s2, s3)
+    ast = np.lib.stride_tricks.as_strided
+    d02 = ast(pad, shape, strides)                 # (d0, d1)
+    d24 = ast(pad[:, 2:], shape, strides)          # (d2, d3)
+    np.subtract(d02, d24, out=t[0:2])              # d0 − d2, d1 − d3
+    d1, d2 = pad[:, 1:2 * Th:2], pad[:, 2:2 * Th + 1:2]
+    np.add(d2, d1, out=t[2])
+    np.subtract(d2, d1, out=t[3])
+
+
+def _cols_stage(t, V, Tw, E):
+    """V[:, s] = Bᵀ applied along the columns: column k of tile j is at position j, E + j,
+    j + 1, E + j + 1 for k = 0, 1, 2, 3 (de-interleaved)."""
+    s0, s1, s2, s3, s4 = t.strides
+    _, n, Th, _, C = t.shape
+    shape = (4, 2, n, Th, Tw, C)
+    strides = (s0, E * s3, s1, s2, s3, s4)
+    ast = np.lib.stride_tricks.as_strided
+    e0 = ast(t, shape, strides)                    # (e0, e1)
+    e2 = ast(t[:, :, :, 1:], shape, strides)       # (e2, e3)
+    np.subtract(e0, e2, out=V[:, 0:2])
+    e1, e2 = t[:, :, :, E:E + Tw], t[:, :, :, 1:1 + Tw]
+    np.add(e2, e1, out=V[:, 2])
+    np.subtract(e2, e1, out=V[:, 3])
+
+
+class WinogradBackward:
+    """dL/dx, dL/dW, dL/db of ``WinogradConv`` chunk by chunk, from dL/dz tap by tap.
+
+    dL/dz arrives as Z (2, 2, n, H/2, W/2, O): Z[a, b, :, i, j] = dL/dz at cell
+    (2i + a, 2j + b), the layout the fused pooling's backward writes. With U = G W Gᵀ, V the
+    transformed input tiles and Ż = A Z Aᵀ the transformed output blocks (A = (Aᵀ)ᵀ, 4x2)::
+
+        dL/dU[ξ] = Σ_tiles V[ξ]ᵀ Ż[ξ]           (16 products over the tiles, (C, O) each)
+        dL/dW    = Gᵀ (dL/dU) G                (once, after the chunks are summed in order)
+        dL/dx    = the same "same" convolution of dL/dz with the flipped kernel
+                   W'[i, j, o, c] = W[2 − i, 2 − j, c, o], by F(2x2, 3x3) as the forward
+
+    Chunks write their own partial sums; ``total()`` adds them in chunk order, so the result
+    does not depend on the thread count.
+    """
+
+    def __init__(self, x_shape, w, n_chunks, chunk, dtype, need_x, need_w, need_b,
+                 kept=False):
+        _, H, W, C = x_shape
+        O = w.shape[3]
+        self.shape, self.dtype = (H, W, C, O), dtype
+        self.need_x, self.need_w, self.need_b = need_x, need_w, need_b
+        if need_x:
+            self.Uf = kernel_transform(np.asarray(w)[::-1, ::-1].transpose(0, 1, 3, 2), dtype)
+        self.gw = np.empty((n_chunks, 16, C, O), dtype) if need_w else None
+        self.gb = np.empty((n_chunks, O), dtype) if need_b else None
+        Th, Tw = H // 2, W // 2
+        E = Tw + 1
+
+        def make():
+            bufs = {}
+            if need_w and not kept:
+                bufs["pad"] = np.zeros((chunk, H + 2, 2 * E, C), dtype)
+                bufs["t"] = np.empty((4, chunk, Th, 2 * E, C), dtype)
+                bufs["V"] = np.empty((4, 4, chunk, Th, Tw, C), dtype)
+            if need_w:
+                bufs["Zd"] = np.empty((3, 2, 2, chunk, Th, Tw, O), dtype)
+            if need_x:
+                bufs["tz"] = np.empty((4, 2, chunk, Th, Tw, O), dtype)
+                bufs["Vz"] = np.empty((4, 4, chunk, Th, Tw, O), dtype)
+                bufs["M"] = np.empty((16, chunk * Th * Tw, C), dtype)
+                bufs["R"] = np.empty((2, 4, chunk, Th, Tw, C), dtype)
+                bufs["Y"] = np.empty((2, 2, chunk, Th, Tw, C), dtype)
+            return bufs
+        self.buffers = _per_slot(make)
+
+    def __call__(self, c, xc, Z, gxc, V=None):
+        """Chunk ``c``: input ``xc`` (n, H, W, C) or its transform ``V`` kept by the forward
+        (for dL/dW), dL/dz ``Z`` (2, 2, n, H/2, W/2, O), dL/dx written into ``gxc``
+        (n, H, W, C) when it is needed."""
+        H, W, C, O = self.shape
+        n = Z.shape[2]
+        P = n * (H // 2) * (W // 2)
+        bufs = self.buffers()
+        if self.need_b:
+            Z.sum(axis=(0, 1, 2, 3, 4), out=self.gb[c])
+        if self.need_w:
+            if V is None:
+                V = input_transform(xc, bufs["pad"][:n], bufs["t"][:, :n], bufs["V"][:, :, :n])
+            Zd = _dz_transform(Z, bufs["Zd"][:, :, :, :n])
+            gw = self.gw[c]
+            for sa in range(4):
+                for sb in range(4):
+                    np.matmul(V[sa, sb].reshape(P, C).T, Zd(sa, sb).reshape(P, O),
+                              out=gw[4 * sa + sb])
+        if self.need_x:
+            Vz = _shifted_transform(Z, bufs["tz"][:, :, :n], bufs["Vz"][:, :, :n])
+            M = bufs["M"][:, :P]
+            np.matmul(Vz.reshape(16, P, O), self.Uf, out=M)
+            Y = bufs["Y"][:, :, :n]
+            output_transform(M.reshape((4, 4) + Y.shape[2:]), bufs["R"][:, :, :n], Y)
+            # gx[:, 2i + a, 2j + b] = Y[a, b, :, i, j]: one strided copy
+            s0, s1, s2, s3 = gxc.strides
+            view = np.lib.stride_tricks.as_strided(
+                gxc, shape=Y.shape, strides=(s1, s2, s0, 2 * s1, 2 * s2, s3))
+            view[...] = Y
+
+    def total(self):
+        """(dL/dW (3, 3, C, O) or None, dL/db (O,) or None): the chunks' sums in order."""
+        gw = gb = None
+        if self.need_w:
+            acc = self.gw[0].copy()
+            for part in self.gw[1:]:
+                acc += part
+            _, _, C, O = self.shape
+            # Ż was built from A with its row for storage position 1 negated (see
+            # _dz_transform): fold that sign into G.
+            g = _G * _SIGNS[:, None]
+            gw = np.einsum("ai,abco,bj->ijco", g, acc.reshape(4, 4, C, O).astype(np.float64),
+                           g).astype(self.dtype)
+        if self.need_b:
+            gb = self.gb[0].copy()
+            for part in self.gb[1:]:
+                gb += part
+        return gw, gb
+
+
+# Ż = A Z Aᵀ uses A's rows in storage order: [1, 0], [0, −1], [1, 1], [1, −1]. The second is
+# taken as [0, 1] (Z itself, no pass), so Ż carries a factor −1 at storage position 1 of each
+# axis; total() multiplies G's row there by −1 to undo it.
+_SIGNS = np.array([1.0, -1.0, 1.0, 1.0])
+
+
+def _dz_transform(Z, buf):
+    """Ż = A Z Aᵀ (storage order, position 1 of each axis with its sign flipped) without
+    copying the entries that are Z itself; returns ``entry(sa, sb)`` -> (n, Th, Tw, O)."""
+    rows, cols, both = buf[0], buf[1], buf[2]
+    np.add(Z[0], Z[1], out=rows[0])        # rows 2, 3: Z_0 ± Z_1 (over both columns b)
+    np.subtract(Z[0], Z[1], out=rows[1])
+    np.add(Z[:, 0], Z[:, 1], out=cols[:, 0])    # columns 2, 3 of rows 0, 1
+    np.subtract(Z[:, 0], Z[:, 1], out=cols[:, 1])
+    np.add(rows[:, 0], rows[:, 1], out=both[:, 0])
+    np.subtract(rows[:, 0], rows[:, 1], out=both[:, 1])
+
+    def entry(sa, sb):
+        if sa < 2:
+            return Z[sa, sb] if sb < 2 else cols[sa, sb - 2]
+        return rows[sa - 2, sb] if sb < 2 else both[sa - 2, sb - 2]
+    return entry
+
+
+def _shifted_transform(Z, t, V):
+    """V = Bᵀ D B for the 4x4 tiles D of the zero-bordered dL/dz, read from its tap layout
+    Z (2, 2, n, Th, Tw, O): padded row 2i + r is tap row a = 1, 0, 1, 0 of tile row
+    i − 1, i, i, i + 1 for r = 0..3 (likewise the columns), zero outside."""
+    z0, z1 = Z[0], Z[1]                     # (b, n, i, j, O)
+    # storage rows: d0 − d2, d1 − d3, d1 + d2, d2 − d1
+    np.negative(z1, out=t[0])
+    t[0][:, :, 1:] += z1[:, :, :-1]
+    np.subtract(z0[:, :, :-1], z0[:, :, 1:], out=t[1][:, :, :-1])
+    t[1][:, :, -1] = z0[:, :, -1]
+    np.add(z0, z1, out=t[2])
+    np.subtract(z1, z0, out=t[3])
+    e0, e1 = t[:, 0], t[:, 1]               # (s, n, i, j, O)
+    np.negative(e1, out=V[:, 0])
+    V[:, 0][..., 1:, :] += e1[..., :-1, :]
+    np.subtract(e0[..., :-1, :], e0[..., 1:, :], out=V[:, 1][..., :-1, :])
+    V[:, 1][..., -1, :] = e0[..., -1, :]
+    np.add(e0, e1, out=V[:, 2])
+    np.subtract(e1, e0, out=V[:, 3])
+    return V

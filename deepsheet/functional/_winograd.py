@@ -166,21 +166,22 @@ def _cols_stage(t, V, Tw, E):
 class WinogradBackward:
     """dL/dx, dL/dW, dL/db of ``WinogradConv`` chunk by chunk, from dL/dz tap by tap.
 
-    dL/dz arrives as Z (2, 2, n, H/2, W/2, O): Z[a, b, :, i, j] = dL/dz at cell
-    (2i + a, 2j + b), the layout the fused pooling's backward writes. With U = G W Gᵀ, V the
-    transformed input tiles and Ż = A Z Aᵀ the transformed output blocks (A = (Aᵀ)ᵀ, 4x2)::
+    dL/dz comes as Z (2, 2, n, H/2, W/2, O): Z[a, b, :, i, j] = dL/dz at cell (2i + a, 2j + b),
+    the layout the fused pooling's backward writes (into ``taps(n)``, the interior of a
+    zero-bordered buffer). With U = G W Gᵀ, V the transformed input tiles (kept by the
+    forward) and Ż = A Z Aᵀ the transformed output blocks (A = (Aᵀ)ᵀ, 4x2)::
 
         dL/dU[ξ] = Σ_tiles V[ξ]ᵀ Ż[ξ]           (16 products over the tiles, (C, O) each)
         dL/dW    = Gᵀ (dL/dU) G                (once, after the chunks are summed in order)
-        dL/dx    = the same "same" convolution of dL/dz with the flipped kernel
+        dL/db    = Σ dL/dz
+        dL/dx    = the "same" convolution of dL/dz with the flipped kernel
                    W'[i, j, o, c] = W[2 − i, 2 − j, c, o], by F(2x2, 3x3) as the forward
 
     Chunks write their own partial sums; ``total()`` adds them in chunk order, so the result
     does not depend on the thread count.
     """
 
-    def __init__(self, x_shape, w, n_chunks, chunk, dtype, need_x, need_w, need_b,
-                 kept=False):
+    def __init__(self, x_shape, w, n_chunks, chunk, dtype, need_x, need_w, need_b):
         _, H, W, C = x_shape
         O = w.shape[3]
         self.shape, self.dtype = (H, W, C, O), dtype
@@ -190,18 +191,15 @@ class WinogradBackward:
         self.gw = np.empty((n_chunks, 16, C, O), dtype) if need_w else None
         self.gb = np.empty((n_chunks, O), dtype) if need_b else None
         Th, Tw = H // 2, W // 2
-        E = Tw + 1
 
         def make():
-            bufs = {}
-            if need_w and not kept:
-                bufs["pad"] = np.zeros((chunk, H + 2, 2 * E, C), dtype)
-                bufs["t"] = np.empty((4, chunk, Th, 2 * E, C), dtype)
-                bufs["V"] = np.empty((4, 4, chunk, Th, Tw, C), dtype)
+            # dL/dz with a border of zero tiles: the input gradient's tiles reach one tile
+            # row and column past each side.
+            bufs = {"Zb": np.zeros((2, 2, chunk, Th + 2, Tw + 2, O), dtype)}
             if need_w:
-                bufs["Zd"] = np.empty((3, 2, 2, chunk, Th, Tw, O), dtype)
+                bufs["Zd"] = np.empty((4, 4, chunk, Th, Tw, O), dtype)
             if need_x:
-                bufs["tz"] = np.empty((4, 2, chunk, Th, Tw, O), dtype)
+                bufs["t"] = np.empty((4, 2, chunk, Th, Tw + 2, O), dtype)
                 bufs["Vz"] = np.empty((4, 4, chunk, Th, Tw, O), dtype)
                 bufs["M"] = np.empty((16, chunk * Th * Tw, C), dtype)
                 bufs["R"] = np.empty((2, 4, chunk, Th, Tw, C), dtype)
@@ -209,27 +207,31 @@ class WinogradBackward:
             return bufs
         self.buffers = _per_slot(make)
 
-    def __call__(self, c, xc, Z, gxc, V=None):
-        """Chunk ``c``: input ``xc`` (n, H, W, C) or its transform ``V`` kept by the forward
-        (for dL/dW), dL/dz ``Z`` (2, 2, n, H/2, W/2, O), dL/dx written into ``gxc``
-        (n, H, W, C) when it is needed."""
+    def taps(self, n):
+        """Where this thread writes dL/dz of its next chunk of n samples: the four pooling
+        taps' blocks (n, H/2, W/2, O), (a, b) in row-major order."""
+        H, W = self.shape[:2]
+        Zb = self.buffers()["Zb"]
+        return [Zb[a, b, :n, 1:H // 2 + 1, 1:W // 2 + 1] for a in (0, 1) for b in (0, 1)]
+
+    def __call__(self, c, V, g, gxc):
+        """Chunk ``c`` of n samples, its dL/dz written into ``taps(n)`` by this thread: ``V``
+        the forward's transformed input (4, 4, n, H/2, W/2, C) (for dL/dW), ``g`` the pooled
+        gradient (n, H/2, W/2, O) (for dL/db), dL/dx written into ``gxc`` (n, H, W, C)."""
         H, W, C, O = self.shape
-        n = Z.shape[2]
-        P = n * (H // 2) * (W // 2)
+        Th, Tw = H // 2, W // 2
+        n = g.shape[0]
+        P = n * Th * Tw
         bufs = self.buffers()
-        if self.need_b:
-            Z.sum(axis=(0, 1, 2, 3, 4), out=self.gb[c])
+        Zb = bufs["Zb"][:, :, :n]
+        if self.need_b:  # every pooled gradient went to one cell of its window
+            g.sum(axis=(0, 1, 2), out=self.gb[c])
         if self.need_w:
-            if V is None:
-                V = input_transform(xc, bufs["pad"][:n], bufs["t"][:, :n], bufs["V"][:, :, :n])
-            Zd = _dz_transform(Z, bufs["Zd"][:, :, :, :n])
-            gw = self.gw[c]
-            for sa in range(4):
-                for sb in range(4):
-                    np.matmul(V[sa, sb].reshape(P, C).T, Zd(sa, sb).reshape(P, O),
-                              out=gw[4 * sa + sb])
+            Zd = _dz_transform(Zb[:, :, :, 1:Th + 1, 1:Tw + 1], bufs["Zd"][:, :, :n])
+            np.matmul(V.reshape(16, P, C).transpose(0, 2, 1), Zd.reshape(16, P, O),
+                      out=self.gw[c])
         if self.need_x:
-            Vz = _shifted_transform(Z, bufs["tz"][:, :, :n], bufs["Vz"][:, :, :n])
+            Vz = _shifted_transform(Zb, bufs["t"][:, :, :n], bufs["Vz"][:, :, :n])
             M = bufs["M"][:, :P]
             np.matmul(Vz.reshape(16, P, O), self.Uf, out=M)
             Y = bufs["Y"][:, :, :n]
@@ -261,46 +263,39 @@ class WinogradBackward:
 
 
 # Ż = A Z Aᵀ uses A's rows in storage order: [1, 0], [0, −1], [1, 1], [1, −1]. The second is
-# taken as [0, 1] (Z itself, no pass), so Ż carries a factor −1 at storage position 1 of each
-# axis; total() multiplies G's row there by −1 to undo it.
+# taken as [0, 1], so Ż carries a factor −1 at storage position 1 of each axis; total()
+# multiplies G's row there by −1 to undo it.
 _SIGNS = np.array([1.0, -1.0, 1.0, 1.0])
 
 
-def _dz_transform(Z, buf):
-    """Ż = A Z Aᵀ (storage order, position 1 of each axis with its sign flipped) without
-    copying the entries that are Z itself; returns ``entry(sa, sb)`` -> (n, Th, Tw, O)."""
-    rows, cols, both = buf[0], buf[1], buf[2]
-    np.add(Z[0], Z[1], out=rows[0])        # rows 2, 3: Z_0 ± Z_1 (over both columns b)
-    np.subtract(Z[0], Z[1], out=rows[1])
-    np.add(Z[:, 0], Z[:, 1], out=cols[:, 0])    # columns 2, 3 of rows 0, 1
-    np.subtract(Z[:, 0], Z[:, 1], out=cols[:, 1])
-    np.add(rows[:, 0], rows[:, 1], out=both[:, 0])
-    np.subtract(rows[:, 0], rows[:, 1], out=both[:, 1])
-
-    def entry(sa, sb):
-        if sa < 2:
-            return Z[sa, sb] if sb < 2 else cols[sa, sb - 2]
-        return rows[sa - 2, sb] if sb < 2 else both[sa - 2, sb - 2]
-    return entry
+def _dz_transform(Z, Zd):
+    """Zd (4, 4, n, Th, Tw, O) = Ż = A Z Aᵀ in storage order (position 1 of each axis with its
+    sign flipped), from Z (2, 2, n, Th, Tw, O)."""
+    Zd[0:2, 0:2] = Z
+    np.add(Zd[0:2, 0], Zd[0:2, 1], out=Zd[0:2, 2])
+    np.subtract(Zd[0:2, 0], Zd[0:2, 1], out=Zd[0:2, 3])
+    np.add(Zd[0], Zd[1], out=Zd[2])
+    np.subtract(Zd[0], Zd[1], out=Zd[3])
+    return Zd
 
 
-def _shifted_transform(Z, t, V):
-    """V = Bᵀ D B for the 4x4 tiles D of the zero-bordered dL/dz, read from its tap layout
-    Z (2, 2, n, Th, Tw, O): padded row 2i + r is tap row a = 1, 0, 1, 0 of tile row
-    i − 1, i, i, i + 1 for r = 0..3 (likewise the columns), zero outside."""
-    z0, z1 = Z[0], Z[1]                     # (b, n, i, j, O)
-    # storage rows: d0 − d2, d1 − d3, d1 + d2, d2 − d1
-    np.negative(z1, out=t[0])
-    t[0][:, :, 1:] += z1[:, :, :-1]
-    np.subtract(z0[:, :, :-1], z0[:, :, 1:], out=t[1][:, :, :-1])
-    t[1][:, :, -1] = z0[:, :, -1]
-    np.add(z0, z1, out=t[2])
-    np.subtract(z1, z0, out=t[3])
-    e0, e1 = t[:, 0], t[:, 1]               # (s, n, i, j, O)
-    np.negative(e1, out=V[:, 0])
-    V[:, 0][..., 1:, :] += e1[..., :-1, :]
-    np.subtract(e0[..., :-1, :], e0[..., 1:, :], out=V[:, 1][..., :-1, :])
-    V[:, 1][..., -1, :] = e0[..., -1, :]
-    np.add(e0, e1, out=V[:, 2])
-    np.subtract(e1, e0, out=V[:, 3])
+def _shifted_transform(Zb, t, V):
+    """V = Bᵀ D B for the 4x4 tiles D of the zero-bordered dL/dz, from its tap layout with a
+    border of zero tiles, Zb (2, 2, n, Th + 2, Tw + 2, O): padded row 2i + r is tap row
+    a = 1, 0, 1, 0 of tile row i − 1, i, i, i + 1 for r = 0..3 (likewise the columns)."""
+    Th = Zb.shape[3] - 2
+    Tw = Zb.shape[4] - 2
+    z0, z1 = Zb[0], Zb[1]                   # (b, n, i, j, O), bordered
+    mid = slice(1, Th + 1)
+    # storage rows: d0 − d2, d1 − d3, d1 + d2, d2 − d1 (all columns, borders included)
+    np.subtract(z1[:, :, 0:Th], z1[:, :, mid], out=t[0])
+    np.subtract(z0[:, :, mid], z0[:, :, 2:Th + 2], out=t[1])
+    np.add(z0[:, :, mid], z1[:, :, mid], out=t[2])
+    np.subtract(z1[:, :, mid], z0[:, :, mid], out=t[3])
+    e0, e1 = t[:, 0], t[:, 1]               # (s, n, i, j, O), j bordered
+    mid = slice(1, Tw + 1)
+    np.subtract(e1[..., 0:Tw, :], e1[..., mid, :], out=V[:, 0])
+    np.subtract(e0[..., mid, :], e0[..., 2:Tw + 2, :], out=V[:, 1])
+    np.add(e0[..., mid, :], e1[..., mid, :], out=V[:, 2])
+    np.subtract(e1[..., mid, :], e0[..., mid, :], out=V[:, 3])
     return V

@@ -175,8 +175,7 @@ class Conv2dMaxPool2dOp(Function):
         chunk = min(WINOGRAD_BACKWARD_CHUNK, N)
         spans = tapered_spans(N, chunk)
         back = _winograd.WinogradBackward(self.x_shape, self.w, len(spans), chunk, gp.dtype,
-                                          need_x, need_w, need_b, kept=True)
-        gz = _per_slot(lambda: np.empty((4, chunk, Hp, Wp, O), gp.dtype))
+                                          need_x, need_w, need_b)
         gm = _per_slot(lambda: np.empty((chunk, Hp, Wp, O), gp.dtype))
         V = self.V
 
@@ -185,10 +184,10 @@ class Conv2dMaxPool2dOp(Function):
             g = gp[n0:n1]
             if p is not None:  # the ReLU's mask, on the pooled values
                 g = np.multiply(g, p[n0:n1] > 0, out=gm()[:n1 - n0])
-            z = gz()[:, :n1 - n0]
-            unpool_chunk(g, None, [bt[n0:n1] for bt in beats], pgeo, taps, np, list(z))
-            back(c, None, _view(z, (2, 2) + z.shape[1:]), None if gx is None else gx[n0:n1],
-                 None if V is None else V[:, :, n0:n1])
+            unpool_chunk(g, None, [bt[n0:n1] for bt in beats], pgeo, taps, np,
+                         back.taps(n1 - n0))
+            back(c, None if V is None else V[:, :, n0:n1], g,
+                 None if gx is None else gx[n0:n1])
         parallel.parallel_for(len(spans), run, work=N * Hp * Wp * O * 64)
         gw, gb = back.total()
         self.V = None

@@ -42,13 +42,15 @@ _ORDER = (0, 3, 1, 2)  # storage position s holds transform row _ORDER[s]
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])[list(_ORDER)]
 
 
-def usable(x_shape, w_shape, geo, xp):
-    """True for a host-array 3x3 convolution with stride 1, no dilation, one cell of zero
-    padding on every side and an even output size, with at least MIN_CHANNELS input and
-    output channels (the 2x2 output blocks are then the 2x2 pooling windows)."""
+def usable(x_shape, w_shape, geo, xp, dtype=np.float32):
+    """True for a float32 or float64 host-array 3x3 convolution with stride 1, no dilation,
+    one cell of zero padding on every side and an even output size, with at least
+    MIN_CHANNELS input and output channels (the 2x2 output blocks are then the 2x2 pooling
+    windows)."""
     kh, kw, C, O = w_shape
     g = geo
-    return (ENABLED and xp is np and (kh, kw) == (3, 3)
+    return (ENABLED and xp is np and np.dtype(dtype) in (np.float32, np.float64)
+            and (kh, kw) == (3, 3)
             and (g.sh, g.sw, g.dh, g.dw) == (1, 1, 1, 1) and (g.pt, g.pl) == (1, 1) and g.Ho == x_shape[1] and g.Wo == x_shape[2]
             and g.Ho % 2 == 0 and g.Wo % 2 == 0 and C >= MIN_CHANNELS and O >= MIN_CHANNELS)
 

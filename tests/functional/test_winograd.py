@@ -145,6 +145,9 @@ def _geo(H, W, k=3, pad=1, stride=1, dilation=1):
 ])
 def test_where_winograd_applies(x_shape, w_shape, geo, ok):
     assert _winograd.usable(x_shape, w_shape, geo, np) is ok
+    if ok:  # float16 has no BLAS product: the im2col path
+        assert _winograd.usable(x_shape, w_shape, geo, np, np.float64)
+        assert not _winograd.usable(x_shape, w_shape, geo, np, np.float16)
 
 
 def test_the_kept_transform_is_released_after_backward(small_chunks):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import parallel
+from . import _team
 from ..backend import array_module
 from ._conv_arithmetic import conv_output_size
 
@@ -114,20 +115,21 @@ MATMUL_MAX_BLOCKS = 8
 
 # Inside a parallel.blas_team block products run whole on BLAS's threads. OpenBLAS's threaded
 # and single-threaded drivers cut the inner dimension K into different blocks once K exceeds
-# its GEMM_Q (448 for float32 on AVX-512 here, 384 for AVX2): 128x784 @ 784x256 came out
-# different in the last bits with 1 and 2 threads. A longer K is therefore cut here, into
-# equal pieces of at most TEAM_MAX_K, and the partial products added in order, so results do
-# not depend on the team's size (2 pieces cost ~2% of that product's time).
-TEAM_MAX_K = 384
+# its GEMM_Q: 128x784 @ 784x256 came out different in the last bits with 1 and 2 threads. A
+# longer K is therefore cut here, into equal pieces that fit (``_team.max_k``: probed, 448 for
+# float32 on AVX-512 here), and the partial products added in order, so results do not depend
+# on the team's size (2 pieces cost ~6% of that product's time at 2 threads, 3 pieces ~16%).
+TEAM_MAX_K = 384  # where the probe found none (such machines' models do not use a team)
 
 
 def _team_product(xp, a, b, out):
-    """``out = a @ b`` in a BLAS team: the inner dimension in pieces of <= TEAM_MAX_K."""
+    """``out = a @ b`` in a BLAS team: the inner dimension in pieces of ``_team.max_k``."""
     K = a.shape[1]
-    if K <= TEAM_MAX_K or xp is not np:
+    limit = (_team.max_k(out.dtype) or TEAM_MAX_K) if xp is np else K
+    if K <= limit:
         xp.matmul(a, b, out=out)
         return
-    pieces = parallel.spans(K, -(-K // -(-K // TEAM_MAX_K)))
+    pieces = parallel.spans(K, -(-K // -(-K // limit)))
     k0, k1 = pieces[0]
     xp.matmul(a[:, k0:k1], b[k0:k1], out=out)
     part = np.empty_like(out)

@@ -18,6 +18,7 @@ import numpy as np
 from .. import backend, parallel
 from .. import data as data_mod
 from ..autograd import no_grad
+from ..functional import _team
 from ..tensor import Tensor
 from .data_adapter import pack_data
 
@@ -135,10 +136,15 @@ class Loops:
         products run whole on BLAS's own threads, which split them better than the pool's
         blocks, and nothing else of the step is worth a pool thread (measured in
         docs/notes/issue-20.md, session 3). Whether a model qualifies depends on its layers
-        only, never on the thread count, so neither do its results.
+        and on whether this machine's BLAS gives the same products at every team size
+        (``functional._team``, probed once), never on the thread count, so neither do its
+        results.
         """
-        return all(layer._blas_team_ok or isinstance(layer, Loops)
-                   for layer in self._all_layers())
+        if not all(layer._blas_team_ok or isinstance(layer, Loops)
+                   for layer in self._all_layers()):
+            return False
+        dtype = next((w.data.dtype for w in self.weights), backend.get_default_dtype())
+        return _team.agree(dtype)
 
     def _run_step(self, step, xs, ys, w, team=None):
         """One step (in a ``blas_team`` block where ``team``; None: ask the layers), the

@@ -103,12 +103,30 @@ class WinogradConv:
         output_transform(M, R, out)
 
 
+# Aᵀ M A as one product: out (4, rest) = AA (4, 16) · M (16, rest), AA[(a, b), (sa, sb)] =
+# Aᵀ[a, sa] Aᵀ[b, sb] in storage order (one call instead of eight whole-array passes; at two
+# threads every call can hand Python's lock over).
+GEMM_OUTPUT = True
+_AT = np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])[:, list(_ORDER)]
+_AA = np.einsum("ai,bj->abij", _AT, _AT).reshape(4, 16)
+_AA_CAST = {}
+
+
 def output_transform(M, R, out):
     """out (2, 2, ...) = Aᵀ M A for M (4, 4, ...) in storage order; R (2, 4, ...) scratch.
 
     Rows, then columns: y0 = m0 + m1 + m2, y1 = m1 − m2 − m3, with m0, m3, m1, m2 at
-    storage positions 0, 1, 2, 3.
+    storage positions 0, 1, 2, 3 (or one product, ``GEMM_OUTPUT``, where ``out`` is
+    contiguous).
     """
+    if GEMM_OUTPUT and out.flags.c_contiguous:
+        aa = _AA_CAST.get(out.dtype)
+        if aa is None:
+            aa = _AA_CAST[out.dtype] = _AA.astype(out.dtype)
+        rest = out.size // 4
+        m2 = M.reshape(16, rest) if M.flags.c_contiguous else _rows(M, rest)
+        np.matmul(aa, m2, out=out.reshape(4, rest))
+        return
     np.add(M[2], M[3], out=R[0])
     R[0] += M[0]
     np.subtract(M[2], M[3], out=R[1])
@@ -205,7 +223,7 @@ class WinogradBackward:
                 bufs["Vz"] = np.empty((4, 4, chunk, Th, Tw, O), dtype)
                 bufs["M"] = np.empty((16, chunk * Th * Tw, C), dtype)
                 bufs["R"] = np.empty((2, 4, chunk, Th, Tw, C), dtype)
-                bufs["Y"] = np.empty((2, 2, chunk, Th, Tw, C), dtype)
+                bufs["Y"] = np.empty(4 * chunk * Th * Tw * C, dtype)
             return bufs
         self.buffers = _per_slot(make)
 
@@ -236,7 +254,7 @@ class WinogradBackward:
             Vz = _shifted_transform(Zb, bufs["t"][:, :, :n], bufs["Vz"][:, :, :n])
             M = bufs["M"][:, :P]
             np.matmul(Vz.reshape(16, P, O), self.Uf, out=M)
-            Y = bufs["Y"][:, :, :n]
+            Y = bufs["Y"][:4 * P * C].reshape(2, 2, n, Th, Tw, C)
             output_transform(M.reshape((4, 4) + Y.shape[2:]), bufs["R"][:, :, :n], Y)
             # gx[:, 2i + a, 2j + b] = Y[a, b, :, i, j]: one strided copy
             s0, s1, s2, s3 = gxc.strides
@@ -301,3 +319,9 @@ def _shifted_transform(Zb, t, V):
     np.add(e0[..., mid, :], e1[..., mid, :], out=V[:, 2])
     np.subtract(e1[..., mid, :], e0[..., mid, :], out=V[:, 3])
     return V
+
+
+def _rows(M, rest):
+    """M (4, 4, n, ...) whose 16 entries are each contiguous, as a (16, rest) matrix view."""
+    m = M.reshape((16,) + M.shape[2:])
+    return np.lib.stride_tricks.as_strided(m, shape=(16, rest), strides=(m.strides[0], m.itemsize))

@@ -234,10 +234,16 @@ class WinogradBackward:
         Zb = self.buffers()["Zb"]
         return [Zb[a, b, :n, 1:H // 2 + 1, 1:W // 2 + 1] for a in (0, 1) for b in (0, 1)]
 
+    def interior(self, n):
+        """This thread's dL/dz buffer for n samples as (2, 2, n, H/2, W/2, O), borders off."""
+        H, W = self.shape[:2]
+        return self.buffers()["Zb"][:, :, :n, 1:H // 2 + 1, 1:W // 2 + 1]
+
     def __call__(self, c, V, g, gxc):
         """Chunk ``c`` of n samples, its dL/dz written into ``taps(n)`` by this thread: ``V``
         the forward's transformed input (4, 4, n, H/2, W/2, C) (for dL/dW), ``g`` the pooled
-        gradient (n, H/2, W/2, O) (for dL/db), dL/dx written into ``gxc`` (n, H, W, C)."""
+        gradient (n, H/2, W/2, O) or dL/dz itself (n, H, W, O) (for dL/db: its sum), dL/dx
+        written into ``gxc`` (n, H, W, C)."""
         H, W, C, O = self.shape
         Th, Tw = H // 2, W // 2
         n = g.shape[0]
@@ -319,6 +325,67 @@ def _shifted_transform(Zb, t, V):
     np.add(e0[..., mid, :], e1[..., mid, :], out=V[:, 2])
     np.subtract(e1[..., mid, :], e0[..., mid, :], out=V[:, 3])
     return V
+
+
+def taps_view(a):
+    """``a`` (n, H, W, K) as (2, 2, n, H/2, W/2, K): [p, q, :, i, j] = a[:, 2i + p, 2j + q]."""
+    s0, s1, s2, s3 = a.strides
+    n, H, W, K = a.shape
+    return np.lib.stride_tricks.as_strided(a, shape=(2, 2, n, H // 2, W // 2, K),
+                                           strides=(s1, s2, s0, 2 * s1, 2 * s2, s3))
+
+
+def conv2d_forward(x, w, b, relu, keep, chunk):
+    """y = conv(x, W) + b (then max(·, 0) if ``relu``) of a 3x3 "same" convolution by
+    F(2x2, 3x3), chunk by chunk on the thread pool; (y (N, H, W, O), the transformed input V
+    (4, 4, N, H/2, W/2, C) if ``keep`` else None)."""
+    from .. import parallel  # noqa: PLC0415 - _im2col imports this module's neighbours
+    from ._kernels import relu_  # noqa: PLC0415
+    N, H, W, C = x.shape
+    O = w.shape[3]
+    dtype = np.result_type(x.dtype, w.dtype)
+    y = np.empty((N, H, W, O), dtype)
+    V = np.empty((4, 4, N, H // 2, W // 2, C), dtype) if keep else None
+    if N == 0:
+        return y, V
+    conv = WinogradConv(x.shape, w, b, chunk, dtype)
+    spans = parallel.spans(N, chunk)
+
+    def run(i):
+        n0, n1 = spans[i]
+        yc = y[n0:n1]
+        conv(x[n0:n1], taps_view(yc), None if V is None else V[:, :, n0:n1])
+        if relu:
+            relu_(yc.reshape(-1, O), np)
+    parallel.parallel_for(len(spans), run, work=16 * N * H * W * (C + O) * dtype.itemsize // 4)
+    return y, V
+
+
+def conv2d_backward(x_shape, w, gy, V, relu_out, need_x, need_w, need_b, chunk):
+    """(dL/dx, dL/dW, dL/db), each None where not needed, of ``conv2d_forward`` from dL/dy
+    (N, H, W, O), the kept V and, for a fused ReLU, its output."""
+    from .. import parallel  # noqa: PLC0415
+    N, H, W, C = x_shape
+    O = w.shape[3]
+    dtype = gy.dtype
+    gx = np.empty(x_shape, dtype) if need_x else None
+    if N == 0:
+        return (gx, np.zeros(w.shape, dtype) if need_w else None,
+                np.zeros((O,), dtype) if need_b else None)
+    spans = parallel.spans(N, chunk)
+    back = WinogradBackward(x_shape, w, len(spans), chunk, dtype, need_x, need_w, need_b)
+    masked = _per_slot(lambda: np.empty((chunk, H, W, O), dtype))
+
+    def run(c):
+        n0, n1 = spans[c]
+        g = gy[n0:n1]
+        if relu_out is not None:
+            g = np.multiply(g, relu_out[n0:n1] > 0, out=masked()[:n1 - n0])
+        back.interior(n1 - n0)[...] = taps_view(g)
+        back(c, None if V is None else V[:, :, n0:n1], g, None if gx is None else gx[n0:n1])
+    parallel.parallel_for(len(spans), run, work=16 * N * H * W * (C + O) * dtype.itemsize // 4)
+    gw, gb = back.total()
+    return gx, gw, gb
 
 
 def _rows(M, rest):

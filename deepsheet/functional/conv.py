@@ -17,6 +17,7 @@ from ..autograd import Function
 from ..backend import array_module
 from ._conv_arithmetic import (conv_transpose_output_size, conv_transpose_padding,
                                normalize_tuple, resolve_padding)
+from . import _winograd
 from ._conv_grads import conv_backward
 from ._im2col import conv_forward
 from ._kernels import Geometry, chunk_size
@@ -73,7 +74,17 @@ class Conv2dOp(Function):
         self.x = x if self.needs_input_grad[1] else None
         self.w = w
         self.has_bias = b is not None
-        y = conv_forward(x, w, b, geo, self.groups, relu=self.relu)
+        self.x_shape, self.V = x.shape, None
+        # 3x3 "same" with enough channels: Winograd's F(2x2, 3x3) (``_winograd.py``), which
+        # keeps its transformed input for dL/dW instead of x.
+        self.wino = self.groups == 1 and _winograd.usable(
+            x.shape, w.shape, geo, array_module(x), np.result_type(x.dtype, w.dtype))
+        if self.wino:
+            y, self.V = _winograd.conv2d_forward(x, w, b, self.relu, self.needs_input_grad[1],
+                                                 WINOGRAD_CHUNK)
+            self.x = None
+        else:
+            y = conv_forward(x, w, b, geo, self.groups, relu=self.relu)
         # A fused ReLU's backward needs its output (an array, not the output tensor).
         self.y = y if self.relu else None
         return y
@@ -81,9 +92,16 @@ class Conv2dOp(Function):
     def backward(self, gy):
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
         need_b = self.has_bias and self.needs_input_grad[2]
+        if self.wino:
+            return _winograd.conv2d_backward(self.x_shape, self.w, gy, self.V, self.y, need_x,
+                                             need_w, need_b, WINOGRAD_CHUNK)
         gx, gw, gb = conv_backward(self.x, self.w, gy, self.geo, self.groups,
                                    need_x, need_w, need_b, relu_out=self.y)
         return gx, gw, gb
+
+
+# Samples per chunk of the Winograd path (``_winograd``; as the fused node's).
+WINOGRAD_CHUNK = 8
 
 
 def _check_conv_inputs(fname, x, w, b, groups, kernel_rank=4):

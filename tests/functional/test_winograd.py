@@ -1,13 +1,14 @@
-"""Winograd's F(2x2, 3x3) inside the fused convolution + pooling node (functional/_winograd.py):
-against PyTorch in float32, central differences and the im2col path in float64, with several
-chunks and a partial last one, and bit-identical with 1, 2 and 3 threads."""
+"""Winograd's F(2x2, 3x3) (functional/_winograd.py) inside the fused convolution + pooling node
+and in the plain ``conv2d``: against PyTorch in float32, central differences and the im2col path
+in float64, with several chunks and a partial last one, and bit-identical with 1, 2 and 3
+threads."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
 
 import deepsheet as ds
-from deepsheet.functional import _kernels, _winograd, conv_pool
+from deepsheet.functional import _kernels, _winograd, conv, conv_pool
 from deepsheet.functional._kernels import Geometry
 from deepsheet.functional.conv_pool import conv2d_max_pool2d
 from oracle import check_grad, check_torch, rand
@@ -18,6 +19,7 @@ def small_chunks(monkeypatch):
     """Chunks of 2 (forward) and 3 (backward) samples: several, and a partial last one."""
     monkeypatch.setattr(conv_pool, "WINOGRAD_CHUNK", 2)
     monkeypatch.setattr(conv_pool, "WINOGRAD_BACKWARD_CHUNK", 3)
+    monkeypatch.setattr(conv, "WINOGRAD_CHUNK", 3)
     monkeypatch.setattr(conv_pool, "MIN_CHUNK_FLOPS", 0)
     monkeypatch.setattr(conv_pool, "FORWARD_CHUNK_FLOPS", 0)
     monkeypatch.setattr(_kernels, "CHUNK_BYTES", 3000)
@@ -161,3 +163,62 @@ def test_the_kept_transform_is_released_after_backward(small_chunks):
     with ds.no_grad():
         node = conv2d_max_pool2d(x, w, padding="same")._ctx
     assert node is None  # nothing is recorded, nothing kept
+
+
+# ---------------------------------------------------------------- the plain conv2d
+
+def _torch_conv(relu):
+    def fn(x, w, b=None):
+        y = TF.conv2d(x.permute(0, 3, 1, 2), w.permute(3, 2, 0, 1), b, padding=1)
+        return (torch.relu(y) if relu else y).permute(0, 2, 3, 1)
+    return fn
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_winograd_conv2d_vs_torch(case, small_chunks, spy):
+    N, H, W, C, O, relu, bias = case
+    x = rand(N, H, W, C, seed=4)
+    w = rand(3, 3, C, O, seed=5, low=-0.5, high=0.5)
+    b = rand(O, seed=6)
+    act = "relu" if relu else None
+    if bias:
+        check_torch(lambda x, w, b: ds.functional.conv2d(x, w, b, padding="same", activation=act),
+                    _torch_conv(relu), x, w, b)
+    else:
+        check_torch(lambda x, w: ds.functional.conv2d(x, w, padding="same", activation=act),
+                    _torch_conv(relu), x, w)
+    assert spy["forward"] >= 1 and spy["backward"] >= 1
+
+
+def test_winograd_conv2d_finite_differences_and_im2col(small_chunks, monkeypatch):
+    x, w, b = rand(4, 2, 4, 16, seed=7), rand(3, 3, 16, 16, seed=8), rand(16, seed=9)
+    check_grad(lambda x, w, b: ds.functional.conv2d(x, w, b, padding="same",
+                                                    activation="relu"), x, w, b)
+    rng = np.random.default_rng(10)
+    x0, w0, b0 = (rng.standard_normal(s) for s in ((7, 6, 8, 16), (3, 3, 16, 20), (20,)))
+    gy = rng.standard_normal((7, 6, 8, 20))
+    results = []
+    for enabled in (True, False):
+        monkeypatch.setattr(_winograd, "ENABLED", enabled)
+        tx, tw, tb = (ds.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        y = ds.functional.conv2d(tx, tw, tb, padding="same")
+        (y * ds.tensor(gy)).sum().backward()
+        results.append([y.numpy(), tx.grad, tw.grad, tb.grad])
+    for a, c in zip(*results):
+        np.testing.assert_allclose(a, c, rtol=1e-11, atol=1e-11 * np.abs(c).max())
+
+
+def test_winograd_conv2d_bit_identical_with_1_2_3_threads(threads, small_chunks):
+    rng = np.random.default_rng(11)
+    x0 = rng.standard_normal((10, 4, 6, 16)).astype(np.float32)
+    w0 = (rng.standard_normal((3, 3, 16, 16)) * 0.3).astype(np.float32)
+    runs = []
+    for n in (1, 2, 3):
+        threads(n)
+        x, w = ds.tensor(x0, requires_grad=True), ds.tensor(w0, requires_grad=True)
+        y = ds.functional.conv2d(x, w, padding="same", activation="relu")
+        (y * y).sum().backward()
+        runs.append([y.numpy(), x.grad, w.grad])
+    for other in runs[1:]:
+        for a, c in zip(runs[0], other):
+            np.testing.assert_array_equal(a, c)

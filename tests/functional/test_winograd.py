@@ -59,20 +59,20 @@ CASES = [
 ]
 
 
+def _vs_torch(ours, theirs, case, seed):
+    """``ours(x, w, b, padding=, activation=)`` against ``theirs(relu)`` on a CASES entry."""
+    N, H, W, C, O, relu, bias = case
+    x = rand(N, H, W, C, seed=seed)
+    w = rand(3, 3, C, O, seed=seed + 1, low=-0.5, high=0.5)
+    act = "relu" if relu else None
+    inputs = (x, w, rand(O, seed=seed + 2)) if bias else (x, w)
+    check_torch(lambda *t: ours(*t, padding="same", activation=act), theirs(relu), *inputs)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_winograd_node_vs_torch(case, small_chunks, spy):
-    N, H, W, C, O, relu, bias = case
-    x = rand(N, H, W, C, seed=1)
-    w = rand(3, 3, C, O, seed=2, low=-0.5, high=0.5)
-    b = rand(O, seed=3)
-    act = "relu" if relu else None
-    if bias:
-        check_torch(lambda x, w, b: conv2d_max_pool2d(x, w, b, padding="same", activation=act),
-                    _torch_fn(relu), x, w, b)
-    else:
-        check_torch(lambda x, w: conv2d_max_pool2d(x, w, padding="same", activation=act),
-                    _torch_fn(relu), x, w)
-    assert spy["forward"] >= min(N, 2) and spy["backward"] >= 1
+    _vs_torch(conv2d_max_pool2d, _torch_fn, case, 1)
+    assert spy["forward"] >= min(case[0], 2) and spy["backward"] >= 1
 
 
 def test_winograd_node_finite_differences(small_chunks, spy):
@@ -176,17 +176,7 @@ def _torch_conv(relu):
 
 @pytest.mark.parametrize("case", CASES)
 def test_winograd_conv2d_vs_torch(case, small_chunks, spy):
-    N, H, W, C, O, relu, bias = case
-    x = rand(N, H, W, C, seed=4)
-    w = rand(3, 3, C, O, seed=5, low=-0.5, high=0.5)
-    b = rand(O, seed=6)
-    act = "relu" if relu else None
-    if bias:
-        check_torch(lambda x, w, b: ds.functional.conv2d(x, w, b, padding="same", activation=act),
-                    _torch_conv(relu), x, w, b)
-    else:
-        check_torch(lambda x, w: ds.functional.conv2d(x, w, padding="same", activation=act),
-                    _torch_conv(relu), x, w)
+    _vs_torch(ds.functional.conv2d, _torch_conv, case, 4)
     assert spy["forward"] >= 1 and spy["backward"] >= 1
 
 

@@ -38,21 +38,44 @@ ENABLED = True
 # the transforms cost more than the products they save.
 MIN_CHANNELS = 16
 
+# A chunk's buffers (transformed tiles, products) stay near this size: ~8 samples of the
+# reference CNN's 14x14x32 -> 64 layer (its fastest chunk, module notes of conv_pool), one
+# sample of a large image.
+CHUNK_BYTES = 4 << 20
+# The forward keeps its transformed input for dL/dW (it saves transforming x again; 16 values
+# per 4 input values, so 4x the input) only up to this size; above it the backward transforms
+# x again chunk by chunk.
+KEEP_BYTES = 64 << 20
+
 _ORDER = (0, 3, 1, 2)  # storage position s holds transform row _ORDER[s]
-_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])[list(_ORDER)]
+_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5],
+               [0.0, 0.0, 1.0]])[list(_ORDER)]
 
 
 def usable(x_shape, w_shape, geo, xp, dtype=np.float32):
     """True for a float32 or float64 host-array 3x3 convolution with stride 1, no dilation,
     one cell of zero padding on every side and an even output size, with at least
     MIN_CHANNELS input and output channels (the 2x2 output blocks are then the 2x2 pooling
-    windows)."""
+    windows of a fused pooling)."""
     kh, kw, C, O = w_shape
     g = geo
     return (ENABLED and xp is np and np.dtype(dtype) in (np.float32, np.float64)
-            and (kh, kw) == (3, 3)
-            and (g.sh, g.sw, g.dh, g.dw) == (1, 1, 1, 1) and (g.pt, g.pl) == (1, 1) and g.Ho == x_shape[1] and g.Wo == x_shape[2]
+            and (kh, kw) == (3, 3) and (g.sh, g.sw, g.dh, g.dw) == (1, 1, 1, 1)
+            and (g.pt, g.pl) == (1, 1) and (g.Ho, g.Wo) == tuple(x_shape[1:3])
             and g.Ho % 2 == 0 and g.Wo % 2 == 0 and C >= MIN_CHANNELS and O >= MIN_CHANNELS)
+
+
+def chunk_size(x_shape, out_channels, dtype, most):
+    """Samples per chunk: at most ``most``, fewer where a sample's buffers pass CHUNK_BYTES."""
+    _, H, W, C = x_shape
+    per = (H // 2) * (W // 2) * (16 * C + 24 * out_channels) * np.dtype(dtype).itemsize
+    return int(max(1, min(most, CHUNK_BYTES // max(per, 1))))
+
+
+def keeps_transform(x_shape, dtype):
+    """True when the forward keeps its transformed input (4x the input) for dL/dW."""
+    N, H, W, C = x_shape
+    return 4 * N * H * W * C * np.dtype(dtype).itemsize <= KEEP_BYTES
 
 
 def kernel_transform(w, dtype):
@@ -201,7 +224,8 @@ class WinogradBackward:
     does not depend on the thread count.
     """
 
-    def __init__(self, x_shape, w, n_chunks, chunk, dtype, need_x, need_w, need_b):
+    def __init__(self, x_shape, w, n_chunks, chunk, dtype, need_x, need_w, need_b,
+                 kept=True):
         _, H, W, C = x_shape
         O = w.shape[3]
         self.shape, self.dtype = (H, W, C, O), dtype
@@ -218,8 +242,12 @@ class WinogradBackward:
             bufs = {"Zb": np.zeros((2, 2, chunk, Th + 2, Tw + 2, O), dtype)}
             if need_w:
                 bufs["Zd"] = np.empty((4, 4, chunk, Th, Tw, O), dtype)
+            if need_w and not kept:  # the input transformed again, chunk by chunk
+                bufs["pad"] = np.zeros((chunk, H + 2, 2 * (Tw + 1), C), dtype)
+                bufs["t"] = np.empty((4, chunk, Th, 2 * (Tw + 1), C), dtype)
+                bufs["V"] = np.empty((4, 4, chunk, Th, Tw, C), dtype)
             if need_x:
-                bufs["t"] = np.empty((4, 2, chunk, Th, Tw + 2, O), dtype)
+                bufs["tz"] = np.empty((4, 2, chunk, Th, Tw + 2, O), dtype)
                 bufs["Vz"] = np.empty((4, 4, chunk, Th, Tw, O), dtype)
                 bufs["M"] = np.empty((16, chunk * Th * Tw, C), dtype)
                 bufs["R"] = np.empty((2, 4, chunk, Th, Tw, C), dtype)
@@ -239,11 +267,11 @@ class WinogradBackward:
         H, W = self.shape[:2]
         return self.buffers()["Zb"][:, :, :n, 1:H // 2 + 1, 1:W // 2 + 1]
 
-    def __call__(self, c, V, g, gxc):
+    def __call__(self, c, V, g, gxc, xc=None):
         """Chunk ``c`` of n samples, its dL/dz written into ``taps(n)`` by this thread: ``V``
         the forward's transformed input (4, 4, n, H/2, W/2, C) (for dL/dW), ``g`` the pooled
         gradient (n, H/2, W/2, O) or dL/dz itself (n, H, W, O) (for dL/db: its sum), dL/dx
-        written into ``gxc`` (n, H, W, C)."""
+        written into ``gxc`` (n, H, W, C). Without a kept V, the input chunk ``xc``."""
         H, W, C, O = self.shape
         Th, Tw = H // 2, W // 2
         n = g.shape[0]
@@ -253,11 +281,13 @@ class WinogradBackward:
         if self.need_b:  # every pooled gradient went to one cell of its window
             g.sum(axis=(0, 1, 2), out=self.gb[c])
         if self.need_w:
+            if V is None:
+                V = input_transform(xc, bufs["pad"][:n], bufs["t"][:, :n], bufs["V"][:, :, :n])
             Zd = _dz_transform(Zb[:, :, :, 1:Th + 1, 1:Tw + 1], bufs["Zd"][:, :, :n])
             np.matmul(V.reshape(16, P, C).transpose(0, 2, 1), Zd.reshape(16, P, O),
                       out=self.gw[c])
         if self.need_x:
-            Vz = _shifted_transform(Zb, bufs["t"][:, :, :n], bufs["Vz"][:, :, :n])
+            Vz = _shifted_transform(Zb, bufs["tz"][:, :, :n], bufs["Vz"][:, :, :n])
             M = bufs["M"][:, :P]
             np.matmul(Vz.reshape(16, P, O), self.Uf, out=M)
             Y = bufs["Y"][:4 * P * C].reshape(2, 2, n, Th, Tw, C)
@@ -338,7 +368,7 @@ def taps_view(a):
 def conv2d_forward(x, w, b, relu, keep, chunk):
     """y = conv(x, W) + b (then max(·, 0) if ``relu``) of a 3x3 "same" convolution by
     F(2x2, 3x3), chunk by chunk on the thread pool; (y (N, H, W, O), the transformed input V
-    (4, 4, N, H/2, W/2, C) if ``keep`` else None)."""
+    (4, 4, N, H/2, W/2, C) if ``keep`` else None). ``chunk``: at most that many samples."""
     from .. import parallel  # noqa: PLC0415 - _im2col imports this module's neighbours
     from ._kernels import relu_  # noqa: PLC0415
     N, H, W, C = x.shape
@@ -348,6 +378,7 @@ def conv2d_forward(x, w, b, relu, keep, chunk):
     V = np.empty((4, 4, N, H // 2, W // 2, C), dtype) if keep else None
     if N == 0:
         return y, V
+    chunk = chunk_size(x.shape, O, dtype, chunk)
     conv = WinogradConv(x.shape, w, b, chunk, dtype)
     spans = parallel.spans(N, chunk)
 
@@ -361,9 +392,10 @@ def conv2d_forward(x, w, b, relu, keep, chunk):
     return y, V
 
 
-def conv2d_backward(x_shape, w, gy, V, relu_out, need_x, need_w, need_b, chunk):
+def conv2d_backward(x, x_shape, w, gy, V, relu_out, need_x, need_w, need_b, chunk):
     """(dL/dx, dL/dW, dL/db), each None where not needed, of ``conv2d_forward`` from dL/dy
-    (N, H, W, O), the kept V and, for a fused ReLU, its output."""
+    (N, H, W, O), the kept V (or, for dL/dW without it, the input x) and, for a fused ReLU,
+    its output."""
     from .. import parallel  # noqa: PLC0415
     N, H, W, C = x_shape
     O = w.shape[3]
@@ -372,8 +404,10 @@ def conv2d_backward(x_shape, w, gy, V, relu_out, need_x, need_w, need_b, chunk):
     if N == 0:
         return (gx, np.zeros(w.shape, dtype) if need_w else None,
                 np.zeros((O,), dtype) if need_b else None)
+    chunk = chunk_size(x_shape, O, dtype, chunk)
     spans = parallel.spans(N, chunk)
-    back = WinogradBackward(x_shape, w, len(spans), chunk, dtype, need_x, need_w, need_b)
+    back = WinogradBackward(x_shape, w, len(spans), chunk, dtype, need_x, need_w, need_b,
+                            kept=V is not None)
     masked = _per_slot(lambda: np.empty((chunk, H, W, O), dtype))
 
     def run(c):
@@ -382,7 +416,8 @@ def conv2d_backward(x_shape, w, gy, V, relu_out, need_x, need_w, need_b, chunk):
         if relu_out is not None:
             g = np.multiply(g, relu_out[n0:n1] > 0, out=masked()[:n1 - n0])
         back.interior(n1 - n0)[...] = taps_view(g)
-        back(c, None if V is None else V[:, :, n0:n1], g, None if gx is None else gx[n0:n1])
+        back(c, None if V is None else V[:, :, n0:n1], g, None if gx is None else gx[n0:n1],
+             None if x is None else x[n0:n1])
     parallel.parallel_for(len(spans), run, work=16 * N * H * W * (C + O) * dtype.itemsize // 4)
     gw, gb = back.total()
     return gx, gw, gb

@@ -80,9 +80,10 @@ class Conv2dOp(Function):
         self.wino = self.groups == 1 and _winograd.usable(
             x.shape, w.shape, geo, array_module(x), np.result_type(x.dtype, w.dtype))
         if self.wino:
-            y, self.V = _winograd.conv2d_forward(x, w, b, self.relu, self.needs_input_grad[1],
-                                                 WINOGRAD_CHUNK)
-            self.x = None
+            keep = self.needs_input_grad[1] and _winograd.keeps_transform(x.shape, x.dtype)
+            y, self.V = _winograd.conv2d_forward(x, w, b, self.relu, keep, WINOGRAD_CHUNK)
+            if keep:
+                self.x = None
         else:
             y = conv_forward(x, w, b, geo, self.groups, relu=self.relu)
         # A fused ReLU's backward needs its output (an array, not the output tensor).
@@ -93,8 +94,8 @@ class Conv2dOp(Function):
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
         need_b = self.has_bias and self.needs_input_grad[2]
         if self.wino:
-            return _winograd.conv2d_backward(self.x_shape, self.w, gy, self.V, self.y, need_x,
-                                             need_w, need_b, WINOGRAD_CHUNK)
+            return _winograd.conv2d_backward(self.x, self.x_shape, self.w, gy, self.V, self.y,
+                                             need_x, need_w, need_b, WINOGRAD_CHUNK)
         gx, gw, gb = conv_backward(self.x, self.w, gy, self.geo, self.groups,
                                    need_x, need_w, need_b, relu_out=self.y)
         return gx, gw, gb

@@ -81,14 +81,15 @@ class Conv2dMaxPool2dOp(Function):
                 and _winograd.usable(x.shape, w.shape, geo, xp, dtype))
         self.wino = wino
         if wino:
-            self.x = None  # dL/dW comes from the kept transform V below
             # 3x3 "same": Winograd's F(2x2, 3x3), whose 2x2 output blocks are the pooling
             # windows; it writes the cells tap by tap as well.
-            chunk = min(chunk, WINOGRAD_CHUNK)
+            chunk = _winograd.chunk_size(x.shape, O, dtype, WINOGRAD_CHUNK)
             conv = _winograd.WinogradConv(x.shape, w, b, chunk, dtype)
-            # The transformed input tiles, kept for dL/dW (saves transforming x again).
-            self.V = (xp.empty((4, 4, N, pgeo.Ho, pgeo.Wo, x.shape[3]), dtype)
-                      if self.needs_input_grad[1] else None)
+            # The transformed input tiles, kept for dL/dW (saves transforming x again) where
+            # they are not too large; then x itself is not needed.
+            if self.needs_input_grad[1] and _winograd.keeps_transform(x.shape, dtype):
+                self.V = xp.empty((4, 4, N, pgeo.Ho, pgeo.Wo, x.shape[3]), dtype)
+                self.x = None
             order = self.pool
         else:
             conv = ConvChunk(x.shape, w, b, geo, 1, chunk, dtype, xp, order=order)
@@ -179,12 +180,12 @@ class Conv2dMaxPool2dOp(Function):
         and the transformed products for dL/dW (``_winograd.WinogradBackward``)."""
         pgeo, taps, beats, p = self.pgeo, self.taps, self.beats, self.p
         N, Hp, Wp, O = gp.shape
-        chunk = min(WINOGRAD_BACKWARD_CHUNK, N)
+        chunk = min(_winograd.chunk_size(self.x_shape, O, gp.dtype, WINOGRAD_BACKWARD_CHUNK), N)
         spans = tapered_spans(N, chunk)
         back = _winograd.WinogradBackward(self.x_shape, self.w, len(spans), chunk, gp.dtype,
-                                          need_x, need_w, need_b)
+                                          need_x, need_w, need_b, kept=self.V is not None)
         gm = _per_slot(lambda: np.empty((chunk, Hp, Wp, O), gp.dtype))
-        V = self.V
+        V, x = self.V, self.x
 
         def run(c):
             n0, n1 = spans[c]
@@ -194,7 +195,7 @@ class Conv2dMaxPool2dOp(Function):
             unpool_chunk(g, None, [bt[n0:n1] for bt in beats], pgeo, taps, np,
                          back.taps(n1 - n0))
             back(c, None if V is None else V[:, :, n0:n1], g,
-                 None if gx is None else gx[n0:n1])
+                 None if gx is None else gx[n0:n1], None if x is None else x[n0:n1])
         C = self.x_shape[3]
         parallel.parallel_for(len(spans), run,
                               work=16 * N * Hp * Wp * (C + O) * gp.dtype.itemsize)

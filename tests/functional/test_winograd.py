@@ -212,3 +212,29 @@ def test_winograd_conv2d_bit_identical_with_1_2_3_threads(threads, small_chunks)
     for other in runs[1:]:
         for a, c in zip(runs[0], other):
             np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_without_the_kept_transform_the_backward_transforms_x_again(fused, small_chunks,
+                                                                      monkeypatch):
+    """Above KEEP_BYTES the forward keeps x, not its 4x larger transform: same gradients."""
+    rng = np.random.default_rng(12)
+    x0, w0, b0 = (rng.standard_normal(s) for s in ((5, 6, 4, 16), (3, 3, 16, 16), (16,)))
+    fn = conv2d_max_pool2d if fused else ds.functional.conv2d
+    results = []
+    for keep_bytes in (1 << 30, 0):
+        monkeypatch.setattr(_winograd, "KEEP_BYTES", keep_bytes)
+        x, w, b = (ds.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        y = fn(x, w, b, padding="same")
+        assert (y._ctx.V is None) is (keep_bytes == 0)
+        (y * y).sum().backward()
+        results.append([y.numpy(), x.grad, w.grad, b.grad])
+    for a, c in zip(*results):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12 * np.abs(c).max())
+
+
+def test_chunks_shrink_for_large_images():
+    assert _winograd.chunk_size((128, 14, 14, 32), 64, np.float32, 8) == 8
+    assert _winograd.chunk_size((8, 224, 224, 64), 64, np.float32, 8) == 1
+    assert _winograd.keeps_transform((128, 14, 14, 32), np.float32)
+    assert not _winograd.keeps_transform((64, 56, 56, 128), np.float32)

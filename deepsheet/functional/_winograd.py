@@ -34,9 +34,13 @@ from ._im2col import _per_slot
 
 # Switch for tests and benchmarks (the im2col path gives the same numbers up to rounding).
 ENABLED = True
-# Fewer channels than this and the im2col product's K = 9·C is short anyway; below it
-# the transforms cost more than the products they save.
-MIN_CHANNELS = 16
+# With few channels the transforms cost more than the products they save. Measured (fused
+# node, forward + backward, one thread, Winograd / im2col time): 14x14 images, 4 -> 16: 1.28,
+# 8 -> 16: 1.20, 8 -> 32: 0.98, 16 -> 16: 1.01, 16 -> 32: 0.85, 32 -> 64: ~0.6; 28x28, 8 -> 16:
+# 0.87, 16 -> 32: 0.80 (plain conv2d 0.89). Hence at least MIN_CHANNELS input channels and
+# MIN_PAIRS input-output channel pairs.
+MIN_CHANNELS = 8
+MIN_PAIRS = 512
 
 # A chunk's buffers (transformed tiles, products) stay near this size: ~8 samples of the
 # reference CNN's 14x14x32 -> 64 layer (its fastest chunk, module notes of conv_pool), one
@@ -55,14 +59,14 @@ _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5],
 def usable(x_shape, w_shape, geo, xp, dtype=np.float32):
     """True for a float32 or float64 host-array 3x3 convolution with stride 1, no dilation,
     one cell of zero padding on every side and an even output size, with at least
-    MIN_CHANNELS input and output channels (the 2x2 output blocks are then the 2x2 pooling
-    windows of a fused pooling)."""
+    MIN_CHANNELS input channels and MIN_PAIRS (input, output) channel pairs (the 2x2 output
+    blocks are then the 2x2 pooling windows of a fused pooling)."""
     kh, kw, C, O = w_shape
     g = geo
     return (ENABLED and xp is np and np.dtype(dtype) in (np.float32, np.float64)
             and (kh, kw) == (3, 3) and (g.sh, g.sw, g.dh, g.dw) == (1, 1, 1, 1)
             and (g.pt, g.pl) == (1, 1) and (g.Ho, g.Wo) == tuple(x_shape[1:3])
-            and g.Ho % 2 == 0 and g.Wo % 2 == 0 and C >= MIN_CHANNELS and O >= MIN_CHANNELS)
+            and g.Ho % 2 == 0 and g.Wo % 2 == 0 and C >= MIN_CHANNELS and C * O >= MIN_PAIRS)
 
 
 def chunk_size(x_shape, out_channels, dtype, most):

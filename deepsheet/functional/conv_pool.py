@@ -23,7 +23,7 @@ pooling tap, so the pooling passes read and write contiguous blocks instead of r
 one pixel's channels (the reference CNN's first stage: pooling 1.75 -> 0.71 ms a batch,
 its backward 1.65 -> 1.13 ms, the tap-major im2col 0.33 -> 0.6 ms).
 
-A 3x3 "same" convolution with at least 16 input and output channels, an even image size and
+A 3x3 "same" convolution with enough channels (``_winograd.usable``), an even image size and
 2x2 pooling (the reference CNN's second stage) runs Winograd's F(2x2, 3x3) instead of im2col
 (``_winograd.py``): its 2x2 output blocks are exactly the pooling windows, 2.25x fewer
 multiplications, the same results up to float rounding. Reference CNN step on one thread,

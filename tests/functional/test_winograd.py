@@ -16,7 +16,9 @@ from oracle import check_grad, check_torch, rand
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of 2 (forward) and 3 (backward) samples: several, and a partial last one."""
+    """Chunks of 2 (forward) and 3 (backward) samples: several, and a partial last one; and
+    the Winograd path for test-sized channel counts."""
+    monkeypatch.setattr(_winograd, "MIN_PAIRS", 1)
     monkeypatch.setattr(conv_pool, "WINOGRAD_CHUNK", 2)
     monkeypatch.setattr(conv_pool, "WINOGRAD_BACKWARD_CHUNK", 3)
     monkeypatch.setattr(conv, "WINOGRAD_CHUNK", 3)
@@ -93,6 +95,7 @@ def test_winograd_equals_the_im2col_path_in_float64(relu, small_chunks, monkeypa
         monkeypatch.setattr(_winograd, "ENABLED", enabled)
         x, w, b = (ds.tensor(a, requires_grad=True) for a in (x0, w0, b0))
         y = conv2d_max_pool2d(x, w, b, padding="same", activation="relu" if relu else None)
+        assert y._ctx.wino is enabled
         (y * ds.tensor(gy)).sum().backward()
         results.append([y.numpy(), x.grad, w.grad, b.grad])
     for a, c in zip(*results):
@@ -106,7 +109,9 @@ def test_only_the_weight_or_only_the_input_gradient(small_chunks):
     tx, tw = torch.tensor(x0, requires_grad=True), torch.tensor(w0, requires_grad=True)
     _torch_fn(True)(tx, tw).sum().backward()
     x, w = ds.tensor(x0, requires_grad=True), ds.tensor(w0)
-    conv2d_max_pool2d(x, w, padding="same").sum().backward()
+    y = conv2d_max_pool2d(x, w, padding="same")
+    assert y._ctx.wino
+    y.sum().backward()
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
     x, w = ds.tensor(x0), ds.tensor(w0, requires_grad=True)
     conv2d_max_pool2d(x, w, padding="same").sum().backward()
@@ -123,6 +128,7 @@ def test_bit_identical_with_1_2_3_threads(threads, small_chunks):
         threads(n)
         x, w, b = (ds.tensor(a, requires_grad=True) for a in (x0, w0, b0))
         y = conv2d_max_pool2d(x, w, b, padding="same")
+        assert y._ctx.wino
         (y * y).sum().backward()
         runs.append([y.numpy(), x.grad, w.grad, b.grad])
     for other in runs[1:]:
@@ -140,7 +146,9 @@ def _geo(H, W, k=3, pad=1, stride=1, dilation=1):
 @pytest.mark.parametrize("x_shape, w_shape, geo, ok", [
     ((2, 14, 14, 32), (3, 3, 32, 64), _geo(14, 14), True),
     ((2, 7, 7, 32), (3, 3, 32, 64), _geo(7, 7), False),                # odd output
-    ((2, 14, 14, 8), (3, 3, 8, 64), _geo(14, 14), False),              # few input channels
+    ((2, 14, 14, 8), (3, 3, 8, 64), _geo(14, 14), True),               # 8 x 64 channel pairs
+    ((2, 14, 14, 4), (3, 3, 4, 128), _geo(14, 14), False),             # few input channels
+    ((2, 14, 14, 16), (3, 3, 16, 16), _geo(14, 14), False),            # few channel pairs
     ((2, 14, 14, 32), (3, 3, 32, 64), _geo(14, 14, pad=0), False),     # "valid"
     ((2, 14, 14, 32), (5, 5, 32, 64), _geo(14, 14, k=5, pad=2), False),  # 5x5
     ((2, 14, 14, 32), (3, 3, 32, 64), _geo(14, 14, pad=2, dilation=2), False),
@@ -192,6 +200,7 @@ def test_winograd_conv2d_finite_differences_and_im2col(small_chunks, monkeypatch
         monkeypatch.setattr(_winograd, "ENABLED", enabled)
         tx, tw, tb = (ds.tensor(a, requires_grad=True) for a in (x0, w0, b0))
         y = ds.functional.conv2d(tx, tw, tb, padding="same")
+        assert y._ctx.wino is enabled
         (y * ds.tensor(gy)).sum().backward()
         results.append([y.numpy(), tx.grad, tw.grad, tb.grad])
     for a, c in zip(*results):
@@ -207,6 +216,7 @@ def test_winograd_conv2d_bit_identical_with_1_2_3_threads(threads, small_chunks)
         threads(n)
         x, w = ds.tensor(x0, requires_grad=True), ds.tensor(w0, requires_grad=True)
         y = ds.functional.conv2d(x, w, padding="same", activation="relu")
+        assert y._ctx.wino
         (y * y).sum().backward()
         runs.append([y.numpy(), x.grad, w.grad])
     for other in runs[1:]:

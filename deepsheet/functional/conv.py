@@ -77,10 +77,11 @@ class Conv2dOp(Function):
         self.x_shape, self.V = x.shape, None
         # 3x3 "same" with enough channels: Winograd's F(2x2, 3x3) (``_winograd.py``), which
         # keeps its transformed input for dL/dW instead of x.
-        self.wino = self.groups == 1 and _winograd.usable(
-            x.shape, w.shape, geo, array_module(x), np.result_type(x.dtype, w.dtype))
+        dtype = np.result_type(x.dtype, w.dtype)
+        self.wino = self.groups == 1 and _winograd.usable(x.shape, w.shape, geo,
+                                                          array_module(x), dtype)
         if self.wino:
-            keep = self.needs_input_grad[1] and _winograd.keeps_transform(x.shape, x.dtype)
+            keep = self.needs_input_grad[1] and _winograd.keeps_transform(x.shape, dtype)
             y, self.V = _winograd.conv2d_forward(x, w, b, self.relu, keep, WINOGRAD_CHUNK)
             if keep:
                 self.x = None

@@ -186,15 +186,20 @@ def matmuls(products):
 
     def run(i):
         a, b, out, epilogue, rs, cs = jobs[i]
-        if whole:
-            _team_product(xp, a, b, out)
-            o = out
-        elif rs.stop - rs.start == out.shape[0] and cs.stop - cs.start == out.shape[1]:
-            xp.matmul(a, b, out=out)  # the whole product: no views to make
-            o = out
-        else:
-            o = out[rs, cs]
-            xp.matmul(a[rs], b[:, cs], out=o)
+        # OpenBLAS's kernels can raise the CPU's "invalid" flag on finite inputs (lanes of
+        # stale buffer contents; numpy/numpy#24067, OpenMathLib/OpenBLAS#1924), which NumPy
+        # reports as a warning after the product. A real NaN still shows in the result (and
+        # fit reports a non-finite loss), as in PyTorch, which never warns here. ~1 us a call.
+        with np.errstate(invalid="ignore"):
+            if whole:
+                _team_product(xp, a, b, out)
+                o = out
+            elif rs.stop - rs.start == out.shape[0] and cs.stop - cs.start == out.shape[1]:
+                xp.matmul(a, b, out=out)  # the whole product: no views to make
+                o = out
+            else:
+                o = out[rs, cs]
+                xp.matmul(a[rs], b[:, cs], out=o)
         if epilogue is not None:
             epilogue(o, rs, cs)
     if total < MATMUL_MIN_FLOPS or whole:  # tiny products: waking a thread costs more

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import parallel
 from ._im2col import _per_slot
+from ._kernels import relu_
 
 # Switch for tests and benchmarks (the im2col path gives the same numbers up to rounding).
 ENABLED = True
@@ -373,8 +375,6 @@ def conv2d_forward(x, w, b, relu, keep, chunk):
     """y = conv(x, W) + b (then max(·, 0) if ``relu``) of a 3x3 "same" convolution by
     F(2x2, 3x3), chunk by chunk on the thread pool; (y (N, H, W, O), the transformed input V
     (4, 4, N, H/2, W/2, C) if ``keep`` else None). ``chunk``: at most that many samples."""
-    from .. import parallel  # noqa: PLC0415 - _im2col imports this module's neighbours
-    from ._kernels import relu_  # noqa: PLC0415
     N, H, W, C = x.shape
     O = w.shape[3]
     dtype = np.result_type(x.dtype, w.dtype)
@@ -400,7 +400,6 @@ def conv2d_backward(x, x_shape, w, gy, V, relu_out, need_x, need_w, need_b, chun
     """(dL/dx, dL/dW, dL/db), each None where not needed, of ``conv2d_forward`` from dL/dy
     (N, H, W, O), the kept V (or, for dL/dW without it, the input x) and, for a fused ReLU,
     its output."""
-    from .. import parallel  # noqa: PLC0415
     N, H, W, C = x_shape
     O = w.shape[3]
     dtype = gy.dtype

@@ -266,9 +266,9 @@ def blas_team(n):
     """Let each BLAS library use ``n`` threads inside the block, then ``blas_threads`` again.
 
     For work made of lone, mid-sized matrix products that pool blocks split poorly: the
-    steps of a model made of dense layers only (``Loops._blas_team_ok``). OpenBLAS splits a
-    product's output among its threads and never its sums, so the numbers do not depend on
-    ``n`` (tested). Inside the block
+    steps of a model made of dense layers only (``Loops._blas_team_ok``). Whether the numbers
+    depend on ``n`` depends on the BLAS's kernels: models use a team only where
+    ``functional._team`` found them equal at every size. Inside the block
     ``parallel_for`` runs every chunk on the calling thread: OpenBLAS's idle threads spin for
     about 0.1 s after each product and would fight the pool's workers for the cores, and
     ``in_blas_team()`` tells kernels to leave products whole. Callers pass

@@ -78,6 +78,13 @@ def chunk_size(x_shape, out_channels, dtype, most):
     return int(max(1, min(most, CHUNK_BYTES // max(per, 1))))
 
 
+def work(x_shape, out_channels, dtype):
+    """Bytes a whole batch's transforms touch (``parallel_for``'s ``work``): 16 transformed
+    values per 2x2 block, of the input's and the output's channels."""
+    N, H, W, C = x_shape
+    return 4 * N * H * W * (C + out_channels) * np.dtype(dtype).itemsize
+
+
 def keeps_transform(x_shape, dtype):
     """True when the forward keeps its transformed input (4x the input) for dL/dW."""
     N, H, W, C = x_shape
@@ -375,7 +382,7 @@ def conv2d_forward(x, w, b, relu, keep, chunk):
     """y = conv(x, W) + b (then max(·, 0) if ``relu``) of a 3x3 "same" convolution by
     F(2x2, 3x3), chunk by chunk on the thread pool; (y (N, H, W, O), the transformed input V
     (4, 4, N, H/2, W/2, C) if ``keep`` else None). ``chunk``: at most that many samples."""
-    N, H, W, C = x.shape
+    N, H, W, C = x_shape = x.shape
     O = w.shape[3]
     dtype = np.result_type(x.dtype, w.dtype)
     y = np.empty((N, H, W, O), dtype)
@@ -392,7 +399,7 @@ def conv2d_forward(x, w, b, relu, keep, chunk):
         conv(x[n0:n1], taps_view(yc), None if V is None else V[:, :, n0:n1])
         if relu:
             relu_(yc.reshape(-1, O), np)
-    parallel.parallel_for(len(spans), run, work=16 * N * H * W * (C + O) * dtype.itemsize // 4)
+    parallel.parallel_for(len(spans), run, work=work(x_shape, O, dtype))
     return y, V
 
 
@@ -421,7 +428,7 @@ def conv2d_backward(x, x_shape, w, gy, V, relu_out, need_x, need_w, need_b, chun
         back.interior(n1 - n0)[...] = taps_view(g)
         back(c, None if V is None else V[:, :, n0:n1], g, None if gx is None else gx[n0:n1],
              None if x is None else x[n0:n1])
-    parallel.parallel_for(len(spans), run, work=16 * N * H * W * (C + O) * dtype.itemsize // 4)
+    parallel.parallel_for(len(spans), run, work=work(x_shape, O, dtype))
     gw, gb = back.total()
     return gx, gw, gb
 

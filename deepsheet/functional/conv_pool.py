@@ -148,13 +148,11 @@ class Conv2dMaxPool2dOp(Function):
         gz = _per_slot(lambda: (xp.empty if _tiles(pgeo) else xp.zeros)(
             (chunk, geo.Ho, geo.Wo, O), dtype))
         gm = _per_slot(lambda: xp.empty((chunk,) + gp.shape[1:], dtype))
-        beats, p = self.beats, self.p
+        beats = self.beats
 
         def run(c):
             n0, n1 = spans[c]
-            g = gp[n0:n1]
-            if p is not None:  # the ReLU's mask, on the pooled values
-                g = xp.multiply(g, p[n0:n1] > 0, out=gm()[:n1 - n0])
+            g = self._masked(gp, n0, n1, gm, xp)
             # Shared: dL/dz goes straight into the input gradient's im2col staging buffer
             # (one copy of it fewer a chunk); its rows, zero borders included, give dL/db.
             z = back.staging(n1 - n0, (geo.Ho, geo.Wo, O)) if shared else None
@@ -178,7 +176,7 @@ class Conv2dMaxPool2dOp(Function):
     def _winograd_backward(self, gp, gx, need_x, need_w, need_b):
         """The backward of a Winograd forward: dL/dz tap by tap, then F(2x2, 3x3) for dL/dx
         and the transformed products for dL/dW (``_winograd.WinogradBackward``)."""
-        pgeo, taps, beats, p = self.pgeo, self.taps, self.beats, self.p
+        pgeo, taps, beats = self.pgeo, self.taps, self.beats
         N, Hp, Wp, O = gp.shape
         chunk = min(_winograd.chunk_size(self.x_shape, O, gp.dtype, WINOGRAD_BACKWARD_CHUNK), N)
         spans = tapered_spans(N, chunk)
@@ -189,19 +187,18 @@ class Conv2dMaxPool2dOp(Function):
 
         def run(c):
             n0, n1 = spans[c]
-            g = gp[n0:n1]
-            if p is not None:  # the ReLU's mask, on the pooled values
-                g = np.multiply(g, p[n0:n1] > 0, out=gm()[:n1 - n0])
+            g = self._masked(gp, n0, n1, gm, np)
             unpool_chunk(g, None, [bt[n0:n1] for bt in beats], pgeo, taps, np,
                          back.taps(n1 - n0))
             back(c, None if V is None else V[:, :, n0:n1], g,
                  None if gx is None else gx[n0:n1], None if x is None else x[n0:n1])
-        C = self.x_shape[3]
-        parallel.parallel_for(len(spans), run,
-                              work=16 * N * Hp * Wp * (C + O) * gp.dtype.itemsize)
-        gw, gb = back.total()
-        self.V = None
-        return gx, gw, gb
+        parallel.parallel_for(len(spans), run, work=_winograd.work(self.x_shape, O, gp.dtype))
+        return (gx,) + back.total()
+
+    def _masked(self, gp, n0, n1, buf, xp):
+        """dL/dp of samples n0:n1, times the ReLU's mask on the pooled values when fused."""
+        g = gp[n0:n1]
+        return g if self.p is None else xp.multiply(g, self.p[n0:n1] > 0, out=buf()[:n1 - n0])
 
 
 def _blocks(z, order):

@@ -91,8 +91,8 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=
         Recurrent dropout: multiplies h_{t-1} inside the recurrent product (already scaled).
     return_sequences : bool
         False: the first output is the last state itself, (N, H), as a Keras layer's output
-        without ``return_sequences``; the sequence is never assembled (the same for ``lstm``
-        and ``gru``: on several threads that saves a copy of every step's state).
+        without ``return_sequences``. ``lstm`` and ``gru`` then never assemble the sequence
+        (on several threads that saves a copy of every step's state).
 
     Examples
     --------

@@ -34,8 +34,9 @@ class _TeamTuner:
     2-vCPU VM this was measured on, the reference MLP's two-thread step switched between
     ~1.5 and ~2.4 ms for minutes at a time while one thread stayed at ~2.1 ms. So the first
     2·TRIALS steps, and as many every RETUNE steps, alternate the two sizes, and the faster
-    (best of its trials) is kept. A team's products are bit-identical at any size
-    (``parallel.blas_team``), so this changes the speed, never the numbers.
+    (best of its trials) is kept. Models run in a team only where its products are
+    bit-identical at every size (``functional._team``), so this changes the speed, never the
+    numbers.
     """
 
     TRIALS, RETUNE = 2, 200

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import parallel
+from ._conv_grads import _sum_in_order, flipped_kernel
 from ._im2col import _per_slot
 from ._kernels import relu_
 
@@ -244,7 +245,7 @@ class WinogradBackward:
         self.shape, self.dtype = (H, W, C, O), dtype
         self.need_x, self.need_w, self.need_b = need_x, need_w, need_b
         if need_x:
-            self.Uf = kernel_transform(np.asarray(w)[::-1, ::-1].transpose(0, 1, 3, 2), dtype)
+            self.Uf = kernel_transform(flipped_kernel(w, np), dtype)
         self.gw = np.empty((n_chunks, 16, C, O), dtype) if need_w else None
         self.gb = np.empty((n_chunks, O), dtype) if need_b else None
         Th, Tw = H // 2, W // 2
@@ -315,9 +316,7 @@ class WinogradBackward:
         """(dL/dW (3, 3, C, O) or None, dL/db (O,) or None): the chunks' sums in order."""
         gw = gb = None
         if self.need_w:
-            acc = self.gw[0].copy()
-            for part in self.gw[1:]:
-                acc += part
+            acc = _sum_in_order(self.gw)
             _, _, C, O = self.shape
             # Ż was built from A with its row for storage position 1 negated (see
             # _dz_transform): fold that sign into G.
@@ -325,9 +324,7 @@ class WinogradBackward:
             gw = np.einsum("ai,abco,bj->ijco", g, acc.reshape(4, 4, C, O).astype(np.float64),
                            g).astype(self.dtype)
         if self.need_b:
-            gb = self.gb[0].copy()
-            for part in self.gb[1:]:
-                gb += part
+            gb = _sum_in_order(self.gb)
         return gw, gb
 
 

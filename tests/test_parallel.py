@@ -184,9 +184,12 @@ def _optimizer_run(make, n_threads, subnormals):
 @pytest.mark.parametrize("subnormals", ["flush", "zero"])
 def test_optimizer_steps_are_identical_with_1_2_3_threads(threads, make, subnormals,
                                                           monkeypatch):
-    from deepsheet.optimizers import _blocks      # small blocks, so these shapes use them
+    from deepsheet.optimizers import _axpby, _blocks  # small blocks, so these shapes use them
     monkeypatch.setattr(_blocks, "MIN_ELEMENTS", 0)
     monkeypatch.setattr(_blocks, "BLOCK", 1 << 12)
+    # BLAS's axpby (where NumPy's OpenBLAS has it) on the two larger parameters and their
+    # blocks, NumPy passes on the (70,) one: each block must take its parameter's path.
+    monkeypatch.setattr(_axpby, "MIN_SIZE", 2000)
     w1, s1 = _optimizer_run(make, 1, subnormals)  # one thread: the plain per-parameter loop
     for n in (2, 3):
         wn, sn = _optimizer_run(make, n, subnormals)

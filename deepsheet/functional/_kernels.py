@@ -168,7 +168,9 @@ def matmuls(products):
     """
     xp = array_module(products[0][0])
     parallel.ensure_blas()
-    whole = xp is not np or parallel.in_blas_team()  # BLAS's threads split them (blas_team)
+    if xp is np and parallel.in_blas_team():  # BLAS's threads split them (blas_team)
+        return _team_products(products)
+    whole = xp is not np
     outs, jobs, total = [], [], 0.0
     for a, b, out, epilogue in products:
         M, K = a.shape
@@ -207,6 +209,28 @@ def matmuls(products):
             run(i)
     else:
         parallel.parallel_for(len(jobs), run)
+    return outs
+
+
+def team_matmul(a, b, out=None):
+    """``a @ b`` for 2-D host arrays inside a ``parallel.blas_team`` block: whole, on BLAS's
+    threads (what ``matmuls`` does there, with less Python: an MLP's step makes eight)."""
+    if out is None:
+        dtype = a.dtype if a.dtype == b.dtype else np.result_type(a.dtype, b.dtype)
+        out = np.empty((a.shape[0], b.shape[1]), dtype)
+    with np.errstate(invalid="ignore"):  # see run() in matmuls
+        _team_product(np, a, b, out)
+    return out
+
+
+def _team_products(products):
+    """``matmuls`` inside a ``blas_team`` block: each product whole, then its epilogue."""
+    outs = []
+    for a, b, out, epilogue in products:
+        out = team_matmul(a, b, out)
+        if epilogue is not None:
+            epilogue(out, slice(0, out.shape[0]), slice(0, out.shape[1]))
+        outs.append(out)
     return outs
 
 

@@ -14,29 +14,20 @@ import numpy as np
 
 from ..functional.dense_stack import _apply as dense_stack_node
 from ..layers.base import Layer, deserialize, serialize
-from ..layers.core import Dense
 from ..layers.symbolic import Input, InputLayer, KerasTensor
 from ..tensor import Tensor
+from . import _dense_step
+from ._dense_step import dense_layers_end
 from .model import Model
 
 
 def _dense_run(seq, i, x):
     """End of the run of plain ``Dense`` layers starting at ``seq[i]`` that ``dense_stack``
-    computes exactly as the layers would (i itself when there is none): built, not
-    subclassed or patched, ReLU or no activation, shapes chained; ``x`` a float32 Tensor
-    without a mask that fits the first kernel."""
+    computes exactly as the layers would (i itself when there is none; see
+    ``dense_layers_end``); ``x`` a float32 Tensor without a mask."""
     if type(x) is not Tensor or x._keras_mask is not None or x.data.dtype != np.float32:
         return i
-    n_in = x.data.shape[-1] if x.data.ndim >= 2 else None
-    end = i
-    for layer in seq[i:]:
-        if type(layer) is not Dense or not layer.built or "call" in layer.__dict__ \
-                or (layer.activation is not None and layer._fused is None) \
-                or layer.kernel.data.dtype != np.float32 or layer.kernel.data.shape[0] != n_in:
-            break
-        n_in = layer.kernel.data.shape[1]
-        end += 1
-    return end
+    return dense_layers_end(seq, i, x.data.shape[-1] if x.data.ndim >= 2 else None)
 
 
 class Sequential(Model):
@@ -187,6 +178,14 @@ class Sequential(Model):
 
     def __call__(self, *args, **kwargs):
         return Layer.__call__(self, *args, **kwargs)
+
+    def _dense_step(self, xs):
+        """The forward pass of ``fit``'s step without graph nodes for the layers where the
+        whole model is one run of plain Dense layers (``models._dense_step``), else None."""
+        cls = type(self)
+        if cls.call is not Sequential.call or cls.__call__ is not Sequential.__call__:
+            return None
+        return _dense_step.begin(self, xs)
 
     def compute_output_shape(self, input_shape):
         if self._graph:

@@ -278,6 +278,10 @@ class Trainer(Loops, DataAdapter):
                 pen.extend(layer._extra_losses)
         return pen
 
+    def _dense_step(self, xs):
+        """None: the forward pass records the graph (``Sequential`` may skip it, see there)."""
+        return None
+
     def _track_loss(self, value, n):
         self._loss_tracker.update_state(value, sample_weight=n)
         for tracker, part in zip(self._part_trackers, self._last_parts or ()):
@@ -285,7 +289,9 @@ class Trainer(Loops, DataAdapter):
 
     def _train_batch(self, xs, ys, w):
         """The default ``train_step`` on lists of arrays: forward, loss, backward, update."""
-        out = self(xs[0] if len(xs) == 1 else xs, training=True)
+        dense = self._dense_step(xs)  # a dense-only model: its layers make no graph nodes
+        out = dense.out if dense is not None else self(xs[0] if len(xs) == 1 else xs,
+                                                       training=True)
         total = self.compute_loss(xs, ys, out, w)
         value = float(total.data)
         if self._needs_bind:
@@ -294,7 +300,10 @@ class Trainer(Loops, DataAdapter):
             if total.requires_grad:
                 opt = self.optimizer
                 opt.zero_grad()
-                total.backward()
+                if dense is None:
+                    total.backward()
+                else:
+                    dense.backward(total)  # the loss's graph, then the dense stack
                 opt.step()
             elif any(p.requires_grad for p in self.optimizer.params):
                 raise ValueError(f"model '{self.name}': the loss does not depend on any "

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import parallel
+from . import _axpby
 from ._subnormals import ZERO_EVERY, zero_subnormals
 
 __all__ = ["step_in_blocks", "BLOCK"]
@@ -17,6 +18,17 @@ __all__ = ["step_in_blocks", "BLOCK"]
 # number changes any result.
 BLOCK = 1 << 18
 MIN_ELEMENTS = 1 << 18
+
+
+def _spans(n):
+    """``BLOCK``-element blocks of a parameter of n elements. One of at least
+    ``_axpby.MIN_SIZE`` elements is cut in blocks that are no smaller (the last one joined to
+    the one before where needed), so each block takes the path (BLAS or NumPy) of the whole."""
+    least = _axpby.MIN_SIZE
+    spans = parallel.spans(n, BLOCK if n < least else max(BLOCK, least))
+    if n >= least and len(spans) > 1 and spans[-1][1] - spans[-1][0] < least:
+        spans[-2:] = [(spans[-2][0], n)]
+    return spans
 
 
 def step_in_blocks(opt, items, lr, zeroing):
@@ -48,7 +60,7 @@ def step_in_blocks(opt, items, lr, zeroing):
     for data, g, state in items:
         flat = {k: (v if k == "step" else v.reshape(-1)) for k, v in state.items()}
         fp, fg = data.reshape(-1), g.reshape(-1)
-        jobs += [(fp, fg, flat, a, b, off + a) for a, b in parallel.spans(data.size, BLOCK)]
+        jobs += [(fp, fg, flat, a, b, off + a) for a, b in _spans(data.size)]
         off += data.size
     tmp = opt._pooled(np.empty(total, dtype), dtype, 2)
     masks = opt._pooled(np.empty(total, dtype), np.bool_, 2) if zeroing else None

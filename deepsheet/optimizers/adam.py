@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ._axpby import axpby, lerp
 from .base import Optimizer, check_hyper
 
 
@@ -72,14 +73,11 @@ class Adam(Optimizer):
         g = self._grad_with_decay(p, g, wd_buf)
         b1, b2 = self.beta_1, self.beta_2
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        # m += (1 − β₁)(g − m): torch's lerp_, the same value as β₁ m + (1 − β₁) g
-        xp.subtract(g, m, out=tmp)
-        tmp *= 1.0 - b1
-        m += tmp
-        v *= b2
+        # m ← β₁ m + (1 − β₁) g (torch's m.lerp_(g, 1 − β₁)) and v ← β₂ v + (1 − β₂) g²:
+        # one pass each where NumPy's BLAS has axpby, else three and four NumPy calls.
+        lerp(m, g, 1.0 - b1, tmp)
         xp.multiply(g, g, out=tmp)
-        tmp *= 1.0 - b2
-        v += tmp
+        axpby(1.0 - b2, tmp, b2, v, tmp)
         t = state["step"]
         step_size = lr / (1.0 - b1 ** t)
         bias2_sqrt = math.sqrt(1.0 - b2 ** t)
@@ -88,12 +86,11 @@ class Adam(Optimizer):
             xp.maximum(vmax, v, out=vmax)
             v = vmax
         # η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε) with √(1−β₂ᵗ) moved into the two scalars: the
-        # same value up to rounding, one pass over the parameters fewer (12 instead of 13).
+        # same value up to rounding, one pass over the parameters fewer.
         xp.sqrt(v, out=tmp)
         tmp += self.epsilon * bias2_sqrt
         xp.divide(m, tmp, out=tmp)
-        tmp *= step_size * bias2_sqrt
-        p -= tmp
+        axpby(-step_size * bias2_sqrt, tmp, 1.0, p, tmp)
 
 
 class AdamW(Adam):

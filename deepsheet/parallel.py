@@ -164,14 +164,22 @@ def _runnable_others():
 
     This process's own runnable threads are not counted: OpenBLAS's idle threads spin after
     a ``blas_team`` block, and counting them as another process's load would give the next
-    step one thread, then two again once they sleep (an oscillation).
+    step one thread, then two again once they sleep (an oscillation). The least of three
+    reads counts: a task runnable for an instant (a kernel worker, a thread of ours that
+    went to sleep between the two files read) is no load.
     """
-    try:
-        with open("/proc/loadavg", "rb") as f:
-            running = int(f.read().split()[3].split(b"/")[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return max(0, running - _runnable_own())
+    least = None
+    for _ in range(3):
+        try:
+            with open("/proc/loadavg", "rb") as f:
+                running = int(f.read().split()[3].split(b"/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        others = max(0, running - _runnable_own())
+        least = others if least is None else min(least, others)
+        if least == 0:
+            break
+    return least
 
 
 def active_threads(dynamic=None):
@@ -188,9 +196,11 @@ def active_threads(dynamic=None):
         if others is not None:
             _samples.append(others)
             del _samples[:-5]
-    if not _samples:
+    # The lower median of the last samples, and none from a single one: a process runnable
+    # for a moment (at this process's start, typically) is no reason to drop a thread.
+    if len(_samples) < 2:
         return n
-    median = sorted(_samples)[len(_samples) // 2]
+    median = sorted(_samples)[(len(_samples) - 1) // 2]
     return max(1, min(n, _usable_cpus() - median))
 
 

@@ -66,7 +66,7 @@ def test_team_threads_follow_the_load_even_when_pinned(threads, monkeypatch):
     threads(2)
     monkeypatch.setattr(parallel, "_usable_cpus", lambda: 2)
     monkeypatch.setattr(parallel, "_runnable_others", lambda: 1)
-    parallel._samples.clear()
+    parallel._samples[:] = [1]               # one sample taken before
     parallel._sampled_at = -1.0
     assert parallel.active_threads() == 2  # pinned: the pool keeps its count
     assert parallel.team_threads() == 1    # a static split would wait for a busy core
@@ -211,10 +211,13 @@ def test_mlp_fit_in_a_team_matches_torch(threads, free_cpus):
 
 
 def test_team_size_is_tuned_by_timing_the_steps():
-    """The first 2·TRIALS steps alternate the offered size and one thread, timed; the faster
-    is kept until the next round of trials; a new offer (the load changed) starts again."""
+    """After SKIP steps, 2·TRIALS steps alternate the offered size and one thread, timed; the
+    faster is kept until the next round of trials (one thread only when faster by more than
+    MARGIN); a new offer (the load changed) starts again."""
     from deepsheet.models.loops import _TeamTuner
     tuner = _TeamTuner()
+    for _ in range(_TeamTuner.SKIP):
+        assert tuner.size(2) == (2, False)        # the first steps of a run are not timed
     slow_team = {2: 2.4e-3, 1: 2.1e-3}           # a machine where the idle team thread hurts
     sizes = []
     for _ in range(2 * _TeamTuner.TRIALS):
@@ -225,15 +228,22 @@ def test_team_size_is_tuned_by_timing_the_steps():
     assert sizes == [2, 1] * _TeamTuner.TRIALS
     assert tuner.size(2) == (1, False)            # one thread measured faster: kept
     for _ in range(_TeamTuner.RETUNE - 2 * _TeamTuner.TRIALS - 1):
-        assert tuner.size(2) == (1, False)
+        assert tuner.size(2) == (1, False)        # the next round's SKIP steps included
     fast_team = {2: 1.5e-3, 1: 2.1e-3}
     for _ in range(2 * _TeamTuner.TRIALS):        # the next round of trials
         n, trial = tuner.size(2)
         assert trial
         tuner.record(n, fast_team[n])
     assert tuner.size(2) == (2, False)
+    for _ in range(_TeamTuner.RETUNE - 1):      # a round where one thread is barely faster
+        tuner.size(2)
+    for _ in range(2 * _TeamTuner.TRIALS):
+        n, _ = tuner.size(2)
+        tuner.record(n, {2: 2.0e-3, 1: 1.98e-3}[n])
+    assert tuner.size(2) == (2, False)            # within MARGIN: the offered team stays
     assert tuner.size(1) == (1, False)            # one thread offered: nothing to tune
-    assert tuner.size(3) == (3, True)             # another offer: trials again
+    assert [tuner.size(3) for _ in range(_TeamTuner.SKIP + 2)] == \
+        [(3, False)] * _TeamTuner.SKIP + [(3, True), (1, True)]  # another offer: trials again
 
 
 def test_the_probe_finds_a_piece_size_or_keeps_models_off_the_team(threads):

@@ -218,7 +218,7 @@ def test_dynamic_count_leaves_busy_cpus_to_other_processes(threads, monkeypatch)
     monkeypatch.setattr(parallel, "_usable_cpus", lambda: 4)
     for others, expected in ((0, 4), (1, 3), (3, 1), (9, 1)):
         monkeypatch.setattr(parallel, "_runnable_others", lambda o=others: o)
-        parallel._samples.clear()
+        parallel._samples[:] = [others]          # one sample taken before
         parallel._sampled_at = -1.0
         assert parallel.active_threads() == expected
     parallel.set_dynamic(False)
@@ -407,3 +407,22 @@ def test_the_pool_keeps_no_array_alive_after_a_call(threads):
             break
         threading.Event().wait(0.02)
     assert ref() is None
+
+
+def test_one_sample_of_load_is_not_enough_to_drop_a_thread(threads, monkeypatch):
+    """A task runnable at this process's start (another one exiting) must not cost the first
+    steps a thread: the count drops from two samples on, by their lower median."""
+    threads(2)
+    parallel.set_dynamic(True)
+    monkeypatch.setattr(parallel, "_usable_cpus", lambda: 2)
+    loads = iter([1, 0, 1, 1])
+    monkeypatch.setattr(parallel, "_runnable_others", lambda: next(loads))
+    parallel._samples.clear()
+    got = []
+    for _ in range(4):
+        parallel._sampled_at = -1.0
+        got.append(parallel.active_threads())
+    # [1]: one sample; [1, 0]: lower median 0; [1, 0, 1] and [1, 0, 1, 1]: median 1
+    assert got == [2, 2, 1, 1]
+    parallel._samples.clear()
+    parallel.set_dynamic(False)

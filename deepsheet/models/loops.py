@@ -32,14 +32,16 @@ class _TeamTuner:
     OpenBLAS's idle team thread spins between products, and on some machines that slows the
     caller's serial work (Adam, the layers' glue) more than the second thread gains: on the
     2-vCPU VM this was measured on, the reference MLP's two-thread step switched between
-    ~1.5 and ~2.4 ms for minutes at a time while one thread stayed at ~2.1 ms. So the first
-    2·TRIALS steps, and as many every RETUNE steps, alternate the two sizes, and the faster
-    (best of its trials) is kept. Models run in a team only where its products are
+    ~1.5 and ~2.4 ms for minutes at a time while one thread stayed at ~2.1 ms. So every
+    RETUNE steps, after SKIP steps (the first ones of a run are slow: memory touched for the
+    first time, threads waking), 2·TRIALS steps alternate the two sizes, and the best time of
+    each decides: one thread is kept only where it is faster by more than MARGIN, so noise
+    leaves the team as offered. Models run in a team only where its products are
     bit-identical at every size (``functional._team``), so this changes the speed, never the
     numbers.
     """
 
-    TRIALS, RETUNE = 2, 200
+    SKIP, TRIALS, RETUNE, MARGIN = 3, 3, 200, 0.97
 
     def __init__(self):
         self.calls, self.offered, self.choice = 0, None, None
@@ -51,9 +53,9 @@ class _TeamTuner:
             return 1, False
         if n != self.offered:  # another offer (the load changed): tune again
             self.offered, self.calls, self.times, self.choice = n, 0, {}, None
-        k = self.calls % self.RETUNE
+        k = self.calls % self.RETUNE - self.SKIP
         self.calls += 1
-        if k < 2 * self.TRIALS:
+        if 0 <= k < 2 * self.TRIALS:
             return (n if k % 2 == 0 else 1), True
         return (self.choice or n), False
 
@@ -62,8 +64,11 @@ class _TeamTuner:
         times = self.times.setdefault(size, [])
         times.append(seconds)
         del times[:-self.TRIALS]
-        if self.calls % self.RETUNE == 2 * self.TRIALS and len(self.times) == 2:
-            self.choice = min(self.times, key=lambda s: min(self.times[s]))
+        if self.calls % self.RETUNE == self.SKIP + 2 * self.TRIALS and len(self.times) == 2:
+            one = min(self.times.pop(1))
+            team = min(self.times[self.offered])
+            self.choice = 1 if one < self.MARGIN * team else self.offered
+            self.times.clear()
 
 
 def _is_int(value):
@@ -147,11 +152,14 @@ class Loops:
         dtype = next((w.data.dtype for w in self.weights), backend.get_default_dtype())
         return _team.agree(dtype)
 
-    def _run_step(self, step, xs, ys, w, team=None):
+    def _run_step(self, step, xs, ys, w, team=None, custom=None):
         """One step (in a ``blas_team`` block where ``team``; None: ask the layers), the
-        team's size chosen by timing (``_TeamTuner``)."""
+        team's size chosen by timing (``_TeamTuner``); ``custom``: whether ``step`` is
+        overridden (None: look)."""
         if team is None:
             team = self._blas_team_ok()
+        if custom is None:
+            custom = overrides(self, step)
         if team:
             tuner = vars(self).setdefault("_team_tuners", {}).get(step)
             if tuner is None:
@@ -159,15 +167,15 @@ class Loops:
             n, trial = tuner.size(parallel.team_threads())
             start = time.perf_counter()
             with parallel.blas_team(n):
-                logs = self._run_step_here(step, xs, ys, w)
+                logs = self._run_step_here(step, xs, ys, w, custom)
             if trial:
                 tuner.record(n, time.perf_counter() - start)
             return logs
-        return self._run_step_here(step, xs, ys, w)
+        return self._run_step_here(step, xs, ys, w, custom)
 
-    def _run_step_here(self, step, xs, ys, w):
+    def _run_step_here(self, step, xs, ys, w, custom):
         """One step: the fast default, or the override called with Keras's ``data``."""
-        if not overrides(self, step):
+        if not custom:
             (self._train_batch if step == "train_step" else self._test_batch)(xs, ys, w)
             return None
         logs = getattr(self, step)(pack_data(xs, ys, w))
@@ -187,11 +195,11 @@ class Loops:
             begin = cbl.on_train_batch_begin if train else cbl.on_test_batch_begin
             end = cbl.on_train_batch_end if train else cbl.on_test_batch_end
         logs, seen = None, 0
-        team = self._blas_team_ok()
+        team, custom = self._blas_team_ok(), overrides(self, step_name)
         for step, (xs, ys, w) in enumerate(make_batches()):
             if hooks:
                 begin(step)
-            logs = self._run_step(step_name, xs, ys, w, team)
+            logs = self._run_step(step_name, xs, ys, w, team, custom)
             seen += len(xs[0])
             if hooks:
                 end(step, logs if logs is not None else self.get_metrics_result())

@@ -13,7 +13,6 @@ seed gives the same numbers on CPU and GPU.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import threading
@@ -293,24 +292,48 @@ class _FlushDenormal:
         """True inside ``flush_denormal()`` on this thread (the pool's workers then match it)."""
         return bool(getattr(self._local, "depth", 0))
 
-    @contextlib.contextmanager
     def __call__(self):
-        if not self.available or getattr(self._local, "depth", 0):
-            yield
-            return
-        ctypes = self._ctypes
-        saved = ctypes.create_string_buffer(32)
-        self._get(saved)
-        env = ctypes.create_string_buffer(saved.raw, 32)
-        mxcsr = int.from_bytes(env.raw[28:32], "little") | self._BITS
-        ctypes.memmove(ctypes.addressof(env) + 28, mxcsr.to_bytes(4, "little"), 4)
-        self._set(env)
-        self._local.depth = 1
-        try:
-            yield
-        finally:
-            self._local.depth = 0
-            self._set(saved)
+        """A context that sets FTZ/DAZ on this thread and restores the environment after
+        (nested uses are no-ops)."""
+        return _FlushScope(self)
+
+
+class _FlushScope:
+    """``with flush_denormal():`` (a class, not a generator: optimizers enter it every step).
+    The thread's two 32-byte environment buffers are kept and the flushing environment is
+    rebuilt only when the saved one changed."""
+
+    __slots__ = ("owner", "on")
+
+    def __init__(self, owner):
+        self.owner, self.on = owner, False
+
+    def __enter__(self):
+        f = self.owner
+        local = f._local
+        if not f.available or getattr(local, "depth", 0):
+            return self
+        bufs = getattr(local, "bufs", None)
+        if bufs is None:
+            make = f._ctypes.create_string_buffer
+            bufs = local.bufs = [make(32), make(32), None]
+        saved, env, last = bufs
+        f._get(saved)
+        raw = saved.raw
+        if raw != last:
+            mxcsr = int.from_bytes(raw[28:32], "little") | f._BITS
+            f._ctypes.memmove(env, raw[:28] + mxcsr.to_bytes(4, "little"), 32)
+            bufs[2] = raw
+        f._set(env)
+        local.depth, self.on = 1, True
+        return self
+
+    def __exit__(self, *exc):
+        if self.on:
+            local = self.owner._local
+            local.depth, self.on = 0, False
+            self.owner._set(local.bufs[0])
+        return False
 
 
 flush_denormal = _FlushDenormal()

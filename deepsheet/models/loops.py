@@ -36,12 +36,14 @@ class _TeamTuner:
     RETUNE steps, after SKIP steps (the first ones of a run are slow: memory touched for the
     first time, threads waking), 2·TRIALS steps alternate the two sizes, and the best time of
     each decides: one thread is kept only where it is faster by more than MARGIN, so noise
-    leaves the team as offered. Models run in a team only where its products are
+    leaves the team as offered. The one-thread trials cost ~0.6 ms each where the team is
+    faster, hence a round only every RETUNE steps (~1.4 s of the reference MLP; the machine's
+    modes last minutes). Models run in a team only where its products are
     bit-identical at every size (``functional._team``), so this changes the speed, never the
     numbers.
     """
 
-    SKIP, TRIALS, RETUNE, MARGIN = 3, 3, 200, 0.97
+    SKIP, TRIALS, RETUNE, MARGIN = 3, 3, 1000, 0.97
 
     def __init__(self):
         self.calls, self.offered, self.choice = 0, None, None

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import backend, parallel
 from ..autograd import Function
-from ._kernels import matmul_rows, matmuls, relu_, team_matmul
+from ._kernels import matmul_rows, matmuls, team_matmul
 from ._util import shape_of
 from .dense import epilogue
 
@@ -39,7 +39,8 @@ class DenseStackOp(Function):
         self.x_shape = x.shape
         h = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
         xp = backend.array_module(h)
-        # In a BLAS team (an MLP's fit) products run whole: matmuls' epilogue inline.
+        # In a BLAS team (an MLP's fit) products run whole: team_matmul, then the same
+        # epilogue matmuls would run.
         team = xp is np and parallel.in_blas_team()
         hs, ws, k = [h], [], 0
         for l, act in enumerate(relu):
@@ -48,10 +49,9 @@ class DenseStackOp(Function):
             k += 2 if has_bias[l] else 1
             if team:
                 h = team_matmul(h, w)
-                if b is not None:
-                    h += b
-                if act:
-                    relu_(h, np)
+                run = epilogue(b, act, np)
+                if run is not None:
+                    run(h, slice(0, h.shape[0]), slice(0, h.shape[1]))
             else:
                 h = matmul_rows(h, w, epilogue=epilogue(b, act, xp))
             hs.append(h)

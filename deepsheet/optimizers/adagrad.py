@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import backend
+from ._axpby import axpby
 from .base import Optimizer, check_hyper
 
 
@@ -73,5 +74,4 @@ class Adagrad(Optimizer):
         xp.sqrt(s, out=tmp)
         tmp += self.epsilon
         xp.divide(g, tmp, out=tmp)
-        tmp *= clr
-        p -= tmp
+        axpby(-clr, tmp, 1.0, p, tmp)  # θ ← θ − η_t g / (√s + ε): one pass where BLAS has axpby

@@ -1,6 +1,7 @@
 """RMSprop: divide the gradient by a running root mean square of recent gradients."""
 from __future__ import annotations
 
+from ._axpby import axpby, lerp
 from .base import Optimizer, check_hyper
 
 
@@ -74,15 +75,12 @@ class RMSprop(Optimizer):
         g = self._grad_with_decay(p, g, wd_buf)
         rho = self.rho
         v = state["square_avg"]
-        v *= rho
+        # v ← ρ v + (1 − ρ) g² and ḡ ← ḡ + (1 − ρ)(g − ḡ): one pass each where BLAS has axpby
         xp.multiply(g, g, out=tmp)
-        tmp *= 1.0 - rho
-        v += tmp
+        axpby(1.0 - rho, tmp, rho, v, tmp)
         if self.centered:
             ga = state["grad_avg"]
-            xp.subtract(g, ga, out=tmp)
-            tmp *= 1.0 - rho
-            ga += tmp
+            lerp(ga, g, 1.0 - rho, tmp)
             xp.multiply(ga, ga, out=tmp)
             xp.subtract(v, tmp, out=tmp)
             # v − ḡ² >= 0 in exact arithmetic; rounding may dip below 0 and sqrt would give NaN.
@@ -94,9 +92,7 @@ class RMSprop(Optimizer):
         xp.divide(g, tmp, out=tmp)
         if self.momentum:
             buf = state["momentum_buffer"]
-            buf *= self.momentum
-            buf += tmp
-            xp.multiply(buf, lr, out=tmp)
+            axpby(1.0, tmp, self.momentum, buf, tmp)  # b ← μ b + g / (√v + ε)
+            axpby(-lr, buf, 1.0, p, tmp)              # θ ← θ − η b
         else:
-            tmp *= lr
-        p -= tmp
+            axpby(-lr, tmp, 1.0, p, tmp)              # θ ← θ − η g / (√v + ε)

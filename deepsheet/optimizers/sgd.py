@@ -1,6 +1,7 @@
 """Stochastic gradient descent with optional momentum and Nesterov momentum."""
 from __future__ import annotations
 
+from ._axpby import axpby
 from .base import Optimizer, check_hyper
 
 
@@ -74,18 +75,12 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = d.copy()
-            else:
-                buf *= mu
-                if self.dampening:
-                    xp.multiply(d, 1.0 - self.dampening, out=tmp)
-                    buf += tmp
-                else:
-                    buf += d
+            else:  # b ← μ b + (1 − dampening) d: one pass where BLAS has axpby
+                axpby(1.0 - self.dampening, d, mu, buf, tmp)
             if self.nesterov:
                 xp.multiply(buf, mu, out=tmp)
                 tmp += d
                 d = tmp
             else:
                 d = buf
-        xp.multiply(d, lr, out=tmp)
-        p -= tmp
+        axpby(-lr, d, 1.0, p, tmp)  # θ ← θ − η d

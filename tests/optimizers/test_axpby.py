@@ -1,4 +1,5 @@
-"""``y ← a·x + b·y`` in one BLAS pass (optimizers._axpby) and the optimizers that use it.
+"""``y ← a·x + b·y`` in one BLAS pass (optimizers._axpby) and the optimizers that use it
+(Adam/AdamW, SGD, RMSprop, Adagrad).
 
 The small problems of test_update_rules stay under ``MIN_SIZE`` (NumPy passes); here the
 parameters are large enough for the BLAS path, checked against torch.optim and the formula.
@@ -98,12 +99,31 @@ CASES = {
                 lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.99), weight_decay=0.05)),
     "adamw-amsgrad": (lambda p: ds.optimizers.AdamW(p, learning_rate=0.01, amsgrad=True),
                       lambda p: torch.optim.AdamW(p, lr=0.01, amsgrad=True)),
+    "sgd": (lambda p: ds.optimizers.SGD(p, learning_rate=0.05),
+            lambda p: torch.optim.SGD(p, lr=0.05)),
+    "sgd-momentum-dampening-wd": (
+        lambda p: ds.optimizers.SGD(p, learning_rate=0.02, momentum=0.8, dampening=0.3,
+                                    weight_decay=0.01),
+        lambda p: torch.optim.SGD(p, lr=0.02, momentum=0.8, dampening=0.3, weight_decay=0.01)),
+    "sgd-nesterov": (lambda p: ds.optimizers.SGD(p, learning_rate=0.02, momentum=0.9,
+                                                 nesterov=True),
+                     lambda p: torch.optim.SGD(p, lr=0.02, momentum=0.9, nesterov=True)),
+    "rmsprop-momentum": (lambda p: ds.optimizers.RMSprop(p, learning_rate=0.002, rho=0.9,
+                                                         momentum=0.5),
+                         lambda p: torch.optim.RMSprop(p, lr=0.002, alpha=0.9, momentum=0.5)),
+    "rmsprop-centered": (lambda p: ds.optimizers.RMSprop(p, learning_rate=0.002, centered=True,
+                                                         weight_decay=0.01),
+                         lambda p: torch.optim.RMSprop(p, lr=0.002, centered=True,
+                                                       weight_decay=0.01)),
+    "adagrad": (lambda p: ds.optimizers.Adagrad(p, learning_rate=0.05, lr_decay=0.01),
+                lambda p: torch.optim.Adagrad(p, lr=0.05, lr_decay=0.01)),
 }
+STATE = ("exp_avg", "exp_avg_sq", "momentum_buffer", "square_avg", "grad_avg", "sum")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_adam_on_large_parameters_matches_torch(case, dtype):
+def test_optimizers_on_large_parameters_match_torch(case, dtype):
     """Parameters over MIN_SIZE (the BLAS path) and under it, 15 steps of fixed gradients."""
     make_ours, make_theirs = CASES[case]
     rng = np.random.default_rng(2)
@@ -124,10 +144,15 @@ def test_adam_on_large_parameters_matches_torch(case, dtype):
         for i, (o, t) in enumerate(zip(ours, theirs)):
             np.testing.assert_allclose(o.data, t.detach().numpy(), **tol,
                                        err_msg=f"parameter {i}, step {step + 1}")
+    compared = 0
     for o, t in zip(ours, theirs):
         state, tstate = opt.state[o], topt.state[t]
-        np.testing.assert_allclose(state["exp_avg"], tstate["exp_avg"].numpy(), **tol)
-        np.testing.assert_allclose(state["exp_avg_sq"], tstate["exp_avg_sq"].numpy(), **tol)
+        for name in STATE:
+            if name in state:
+                np.testing.assert_allclose(state[name], tstate[name].numpy(), **tol,
+                                           err_msg=name)
+                compared += 1
+    assert compared or case == "sgd"  # plain SGD keeps no state
     assert not np.allclose(ours[0].data, init[0])
 
 

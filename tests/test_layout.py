@@ -24,6 +24,7 @@ MAX_LINES = 500
 TIERS = {
     # 0: arrays, threads, files, registries: nothing of deepsheet below them
     "backend": 0, "parallel": 0, "_registry": 0, "_files": 0, "_checked_read": 0,
+    "_openblas": 0,
     # 1: the tensor, its graph and its factories (zeros, randn, ...)
     "tensor": 1, "autograd": 1, "factories": 1,
     # 2: differentiable functions and what is built on functions alone

@@ -8,9 +8,8 @@ recurrent kernels' weight gradients add one product per time step (an LSTM(128) 
 each extra call hands Python's lock to the other chunk thread. BLAS's GEMM computes
 C ← α·A·B + β·C; with β = 1 the accumulation costs nothing extra.
 
-NumPy does not expose β, so this calls the OpenBLAS that NumPy already loaded (found the way
-``threadpoolctl``, a hard dependency, finds it to set its thread count) through ``ctypes``,
-which releases the GIL for the call. Where that is not possible (another BLAS, a GPU array,
+NumPy does not expose β, so this calls the OpenBLAS that NumPy already loaded through
+``ctypes`` (``deepsheet._openblas``), which releases the GIL for the call. Where that is not possible (another BLAS, a GPU array,
 a dtype other than float32/float64, a layout BLAS cannot read in place) the two NumPy calls
 run instead; with OpenBLAS, the result of one call is what ``a @ b`` then ``+=`` give
 whenever the inner dimension fits one of OpenBLAS's blocks (checked in the tests).
@@ -21,6 +20,8 @@ import ctypes
 
 import numpy as np
 
+from .._openblas import cblas
+
 __all__ = ["gemm_acc", "available"]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
@@ -30,35 +31,9 @@ _fns = _UNSET  # {dtype: cblas_?gemm function} or None when no usable BLAS
 
 def _load():
     """The ``cblas_?gemm`` functions of the loaded OpenBLAS, or None."""
-    try:
-        import threadpoolctl  # noqa: PLC0415 - scans the loaded libraries once
-        libs = [c for c in threadpoolctl.ThreadpoolController().select(
-            internal_api="openblas").lib_controllers if c.filepath]
-    except Exception:  # noqa: BLE001 - any failure means "use NumPy"
-        return None
-    # NumPy's own copy first (another package may have loaded a second OpenBLAS).
-    libs.sort(key=lambda c: "numpy" not in c.filepath)
-    for ctl in libs:
-        try:
-            lib = ctypes.CDLL(ctl.filepath)
-        except OSError:
-            continue
-        for prefix in ("scipy_", ""):
-            for suffix, int_t in (("64_", ctypes.c_int64), ("", ctypes.c_int)):
-                fns = {}
-                for dtype, name in ((np.float32, "sgemm"), (np.float64, "dgemm")):
-                    fn = getattr(lib, f"{prefix}cblas_{name}{suffix}", None)
-                    if fn is None:
-                        break
-                    real = ctypes.c_float if dtype is np.float32 else ctypes.c_double
-                    fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, int_t, int_t,
-                                   int_t, real, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t,
-                                   real, ctypes.c_void_p, int_t]
-                    fn.restype = None
-                    fns[np.dtype(dtype)] = fn
-                if len(fns) == 2:
-                    return fns
-    return None
+    return cblas({np.float32: "sgemm", np.float64: "dgemm"}, lambda int_t, real: [
+        ctypes.c_int, ctypes.c_int, ctypes.c_int, int_t, int_t, int_t, real, ctypes.c_void_p,
+        int_t, ctypes.c_void_p, int_t, real, ctypes.c_void_p, int_t])
 
 
 def available():

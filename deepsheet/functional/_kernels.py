@@ -212,22 +212,16 @@ def matmuls(products):
     return outs
 
 
-def team_matmul(a, b, out=None):
-    """``a @ b`` for 2-D host arrays inside a ``parallel.blas_team`` block: whole, on BLAS's
-    threads (what ``matmuls`` does there, with less Python: an MLP's step makes eight)."""
-    if out is None:
-        dtype = a.dtype if a.dtype == b.dtype else np.result_type(a.dtype, b.dtype)
-        out = np.empty((a.shape[0], b.shape[1]), dtype)
-    with np.errstate(invalid="ignore"):  # see run() in matmuls
-        _team_product(np, a, b, out)
-    return out
-
-
 def _team_products(products):
-    """``matmuls`` inside a ``blas_team`` block: each product whole, then its epilogue."""
+    """``matmuls`` inside a ``blas_team`` block: each product whole on BLAS's threads, then its
+    epilogue (an MLP's step makes eight: the job list and closures of the pool path cost)."""
     outs = []
     for a, b, out, epilogue in products:
-        out = team_matmul(a, b, out)
+        if out is None:
+            dtype = a.dtype if a.dtype == b.dtype else np.result_type(a.dtype, b.dtype)
+            out = np.empty((a.shape[0], b.shape[1]), dtype)
+        with np.errstate(invalid="ignore"):  # see run() in matmuls
+            _team_product(np, a, b, out)
         if epilogue is not None:
             epilogue(out, slice(0, out.shape[0]), slice(0, out.shape[1]))
         outs.append(out)

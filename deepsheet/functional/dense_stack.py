@@ -9,11 +9,9 @@ training step on two threads).
 """
 from __future__ import annotations
 
-import numpy as np
-
-from .. import backend, parallel
+from .. import backend
 from ..autograd import Function
-from ._kernels import matmul_rows, matmuls, team_matmul
+from ._kernels import matmul_rows, matmuls
 from ._util import shape_of
 from .dense import epilogue
 
@@ -39,21 +37,12 @@ class DenseStackOp(Function):
         self.x_shape = x.shape
         h = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
         xp = backend.array_module(h)
-        # In a BLAS team (an MLP's fit) products run whole: team_matmul, then the same
-        # epilogue matmuls would run.
-        team = xp is np and parallel.in_blas_team()
         hs, ws, k = [h], [], 0
         for l, act in enumerate(relu):
             w = params[k]
             b = params[k + 1] if has_bias[l] else None
             k += 2 if has_bias[l] else 1
-            if team:
-                h = team_matmul(h, w)
-                run = epilogue(b, act, np)
-                if run is not None:
-                    run(h, slice(0, h.shape[0]), slice(0, h.shape[1]))
-            else:
-                h = matmul_rows(h, w, epilogue=epilogue(b, act, xp))
+            h = matmul_rows(h, w, epilogue=epilogue(b, act, xp))
             hs.append(h)
             ws.append(w)
         if any(self.needs_input_grad):  # under no_grad nothing is kept for a backward
@@ -75,7 +64,6 @@ class DenseStackOp(Function):
         grads = [None] * len(needs)
         g2 = g.reshape(-1, g.shape[-1])
         hs, ws = self.hs, self.ws
-        team = type(g2) is np.ndarray and parallel.in_blas_team()
         top = len(relu) - 1
         for l in range(top, -1, -1):
             if relu[l] and l == top:
@@ -83,16 +71,12 @@ class DenseStackOp(Function):
             elif relu[l]:
                 g2 *= hs[l + 1] > 0  # G_l = G_{l+1} · W_{l+1}ᵀ, a new array of ours
             nw = needs[at[l]]
-            if team:
-                res = ([team_matmul(g2, ws[l].T)] if below[l] else []) + \
-                    ([team_matmul(hs[l].T, g2)] if nw else [])
-            else:
-                products = []
-                if below[l]:
-                    products.append((g2, ws[l].T, None, None))
-                if nw:
-                    products.append((hs[l].T, g2, None, None))
-                res = matmuls(products) if products else []
+            products = []
+            if below[l]:
+                products.append((g2, ws[l].T, None, None))
+            if nw:
+                products.append((hs[l].T, g2, None, None))
+            res = matmuls(products) if products else []
             if nw:
                 grads[at[l]] = res[-1]
             if has_bias[l] and needs[at[l] + 1]:

@@ -5,18 +5,17 @@ The usual step records a graph: the model call makes a ``dense_stack`` node, the
 on top of it, and the engine walks both. Here the stack's forward runs on bare arrays
 (``DenseStackOp.forward``) and its output ŷ reaches the loss as a leaf tensor, so the loss, the
 weight penalties and a custom ``compute_loss`` build their part of the graph as usual. The
-loss's backward gives dL/dŷ (its own node called directly where it sits right on ŷ, else the
-engine), and ``DenseStep.backward`` pushes it through the stack (``DenseStackOp.backward``)
-into each weight's ``.grad``::
+loss's backward leaves dL/dŷ in ``ŷ.grad``, and ``DenseStep.backward`` pushes it through the
+stack (``DenseStackOp.backward``) into each weight's ``.grad``::
 
     ŷ = h_L,  h_l = act_l(h_{l−1} · W_l + b_l),  h_0 = x          (no graph node)
     dL/dŷ  by the loss's backward (the only graph left)
     dL/dW_l = h_{l−1}ᵀ G_l,  dL/db_l = Σ_rows G_l,  G_{l−1} = G_l W_lᵀ   (added to .grad)
 
 The kernels are the graph node's, called in the same order, so the numbers are the graph
-path's bit for bit (tested). What goes is the Python of a layer call, a graph node and an
-engine walk: ~20 us of the reference MLP's ~2 ms step on one thread (in-process A/B), about
-1.5% of a two-thread step.
+path's bit for bit (tested). What goes is the Python of a layer call, a graph node and its
+engine step: ~15 us of the reference MLP's ~2 ms step on one thread (in-process A/B), about
+1% of a two-thread step.
 """
 from __future__ import annotations
 
@@ -44,26 +43,11 @@ class DenseStep:
         self.op, self.params, self.out = op, params, out
 
     def backward(self, loss):
-        """``loss.backward()``, then dL/dŷ through the stack into the weights' ``.grad``; frees
-        the saved arrays.
-
-        Where the loss's own node sits right on ŷ (a compiled loss without penalties: the
-        usual case) its backward is called directly, which is all the engine would do.
-        """
+        """``loss.backward()`` (down to ŷ), then dL/dŷ through the stack into the weights'
+        ``.grad``; frees the saved arrays."""
         op, out, self.op = self.op, self.out, None
-        node = loss._ctx
-        if node is not None and node.n_outputs == 1 and not node._freed \
-                and loss.data.size == 1 and not loss._retains_grad \
-                and all(p is out or not need for p, need in zip(node.parents,
-                                                               node.needs_input_grad)):
-            grads = node.backward(backend.array_module(loss.data).ones_like(loss.data))
-            if type(grads) is not tuple:
-                grads = (grads,)
-            g = next((g for p, g in zip(node.parents, grads) if p is out), None)
-            node._free()
-        else:
-            loss.backward()
-            g = out.grad
+        loss.backward()
+        g = out.grad
         if op is None or g is None:  # run already, or the loss did not reach ŷ
             return
         grads = op.backward(g)

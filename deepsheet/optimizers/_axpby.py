@@ -4,7 +4,7 @@ An optimizer step is a few elementwise passes over every parameter, and each Num
 one pass: β·m + (1 − β)·g takes three (scale, scale, add) and is bound by memory traffic
 once the parameters outgrow the cache. BLAS's ``?axpby`` does it in one. The OpenBLAS that
 NumPy's wheels bundle has it (``cblas_saxpby`` / ``cblas_daxpby``), so ``axpby`` calls it
-through ctypes where it is found and falls back to NumPy passes elsewhere. Adam's and
+through ctypes (``deepsheet._openblas``) where it is found and falls back to NumPy passes elsewhere. Adam's and
 RMSprop's moving averages, SGD's momentum buffer and every optimizer's θ ← θ − η·u use it.
 
 Measured on the reference MLP's 235k parameters, one thread: an Adam step 354 → 287 us (12
@@ -17,9 +17,10 @@ updates exactly as the whole does (tested): results do not depend on the thread 
 from __future__ import annotations
 
 import ctypes
-import os
 
 import numpy as np
+
+from .._openblas import cblas
 
 __all__ = ["axpby", "lerp", "available", "MIN_SIZE"]
 
@@ -29,37 +30,12 @@ _UNSET = object()
 _funcs = _UNSET  # {dtype: ctypes function} once looked up; {} where there is none
 
 
-def _numpy_blas():
-    """The OpenBLAS inside NumPy's own package folder, as threadpoolctl sees it, or None
-    (another BLAS, or an OpenBLAS that NumPy does not use: SciPy's, PyTorch's)."""
-    import threadpoolctl  # noqa: PLC0415 - a few ms, paid at the first optimizer step
-    home = os.path.dirname(os.path.dirname(os.path.realpath(np.__file__)))
-    openblas = threadpoolctl.ThreadpoolController().select(internal_api="openblas")
-    for lib in openblas.lib_controllers:
-        path = os.path.realpath(lib.filepath)
-        if os.path.basename(os.path.dirname(path)).startswith("numpy") and \
-                path.startswith(home):
-            return lib
-    return None
-
-
 def _lookup():
-    lib = _numpy_blas()
-    if lib is None:
-        return {}
-    prefix = getattr(lib, "_symbol_prefix", "")
-    suffix = getattr(lib, "_symbol_suffix", "")
-    index = ctypes.c_int64 if "64" in suffix else ctypes.c_int32
-    funcs = {}
-    for dtype, letter, real in ((np.float32, "s", ctypes.c_float),
-                                (np.float64, "d", ctypes.c_double)):
-        f = getattr(lib.dynlib, f"{prefix}cblas_{letter}axpby{suffix}", None)
-        if f is None:
-            return {}
-        f.restype = None
-        f.argtypes = [index, real, ctypes.c_void_p, index, real, ctypes.c_void_p, index]
-        funcs[np.dtype(dtype)] = f
-    return funcs
+    """``cblas_?axpby`` of NumPy's own OpenBLAS (not another package's copy: the path must not
+    depend on what else was imported), or {}."""
+    return cblas({np.float32: "saxpby", np.float64: "daxpby"}, lambda int_t, real: [
+        int_t, real, ctypes.c_void_p, int_t, real, ctypes.c_void_p, int_t],
+        numpy_only=True) or {}
 
 
 def _load():
@@ -74,6 +50,14 @@ def available(dtype):
     return np.dtype(dtype) in _load()
 
 
+def _blas(x, y):
+    """The ``?axpby`` that updates y from x in one pass, or None (see ``axpby``)."""
+    if type(y) is np.ndarray and y.size >= MIN_SIZE and y.flags.c_contiguous \
+            and type(x) is np.ndarray and x.dtype == y.dtype:
+        return (_funcs if _funcs is not _UNSET else _load()).get(y.dtype)
+    return None
+
+
 def axpby(a, x, b, y, scratch):
     """y = a·x + b·y, in place (y: an array; x: an array of y's shape and dtype).
 
@@ -82,13 +66,12 @@ def axpby(a, x, b, y, scratch):
     use ``scratch`` (an array of y's shape, which may be x itself: x is then overwritten).
     Returns y.
     """
-    if type(y) is np.ndarray and y.size >= MIN_SIZE and y.flags.c_contiguous:
-        f = (_funcs if _funcs is not _UNSET else _load()).get(y.dtype)
-        if f is not None and type(x) is np.ndarray and x.dtype == y.dtype:
-            if not x.flags.c_contiguous:  # rare (a strided gradient): the path must not
-                x = np.ascontiguousarray(x)  # depend on the layout, blocks are contiguous
-            f(y.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
-            return y
+    f = _blas(x, y)
+    if f is not None:
+        if not x.flags.c_contiguous:  # rare (a strided gradient): the path must not
+            x = np.ascontiguousarray(x)  # depend on the layout, blocks are contiguous
+        f(y.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
+        return y
     xp = np if type(y) is np.ndarray else _array_module(y)
     xp.multiply(x, a, out=scratch)
     if b != 1.0:
@@ -103,8 +86,7 @@ def lerp(y, x, w, scratch):
     ``axpby`` where it is one BLAS pass; elsewhere torch's NumPy passes (x − y, times w,
     added), which ``scratch`` holds (it must not be x).
     """
-    if type(y) is np.ndarray and y.size >= MIN_SIZE and y.flags.c_contiguous and \
-            type(x) is np.ndarray and (_funcs if _funcs is not _UNSET else _load()).get(y.dtype):
+    if _blas(x, y) is not None:
         return axpby(w, x, 1.0 - w, y, scratch)
     xp = np if type(y) is np.ndarray else _array_module(y)
     xp.subtract(x, y, out=scratch)

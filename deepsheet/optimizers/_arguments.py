@@ -3,6 +3,7 @@ ways of passing the learning rate."""
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import numbers
 
@@ -34,16 +35,32 @@ def check_hyper(owner, name, value, low=0.0, high=None, high_open=False, optiona
     return float(value)
 
 
+# PyTorch's names of hyperparameters that Keras names otherwise (torch.optim -> ours).
+_TORCH_NAMES = {"lr": "learning_rate", "eps": "epsilon", "alpha": "rho"}
+
+
 def keras_or_torch_arguments(init):
     """Wrap an optimizer's ``__init__`` so that a number first is the learning rate (Keras's
-    ``Adam(1e-3)``) and ``lr`` is an alias of ``learning_rate`` (PyTorch's name)."""
+    ``Adam(1e-3)``) and PyTorch's names work: ``lr``, ``eps``, ``alpha`` (RMSprop's ρ) and
+    ``betas=(β₁, β₂)`` for ``learning_rate``, ``epsilon``, ``rho``, ``beta_1`` and ``beta_2``."""
+    names = set(inspect.signature(init).parameters)
+
     @functools.wraps(init)
     def wrapper(self, *args, **kwargs):
         owner = type(self).__name__
-        if "lr" in kwargs:
-            if "learning_rate" in kwargs:
-                raise ValueError(f"{owner}: give lr= or learning_rate=, not both")
-            kwargs["learning_rate"] = kwargs.pop("lr")
+        for torch_name, ours in _TORCH_NAMES.items():
+            if torch_name in kwargs and ours in names | {"learning_rate"}:
+                if ours in kwargs:
+                    raise ValueError(f"{owner}: give {torch_name}= or {ours}=, not both")
+                kwargs[ours] = kwargs.pop(torch_name)
+        if "betas" in kwargs and "beta_1" in names:
+            betas = kwargs.pop("betas")
+            if "beta_1" in kwargs or "beta_2" in kwargs:
+                raise ValueError(f"{owner}: give betas= or beta_1=/beta_2=, not both")
+            if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+                raise ValueError(f"{owner}: betas must be a pair (beta_1, beta_2), got "
+                                 f"{betas!r}")
+            kwargs["beta_1"], kwargs["beta_2"] = betas
         if args and _is_number(args[0]) and not isinstance(args[0], bool):
             if "learning_rate" in kwargs or len(args) > 1:
                 given = kwargs.get("learning_rate", args[1] if len(args) > 1 else None)

@@ -53,6 +53,25 @@ def test_number_first_is_the_learning_rate_and_lr_an_alias(cls):
         cls().bind(1e-3)
 
 
+def test_pytorchs_names_of_the_hyperparameters():
+    """torch.optim's ``betas``, ``eps`` and RMSprop's ``alpha`` as a PyTorch user writes them."""
+    w = ds.tensor(np.ones(3, np.float32), requires_grad=True)
+    for cls in (O.Adam, O.AdamW):
+        opt = cls([w], lr=1e-3, betas=(0.8, 0.99), eps=1e-6)
+        assert (opt.beta_1, opt.beta_2, opt.epsilon) == (0.8, 0.99, 1e-6)
+        with pytest.raises(ValueError, match=r"betas must be a pair"):
+            cls([w], betas=0.9)
+        with pytest.raises(ValueError, match=r"betas= or beta_1=/beta_2="):
+            cls([w], betas=(0.9, 0.99), beta_1=0.9)
+    opt = O.RMSprop([w], lr=1e-2, alpha=0.9, eps=1e-6)
+    assert (opt.rho, opt.epsilon) == (0.9, 1e-6)
+    assert O.Adagrad([w], eps=1e-8).epsilon == 1e-8
+    with pytest.raises(ValueError, match="eps= or epsilon="):
+        O.Adam([w], eps=1e-6, epsilon=1e-7)
+    with pytest.raises(TypeError, match="eps"):  # plain SGD has no epsilon to alias
+        O.SGD([w], eps=1e-8)
+
+
 @pytest.mark.parametrize("bad", [-1e-3, float("nan"), float("inf"), "0.1", True])
 def test_bad_learning_rate(bad):
     with pytest.raises(ValueError, match="learning_rate"):
